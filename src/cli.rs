@@ -34,7 +34,7 @@ pub enum Command {
     /// exponential backoff. An invalid edit is reported and the last valid
     /// state kept. SIGTERM/SIGINT: nothing new starts, running actions
     /// finish (bounded by --shutdown-grace).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Show a running controller's status (its /status endpoint).
     Status(StatusArgs),
     /// Print the JSON Schema of swarmkeeper.yaml, for editors.
@@ -84,9 +84,27 @@ pub struct ReconcileArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The desired-state directory to watch.
+    /// The desired-state directory to watch (not with --git).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
+    /// Follow a git repository instead of a directory: https://, ssh://,
+    /// git@host:path or file:// URL. A token may be given in an https URL
+    /// (it is never logged).
+    #[arg(long, env = "SWARMKEEPER_GIT", value_name = "URL")]
+    pub git: Option<String>,
+    /// The branch to follow.
+    #[arg(long, env = "SWARMKEEPER_GIT_BRANCH", default_value = "main", requires = "git")]
+    pub branch: String,
+    /// The desired-state directory inside the repository.
+    #[arg(long, env = "SWARMKEEPER_GIT_PATH", default_value = ".", requires = "git")]
+    pub git_path: PathBuf,
+    /// How often to fetch, with ±20 % jitter.
+    #[arg(long, env = "SWARMKEEPER_GIT_INTERVAL", default_value = "15s", value_parser = parse_duration, requires = "git")]
+    pub git_interval: std::time::Duration,
+    /// The bare repository to fetch into (default: a temporary one per
+    /// process, removed on exit).
+    #[arg(long, env = "SWARMKEEPER_GIT_CACHE", requires = "git")]
+    pub git_cache: Option<PathBuf>,
     /// Where to serve /healthz, /readyz, /metrics and /status.
     #[arg(long, default_value = "127.0.0.1:9400")]
     pub listen: std::net::SocketAddr,
@@ -95,7 +113,7 @@ pub struct RunArgs {
     pub resync: std::time::Duration,
     /// Poll the directory at this interval instead of filesystem events
     /// (for network filesystems).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = parse_duration, conflicts_with = "git")]
     pub poll: Option<std::time::Duration>,
     /// How long running actions may take to finish after SIGTERM.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]

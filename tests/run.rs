@@ -18,13 +18,27 @@ fn free_port() -> u16 {
 }
 
 fn status(port: u16) -> Option<serde_json::Value> {
+    serde_json::from_str(&get(port, "/status")?).ok()
+}
+
+/// The body of one bounded GET to the controller.
+fn get(port: u16, path: &str) -> Option<String> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"GET /status HTTP/1.0\r\n\r\n").ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).ok()?;
     let mut body = String::new();
     s.read_to_string(&mut body).ok()?;
-    serde_json::from_str(body.split_once("\r\n\r\n")?.1).ok()
+    Some(body.split_once("\r\n\r\n")?.1.to_owned())
+}
+
+/// SIGTERM `controller` and wait (bounded) for a clean exit.
+fn terminate(controller: &mut Controller) {
+    let pid = controller.0.id().to_string();
+    let term = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+    assert!(term.success());
+    let exited = eventually(40, "the controller to exit", || controller.0.try_wait().ok().flatten());
+    assert!(exited.success(), "{exited:?}");
 }
 
 fn image(lab: &std::collections::BTreeMap<String, String>) -> String {
@@ -136,17 +150,17 @@ fn the_controller_follows_edits_keeps_the_last_good_state_and_heals_drift() {
 }
 
 fn start(lab: &std::collections::BTreeMap<String, String>, dir: &DesiredDir, port: u16) -> Controller {
+    start_with(lab, &[&dir.arg()], port)
+}
+
+/// A controller with `source` arguments (a directory, or --git ...).
+fn start_with(lab: &std::collections::BTreeMap<String, String>, source: &[&str], port: u16) -> Controller {
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["run"];
+    args.extend_from_slice(source);
+    args.extend_from_slice(&["--listen", &listen, "--resync", "2s", "--lease-ttl", "6s"]);
     let child = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
-        .args([
-            "run",
-            &dir.arg(),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--resync",
-            "2s",
-            "--lease-ttl",
-            "6s",
-        ])
+        .args(&args)
         .envs(lab)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -209,5 +223,208 @@ fn of_two_replicas_one_acts_and_the_other_takes_over_when_it_dies() {
             .success()
     );
     eventually(20, "the survivor to exit", || survivor.0.try_wait().ok().flatten());
+    reset(&lab, &[]);
+}
+
+/// `git` in `dir` with a fixed identity; panics with its output on failure.
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=swarmkeeper tests",
+            "-c",
+            "user.email=tests@swarmkeeper.invalid",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Commit everything in `work` and push it to `origin`'s main; the commit id.
+fn commit_and_push(work: &std::path::Path, origin: &str, message: &str) -> String {
+    git(work, &["add", "-A"]);
+    git(work, &["commit", "-q", "-m", message]);
+    git(work, &["push", "-q", origin, "HEAD:refs/heads/main"]);
+    git(work, &["rev-parse", "HEAD"])
+}
+
+#[test]
+fn a_commit_pushed_to_the_followed_branch_is_applied() {
+    let _serial = common::serial();
+    let Some(lab) = common::lab("a_commit_pushed_to_the_followed_branch_is_applied") else {
+        return;
+    };
+    reset(&lab, &[]);
+    let origin = DesiredDir::new("git-origin");
+    git(&origin.path, &["init", "-q", "--bare"]);
+    let origin_url = format!("file://{}", origin.arg());
+    // The desired state lives in a subdirectory, as in a monorepo.
+    let work = DesiredDir::new("git-work");
+    git(&work.path, &["init", "-q"]);
+    let web = |image: &str| format!("services:\n  web:\n    image: {image}\n");
+    work.write("README.md", "not part of the desired state\n");
+    work.write(
+        "cluster/swarmkeeper.yaml",
+        "version: 1\nstacks:\n  rt:\n    compose: rt.yml\n",
+    );
+    work.write("cluster/rt.yml", &web("swarmkeeper-lab/web:1"));
+    let first = commit_and_push(&work.path, &origin_url, "web 1");
+
+    let port = free_port();
+    let mut controller = start_with(
+        &lab,
+        &[
+            "--git",
+            &origin_url,
+            "--branch",
+            "main",
+            "--git-path",
+            "cluster",
+            "--git-interval",
+            "1s",
+        ],
+        port,
+    );
+    eventually(40, "the first commit applied", || {
+        (image(&lab) == "swarmkeeper-lab/web:1").then_some(())
+    });
+    let revision_label = || {
+        docker(
+            &lab,
+            &[
+                "service",
+                "inspect",
+                "rt_web",
+                "--format",
+                "{{index .Spec.Labels \"io.swarmkeeper.revision\"}}",
+            ],
+        )
+        .stdout
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(revision_label(), first[..12]);
+    let s = eventually(10, "status", || status(port));
+    assert_eq!(s["applied_revision"], first[..12], "{s:#}");
+    assert!(
+        s["source"].as_str().unwrap_or_default().ends_with("#main:cluster"),
+        "{s:#}"
+    );
+
+    // A new commit on the branch is fetched and applied.
+    work.write("cluster/rt.yml", &web("swarmkeeper-lab/web:2"));
+    let second = commit_and_push(&work.path, &origin_url, "web 2");
+    eventually(40, "the pushed commit applied", || {
+        (image(&lab) == "swarmkeeper-lab/web:2").then_some(())
+    });
+    assert_eq!(revision_label(), second[..12]);
+    let metrics = get(port, "/metrics").expect("metrics");
+    assert!(
+        metrics.contains(&format!(
+            "swarmkeeper_applied_revision{{revision=\"{}\"}} 1",
+            &second[..12]
+        )),
+        "{metrics}"
+    );
+
+    // A commit that fails validation is reported; the last good commit stays.
+    work.write("cluster/rt.yml", "services:\n  web:\n    image: [unclosed\n");
+    let third = commit_and_push(&work.path, &origin_url, "broken");
+    let reported = eventually(40, "the invalid commit reported", || {
+        status(port).filter(|s| {
+            s["desired_revision"] == third[..12] && s["validation_errors"].as_array().is_some_and(|e| !e.is_empty())
+        })
+    });
+    assert_eq!(reported["applied_revision"], second[..12], "{reported:#}");
+    assert_eq!(image(&lab), "swarmkeeper-lab/web:2");
+
+    terminate(&mut controller);
+    reset(&lab, &[]);
+}
+
+#[test]
+fn a_run_stopped_mid_apply_leaves_a_state_the_next_run_converges() {
+    let _serial = common::serial();
+    let Some(lab) = common::lab("a_run_stopped_mid_apply_leaves_a_state_the_next_run_converges") else {
+        return;
+    };
+    reset(&lab, &[]);
+    // Many creates, one at a time, so that SIGTERM lands while they run.
+    const SERVICES: usize = 200;
+    let compose: String = std::iter::once("services:\n".to_owned())
+        .chain(
+            (0..SERVICES)
+                .map(|i| format!("  s{i:03}:\n    image: swarmkeeper-lab/web:1\n    deploy: {{ replicas: 0 }}\n")),
+        )
+        .collect();
+    let dir = DesiredDir::new("midapply");
+    dir.stacks(&[("mid", &compose)]);
+    let managed = || {
+        docker(
+            &lab,
+            &[
+                "service",
+                "ls",
+                "--filter",
+                "label=com.docker.stack.namespace=mid",
+                "-q",
+            ],
+        )
+        .stdout
+        .lines()
+        .count()
+    };
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
+        .args([
+            "run",
+            &dir.arg(),
+            "--listen",
+            &listen,
+            "--concurrency",
+            "1",
+            "--lease-ttl",
+            "6s",
+        ])
+        .envs(&lab)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start a controller");
+    let mut controller = Controller(child);
+    // The first action counted is the moment to stop it (polled tightly:
+    // the whole apply takes a second or two).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !get(port, "/metrics").is_some_and(|m| m.contains("swarmkeeper_actions_total{")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply did not start within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    terminate(&mut controller);
+    let left = managed();
+    eprintln!("SIGTERM stopped the apply after {left} of {SERVICES} services");
+    assert!(
+        left < SERVICES,
+        "the apply had finished before SIGTERM ({left} services); nothing was interrupted"
+    );
+
+    // The next run converges what the first left half done.
+    let mut next = start(&lab, &dir, port);
+    eventually(60, "the next run to converge", || {
+        status(port).filter(|s| s["sync_status"] == "Synced" && managed() == SERVICES)
+    });
+    terminate(&mut next);
+    let check = common::swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);
+    assert_eq!(check.code, Some(0), "nothing left to do: {check:?}");
     reset(&lab, &[]);
 }

@@ -5,7 +5,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::cli::RunArgs;
-use crate::controller::{RunConfig, run as run_controller};
+use crate::controller::source::git::GitSource;
+use crate::controller::{RunConfig, Source, run as run_controller};
 
 /// Logs: human-readable on a terminal, JSON lines otherwise (for log
 /// shippers); `RUST_LOG` overrides the default `info` level.
@@ -38,8 +39,63 @@ async fn shutdown_signal() {
     }
 }
 
+/// A temporary git cache, removed when the controller stops.
+struct TempCache(std::path::PathBuf);
+
+impl Drop for TempCache {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn source(args: &RunArgs) -> anyhow::Result<(Source, Option<TempCache>)> {
+    let Some(url) = &args.git else {
+        return Ok((
+            Source::Dir {
+                dir: args.dir.clone(),
+                poll: args.poll,
+            },
+            None,
+        ));
+    };
+    if args.dir != std::path::Path::new(".") {
+        anyhow::bail!(
+            "give either a directory or --git, not both (--git-path names the directory inside the repository)"
+        );
+    }
+    let git_path = swarmkeeper_model::tree::normalise(&args.git_path).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--git-path `{}` must be relative and stay inside the repository",
+            args.git_path.display()
+        )
+    })?;
+    let (repo_dir, cache) = match &args.git_cache {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let dir = std::env::temp_dir().join(format!("swarmkeeper-git-{}", std::process::id()));
+            (dir.clone(), Some(TempCache(dir)))
+        }
+    };
+    let git = GitSource {
+        url: url.clone(),
+        branch: args.branch.clone(),
+        path: git_path,
+        repo_dir,
+    };
+    Ok((
+        Source::Git {
+            git,
+            interval: args.git_interval,
+        },
+        cache,
+    ))
+}
+
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     init_logging();
+    // HTTPS git fetches go through reqwest on rustls with ring, the one
+    // provider built (the AWS clients set theirs explicitly).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -55,10 +111,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         };
+        let (source, _cache) = match source(args) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Ok(ExitCode::from(1));
+            }
+        };
         let config = RunConfig {
-            dir: args.dir.clone(),
+            source,
             resync: args.resync,
-            poll: args.poll,
             concurrency: usize::from(args.concurrency),
             shutdown_grace: args.shutdown_grace,
             allow_empty: args.allow_empty,

@@ -29,6 +29,11 @@ struct CallLabels {
     access: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RevisionLabels {
+    revision: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     cycles: Family<CycleLabels, Counter>,
@@ -39,6 +44,8 @@ pub struct Metrics {
     drift: Counter,
     invalid: Counter,
     lease: prometheus_client::metrics::gauge::Gauge,
+    /// One series at 1: the revision (git: commit) of the last valid state.
+    applied_revision: Family<RevisionLabels, prometheus_client::metrics::gauge::Gauge>,
     /// Call totals already counted (the providers report cumulative ones).
     seen_calls: Mutex<[u64; 4]>,
 }
@@ -54,6 +61,12 @@ impl Metrics {
         let drift = Counter::default();
         let invalid = Counter::default();
         let lease = prometheus_client::metrics::gauge::Gauge::default();
+        let applied_revision = Family::<RevisionLabels, prometheus_client::metrics::gauge::Gauge>::default();
+        registry.register(
+            "applied_revision",
+            "1 for the revision (git: the commit) of the desired state being reconciled",
+            applied_revision.clone(),
+        );
         registry.register(
             "lease_held",
             "1 when this replica holds the lease and acts",
@@ -84,6 +97,7 @@ impl Metrics {
             drift,
             invalid,
             lease,
+            applied_revision,
             seen_calls: Mutex::new([0; 4]),
         }
     }
@@ -108,6 +122,17 @@ impl Metrics {
 
     pub fn lease(&self, held: bool) {
         self.lease.set(i64::from(held));
+    }
+
+    /// Record the revision being reconciled; the previous one's series goes.
+    pub fn applied_revision(&self, revision: &str) {
+        let labels = RevisionLabels {
+            revision: revision.to_owned(),
+        };
+        if self.applied_revision.get(&labels).is_none() {
+            self.applied_revision.clear();
+            self.applied_revision.get_or_create(&labels).set(1);
+        }
     }
 
     pub fn invalid(&self) {

@@ -1,43 +1,40 @@
 //! `swarmkeeper run`: the long-running controller.
 //!
-//! One loop decides when to reconcile — on a change of the watched
-//! directory, on a periodic resync with jitter that catches drift and missed
+//! One loop decides when to reconcile — on a change of the
+//! [`source`] (a watched directory, or a git branch fetched on an interval), on a periodic resync with jitter that catches drift and missed
 //! events, and on a retry after a failure (exponential backoff with jitter,
 //! reset on success) — and each reconcile is a [`cycle`](crate::cycle):
 //! load and validate (an invalid state is reported and the last good one
 //! kept), observe, plan, apply. Status and metrics are served read-only
 //! over HTTP. Shutdown (SIGTERM/SIGINT) starts nothing new, lets running
-//! actions finish within a bound, and stops the server.
-//!
-//! Not here yet: the git source and the lease that lets several replicas
-//! run with one acting.
+//! actions finish within a bound, and stops the server. Several replicas
+//! may run: only the holder of the [`lease`] acts.
 
 mod http;
 mod lease;
 mod metrics;
-mod source;
+pub mod source;
 mod status;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use swarmkeeper_model::{DesiredState, load_dir};
+use swarmkeeper_model::DesiredState;
 use swarmkeeper_plan::PlanOptions;
 use tokio::sync::watch;
 
 use crate::cycle::{ApplyOptions, Providers, converge};
 pub use metrics::Metrics;
+pub use source::Source;
 pub use status::Shared;
 
 /// What `swarmkeeper run` was told.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
-    pub dir: PathBuf,
+    pub source: Source,
     pub resync: Duration,
-    pub poll: Option<Duration>,
     pub concurrency: usize,
     /// How long running actions may take to finish after a shutdown signal.
     pub shutdown_grace: Duration,
@@ -69,9 +66,11 @@ pub async fn run(
     let metrics = Arc::new(Metrics::new());
     let (stop_tx, stop_rx) = watch::channel(false);
     let addr: SocketAddr = listener.local_addr()?;
-    tracing::info!(%addr, dir = %config.dir.display(), "serving /healthz /readyz /metrics /status");
+    let source = config.source.describe();
+    tracing::info!(%addr, %source, "serving /healthz /readyz /metrics /status");
+    shared.update(|s| s.source = Some(source));
     let server = tokio::spawn(http::serve(listener, shared.clone(), metrics.clone(), stop_rx.clone()));
-    let mut changes = source::watch_dir(&config.dir, config.poll)?;
+    let source::Watching { mut changes, reader } = config.source.start(shared.clone(), stop_rx.clone())?;
 
     tokio::pin!(shutdown);
     // Only the replica holding the lease acts. The engine may not answer
@@ -106,8 +105,7 @@ pub async fn run(
     let (cancel_tx, cancel_rx) = watch::channel(false);
 
     let mut stopping = false;
-    let mut last_good: Option<DesiredState> = None;
-    let mut providers: Option<Providers> = None;
+    let mut carried = Carried::default();
     let mut failures: u32 = 0;
     let mut trigger = "start";
     while !stopping {
@@ -127,9 +125,9 @@ pub async fn run(
         let work = tracing::Instrument::instrument(
             cycle(
                 &config,
+                &reader,
                 trigger,
-                &mut last_good,
-                &mut providers,
+                &mut carried,
                 &shared,
                 &metrics,
                 cancel_rx.clone(),
@@ -186,7 +184,7 @@ pub async fn run(
             }
             changed = changes.recv() => {
                 if changed.is_none() {
-                    anyhow::bail!("the directory watch stopped");
+                    anyhow::bail!("the source stopped watching");
                 }
                 // Several events for one save arrive together: take them all.
                 while changes.try_recv().is_ok() {}
@@ -205,19 +203,29 @@ pub async fn run(
     Ok(())
 }
 
+/// What one cycle leaves to the next.
+#[derive(Default)]
+struct Carried {
+    /// The last desired state that passed validation: reconciled while
+    /// the source holds an invalid one.
+    last_good: Option<DesiredState>,
+    /// Connected on the first cycle that has a valid state.
+    providers: Option<Providers>,
+}
+
 /// One reconcile. An invalid desired state is reported and the last good
 /// one is reconciled instead (so drift is still put back).
 async fn cycle(
     config: &RunConfig,
+    source: &source::Reader,
     trigger: &'static str,
-    last_good: &mut Option<DesiredState>,
-    providers: &mut Option<Providers>,
+    carried: &mut Carried,
     shared: &Shared,
     metrics: &Metrics,
     cancel: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let outcome = load_dir(&config.dir, &crate::commands::process_environment());
-    let revision = source::revision(&outcome);
+    let source::Loaded { outcome, revision } = source.load(&crate::commands::process_environment())?;
+    let Carried { last_good, providers } = carried;
     let errors: Vec<String> = outcome
         .diagnostics
         .iter()
@@ -231,6 +239,7 @@ async fn cycle(
         Some(state) => {
             *last_good = Some(state);
             shared.update(|s| s.validated(&revision));
+            metrics.applied_revision(&revision);
         }
         None => {
             tracing::error!(
@@ -245,7 +254,7 @@ async fn cycle(
         }
     }
     let Some(state) = last_good.as_ref() else {
-        anyhow::bail!("no valid desired state yet: fix {}", config.dir.display());
+        anyhow::bail!("no valid desired state yet: fix {}", config.source.describe());
     };
     if providers.is_none() {
         *providers = Some(Providers::connect(state).await?);

@@ -38,7 +38,12 @@ pub struct LastCycle {
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Status {
-    /// The revision of the desired state as last read (valid or not).
+    /// Where the desired state comes from (a directory, or `url#branch`).
+    pub source: Option<String>,
+    /// The last failure to read the source (a git fetch), if the last
+    /// attempt failed; the last good commit is still reconciled.
+    pub source_error: Option<String>,
+    /// The revision (git: the commit) of the desired state as last read (valid or not).
     pub desired_revision: Option<String>,
     /// The revision of the last valid state, the one being reconciled.
     pub applied_revision: Option<String>,

@@ -5,7 +5,7 @@
 //! Raw YAML becomes a spanned [`yaml::Node`] tree, then the typed, validated
 //! [`DesiredState`]. Every problem becomes a [`Diagnostic`] with file, line
 //! and column; a state with any error is never returned. This crate reads
-//! files and nothing else: no network, no environment lookups of its own.
+//! files (through a [`SourceTree`]) and nothing else: no network, no environment lookups of its own.
 
 pub mod compose;
 pub mod config;
@@ -18,11 +18,13 @@ pub mod load;
 pub mod names;
 pub mod schema;
 pub mod source;
+pub mod tree;
 pub mod validate;
 pub mod yaml;
 
 pub use config::Config;
 pub use diagnostic::{Diagnostic, Diagnostics, ResolvedDiagnostic, Severity};
 pub use interpolate::Variables;
-pub use load::{DesiredState, LoadOutcome, ROOT_FILE, Stack, load_dir};
+pub use load::{DesiredState, LoadOutcome, ROOT_FILE, Stack, load_dir, load_tree};
 pub use source::Sources;
+pub use tree::{DirTree, MemoryTree, SourceTree};

@@ -1,12 +1,12 @@
 //! Loading a desired-state directory: read `swarmkeeper.yaml`, every stack's
 //! compose and env files, interpolate, decode, validate.
 //!
-//! This is the only module that touches the filesystem, and it only reads.
-//! The outcome holds every diagnostic; the desired state is returned only
+//! Files come through a [`SourceTree`] (a directory, or a git commit held
+//! in memory); the loader only reads. The outcome holds every diagnostic; the desired state is returned only
 //! when there is no error, so nothing can act on a state that failed.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::compose::ComposeFile;
 use crate::compose::decode::{FileAccess, decode_compose};
@@ -16,6 +16,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::envfile::parse_env_file;
 use crate::interpolate::{InterpolationError, Variables, interpolate};
 use crate::source::{Sources, Span};
+use crate::tree::{DirTree, ReadError, SourceTree, normalise};
 use crate::validate::validate;
 use crate::yaml::{self, Node, Value};
 
@@ -54,9 +55,13 @@ pub struct LoadOutcome {
 /// environment (passed in, so tests and the controller decide what it is);
 /// it takes precedence over a stack's env file, as with docker compose.
 pub fn load_dir(root: &Path, environment: &Variables) -> LoadOutcome {
+    load_tree(&DirTree::new(root), environment)
+}
+
+/// Load and validate the files of `tree` (a directory or a snapshot).
+pub fn load_tree(tree: &dyn SourceTree, environment: &Variables) -> LoadOutcome {
     let mut loader = Loader {
-        root: root.to_path_buf(),
-        canonical_root: std::fs::canonicalize(root).ok(),
+        tree,
         sources: Sources::default(),
         diags: Diagnostics::default(),
     };
@@ -75,35 +80,42 @@ pub fn load_dir(root: &Path, environment: &Variables) -> LoadOutcome {
     }
 }
 
-struct Loader {
-    root: PathBuf,
-    canonical_root: Option<PathBuf>,
+struct Loader<'t> {
+    tree: &'t dyn SourceTree,
     sources: Sources,
     diags: Diagnostics,
 }
 
-impl Loader {
+impl Loader<'_> {
     fn load(&mut self, environment: &Variables) -> Option<DesiredState> {
-        if !self.root.is_dir() {
+        if !self.tree.exists() {
             self.diags.push(
                 Diagnostic::error(
                     "no-directory",
                     None,
-                    format!("{} is not a directory", self.root.display()),
+                    format!("{} is not a directory", self.tree.describe()),
                 )
                 .with_help("pass the desired-state directory, the one holding swarmkeeper.yaml"),
             );
             return None;
         }
-        let root_path = self.root.join(ROOT_FILE);
-        let text = match std::fs::read_to_string(&root_path) {
-            Ok(t) => t,
+        let text = match self.tree.read(Path::new(ROOT_FILE)).map(String::from_utf8) {
+            Ok(Ok(t)) => t,
+            Ok(Err(_)) => {
+                self.diags.error_help(
+                    "not-utf8",
+                    None,
+                    format!("{ROOT_FILE} is not UTF-8 text"),
+                    "save the file as UTF-8",
+                );
+                return None;
+            }
             Err(e) => {
                 self.diags.push(
                     Diagnostic::error(
                         "missing-root-file",
                         None,
-                        format!("cannot read {}: {e}", root_path.display()),
+                        format!("cannot read {}/{ROOT_FILE}: {e}", self.tree.describe()),
                     )
                     .with_help("a desired-state directory holds swarmkeeper.yaml at its root; `swarmkeeper schema` describes it"),
                 );
@@ -187,41 +199,32 @@ impl Loader {
             escape(&mut self.diags, "is an absolute path");
             return None;
         }
-        let mut out = PathBuf::new();
-        for comp in base.join(path).components() {
-            match comp {
-                Component::Normal(c) => out.push(c),
-                Component::CurDir => {}
-                Component::ParentDir => {
-                    if !out.pop() {
-                        escape(&mut self.diags, "points outside the desired-state directory");
-                        return None;
-                    }
-                }
-                Component::RootDir | Component::Prefix(_) => {
-                    escape(&mut self.diags, "is an absolute path");
-                    return None;
-                }
+        match normalise(&base.join(path)) {
+            Some(out) => Some(out),
+            None => {
+                escape(&mut self.diags, "points outside the desired-state directory");
+                None
             }
         }
-        // A symlink inside the directory must not lead out of it either.
-        if let (Some(root), Ok(real)) = (&self.canonical_root, std::fs::canonicalize(self.root.join(&out)))
-            && !real.starts_with(root)
-        {
-            escape(
-                &mut self.diags,
-                "is a link that points outside the desired-state directory",
-            );
-            return None;
-        }
-        Some(out)
     }
 
     fn read_bytes(&mut self, rel: &Path, at: Option<Span>, what: &str) -> Option<Vec<u8>> {
-        match std::fs::read(self.root.join(rel)) {
+        match self.tree.read(rel) {
             Ok(b) => Some(b),
+            Err(ReadError::Escapes) => {
+                self.diags.error_help(
+                    "path-escapes",
+                    at,
+                    format!(
+                        "`{what}`: `{}` is a link that points outside the desired-state directory",
+                        rel.display()
+                    ),
+                    "keep every referenced file inside the desired-state directory, with a relative path",
+                );
+                None
+            }
             Err(e) => {
-                let help = if e.kind() == std::io::ErrorKind::NotFound {
+                let help = if e == ReadError::NotFound {
                     format!(
                         "create {} in the desired-state directory, or fix the path",
                         rel.display()
@@ -278,12 +281,12 @@ fn revision(sources: &Sources) -> String {
 }
 
 /// File access for one stack: paths are relative to its compose file.
-struct StackFiles<'a> {
-    loader: &'a mut Loader,
+struct StackFiles<'a, 't> {
+    loader: &'a mut Loader<'t>,
     base: PathBuf,
 }
 
-impl FileAccess for StackFiles<'_> {
+impl FileAccess for StackFiles<'_, '_> {
     fn read_env_file(&mut self, path: &str, span: Span, d: &mut Decoder) -> Option<Vec<(String, String)>> {
         let before = self.loader.diags.len();
         let rel = self

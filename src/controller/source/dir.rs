@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use notify::RecursiveMode;
 use notify_debouncer_full::new_debouncer;
-use swarmkeeper_model::LoadOutcome;
 use tokio::sync::mpsc;
 
 /// A receiver that yields once per (debounced) burst of changes. The
@@ -70,9 +69,4 @@ pub fn watch_dir(dir: &Path, poll: Option<Duration>) -> anyhow::Result<mpsc::Rec
         .recv()
         .map_err(|_| anyhow::anyhow!("the watch thread ended"))??;
     Ok(rx)
-}
-
-/// The revision of what a load read (a git source will report its commit).
-pub fn revision(outcome: &LoadOutcome) -> String {
-    outcome.revision()
 }

@@ -1,0 +1,168 @@
+//! Where the desired state comes from, and when it changed: a watched
+//! directory ([`dir`]) or a branch of a git repository fetched on an
+//! interval ([`git`]). Either way the controller gets a channel that yields
+//! once per change and a `load` that reads one consistent state.
+
+mod dir;
+pub mod git;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use swarmkeeper_model::{LoadOutcome, Variables, load_dir, load_tree};
+use tokio::sync::{mpsc, watch};
+
+use super::Shared;
+use git::{GitSource, Snapshot};
+
+/// The source `swarmkeeper run` was given.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Dir { dir: PathBuf, poll: Option<Duration> },
+    Git { git: GitSource, interval: Duration },
+}
+
+impl Source {
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Dir { dir, .. } => dir.display().to_string(),
+            Source::Git { git, .. } => git.describe(),
+        }
+    }
+
+    /// Start noticing changes. The directory watch runs on a thread of its
+    /// own; the git source fetches in a task until `stop`.
+    pub fn start(&self, shared: Shared, stop: watch::Receiver<bool>) -> anyhow::Result<Watching> {
+        match self {
+            Source::Dir { dir, poll } => Ok(Watching {
+                changes: dir::watch_dir(dir, *poll)?,
+                reader: Reader(Kind::Dir(dir.clone())),
+            }),
+            Source::Git { git, interval } => {
+                let (tx, rx) = mpsc::channel(4);
+                let latest = Arc::new(Mutex::new(Latest::default()));
+                tokio::spawn(poll_git(git.clone(), *interval, latest.clone(), tx, shared, stop));
+                Ok(Watching {
+                    changes: rx,
+                    reader: Reader(Kind::Git(latest)),
+                })
+            }
+        }
+    }
+}
+
+/// A started source.
+pub struct Watching {
+    /// Yields once per change (bursts may be coalesced by the reader).
+    pub changes: mpsc::Receiver<()>,
+    pub reader: Reader,
+}
+
+/// Reads the source's current desired state.
+pub struct Reader(Kind);
+
+enum Kind {
+    Dir(PathBuf),
+    Git(Arc<Mutex<Latest>>),
+}
+
+/// The newest commit read, and the last fetch's error if it failed.
+#[derive(Default)]
+struct Latest {
+    snapshot: Option<Arc<Snapshot>>,
+    error: Option<String>,
+}
+
+/// A load and the revision it is known by: the commit for git, a digest of
+/// the files read for a directory.
+pub struct Loaded {
+    pub outcome: LoadOutcome,
+    pub revision: String,
+}
+
+impl Reader {
+    /// Read the desired state as it is now. `Err` only when there is
+    /// nothing to read yet (the first fetch has not succeeded).
+    pub fn load(&self, environment: &Variables) -> anyhow::Result<Loaded> {
+        match &self.0 {
+            Kind::Dir(dir) => {
+                let outcome = load_dir(dir, environment);
+                let revision = outcome.revision();
+                Ok(Loaded { outcome, revision })
+            }
+            Kind::Git(latest) => {
+                let (snapshot, error) = {
+                    let latest = latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    (latest.snapshot.clone(), latest.error.clone())
+                };
+                let Some(snapshot) = snapshot else {
+                    anyhow::bail!(
+                        "nothing fetched yet: {}",
+                        error.unwrap_or_else(|| "the first fetch has not finished".into())
+                    );
+                };
+                let mut outcome = load_tree(&snapshot.tree, environment);
+                let revision = snapshot.revision();
+                // The commit, not a digest, is what a person can look up.
+                if let Some(state) = outcome.state.as_mut() {
+                    state.revision = revision.clone();
+                }
+                Ok(Loaded { outcome, revision })
+            }
+        }
+    }
+}
+
+/// Fetch every `interval` (with jitter); signal a change when the branch
+/// moved. A failed fetch keeps the last snapshot and is reported.
+async fn poll_git(
+    git: GitSource,
+    interval: Duration,
+    latest: Arc<Mutex<Latest>>,
+    changes: mpsc::Sender<()>,
+    shared: Shared,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let fetching = git.clone();
+        let fetched = tokio::task::spawn_blocking(move || fetching.fetch()).await;
+        let wait = match fetched {
+            Ok(Ok(snapshot)) => {
+                failures = 0;
+                let moved = {
+                    let mut latest = latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    latest.error = None;
+                    let moved = latest.snapshot.as_ref().is_none_or(|s| s.commit != snapshot.commit);
+                    if moved {
+                        tracing::info!(commit = %snapshot.commit, files = snapshot.tree.len(), "fetched a new commit");
+                        latest.snapshot = Some(Arc::new(snapshot));
+                    }
+                    moved
+                };
+                shared.update(|s| s.source_error = None);
+                if moved {
+                    let _ = changes.try_send(());
+                }
+                super::jitter(interval)
+            }
+            Ok(Err(e)) => {
+                failures += 1;
+                let message = format!("{e:#}");
+                tracing::warn!(error = %message, "git fetch failed; keeping the last commit fetched");
+                latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner).error = Some(message.clone());
+                shared.update(|s| s.source_error = Some(message));
+                super::backoff(failures).min(interval)
+            }
+            Err(join) => {
+                tracing::error!(error = %join, "the git fetch task ended abnormally");
+                super::jitter(interval)
+            }
+        };
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
