@@ -106,10 +106,10 @@ pub struct RunArgs {
     #[arg(long, env = "SWARMKEEPER_GIT_CACHE", requires = "git")]
     pub git_cache: Option<PathBuf>,
     /// Where to serve /healthz, /readyz, /metrics and /status.
-    #[arg(long, default_value = "127.0.0.1:9400")]
+    #[arg(long, env = "SWARMKEEPER_LISTEN", default_value = "127.0.0.1:9400")]
     pub listen: std::net::SocketAddr,
     /// Periodic resync, with ±20 % jitter (e.g. 30s, 5m).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, env = "SWARMKEEPER_RESYNC", default_value = "30s", value_parser = parse_duration)]
     pub resync: std::time::Duration,
     /// Poll the directory at this interval instead of filesystem events
     /// (for network filesystems).

@@ -8,29 +8,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{DesiredDir, docker, eventually, reset};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn status(port: u16) -> Option<serde_json::Value> {
-    serde_json::from_str(&get(port, "/status")?).ok()
-}
-
-/// The body of one bounded GET to the controller.
-fn get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
-    Some(body.split_once("\r\n\r\n")?.1.to_owned())
-}
+use common::{DesiredDir, docker, eventually, free_port, get, reset, status};
 
 /// SIGTERM `controller` and wait (bounded) for a clean exit.
 fn terminate(controller: &mut Controller) {

@@ -108,6 +108,19 @@ pub async fn run(
     let mut carried = Carried::default();
     let mut failures: u32 = 0;
     let mut trigger = "start";
+    if matches!(config.source, Source::Git { .. }) {
+        // Nothing to read before the first fetch: it triggers the first
+        // cycle (a failing fetch is reported by the source meanwhile).
+        tokio::select! {
+            () = &mut shutdown => stopping = true,
+            fetched = changes.recv() => {
+                if fetched.is_none() {
+                    anyhow::bail!("the source stopped watching");
+                }
+                trigger = "source";
+            }
+        }
+    }
     while !stopping {
         if !*held.borrow() {
             shared.update(|s| s.lease_held = false);

@@ -238,3 +238,27 @@ pub fn ensure_certificate(lab: &BTreeMap<String, String>) {
         .expect("run acm-certificate.py");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A controller's /status.
+pub fn status(port: u16) -> Option<serde_json::Value> {
+    serde_json::from_str(&get(port, "/status")?).ok()
+}
+
+/// The body of one bounded GET to a controller on 127.0.0.1:`port`.
+pub fn get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(2))).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    Some(body.split_once("\r\n\r\n")?.1.to_owned())
+}
