@@ -30,6 +30,8 @@ pub struct PlanOptions {
     pub allow_empty: bool,
     /// Unused revisions of a still-declared config or secret to keep.
     pub keep_revisions: usize,
+    /// The time and the local node, for the node lifecycle.
+    pub nodes: crate::nodes::NodeContext,
 }
 
 impl Default for PlanOptions {
@@ -37,6 +39,7 @@ impl Default for PlanOptions {
         Self {
             allow_empty: false,
             keep_revisions: 2,
+            nodes: crate::nodes::NodeContext::default(),
         }
     }
 }
@@ -131,6 +134,15 @@ pub fn diff_with_aws(
         ),
         None => AwsSteps::default(),
     };
+    if let Some((want, have)) = aws {
+        plan.nodes = Some(crate::nodes::plan_nodes(
+            want,
+            have,
+            observed,
+            &opts.nodes,
+            &mut |action, reason, deps| b.push(action, reason, deps),
+        ));
+    }
     for (service, why) in &desired.deferred {
         plan.warnings.push(format!("service `{service}` waits: {why}"));
     }

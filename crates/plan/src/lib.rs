@@ -11,6 +11,7 @@ pub mod calls;
 pub mod convert;
 pub mod diff;
 pub mod labels;
+pub mod nodes;
 pub mod observed;
 pub mod plan;
 pub mod render;

@@ -39,6 +39,11 @@ pub struct ObservedNode {
     pub reachable: bool,
     pub labels: BTreeMap<String, String>,
     pub engine_labels: BTreeMap<String, String>,
+    /// When the node last changed (spec or status), in seconds since the
+    /// epoch: a Down node has been down at least since then.
+    pub updated_unix: u64,
+    /// The raft leader (managers only).
+    pub leader: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

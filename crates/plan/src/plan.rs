@@ -14,6 +14,9 @@ pub struct Plan {
     pub unmanaged: Vec<Unmanaged>,
     /// Things the user should know that change nothing.
     pub warnings: Vec<String>,
+    /// The node lifecycle's findings (with a cluster declared).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<crate::nodes::NodeReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,6 +61,17 @@ pub enum Action {
         id: String,
         name: String,
     },
+    /// A node's role, availability or labels (see [`crate::nodes`]).
+    UpdateNode {
+        id: String,
+        name: String,
+        change: crate::nodes::NodeChange,
+    },
+    /// `docker node rm --force`: the node is out of service already.
+    RemoveNode {
+        id: String,
+        name: String,
+    },
     /// A change to AWS (see [`crate::aws::AwsAction`]).
     Aws {
         #[serde(flatten)]
@@ -85,8 +99,11 @@ impl Action {
     pub fn op(&self) -> Op {
         match self {
             Action::CreateNetwork { .. } | Action::CreateFile { .. } | Action::CreateService { .. } => Op::Create,
-            Action::UpdateService { .. } => Op::Update,
-            Action::RemoveNetwork { .. } | Action::RemoveFile { .. } | Action::RemoveService { .. } => Op::Delete,
+            Action::UpdateService { .. } | Action::UpdateNode { .. } => Op::Update,
+            Action::RemoveNetwork { .. }
+            | Action::RemoveFile { .. }
+            | Action::RemoveService { .. }
+            | Action::RemoveNode { .. } => Op::Delete,
             Action::Aws { aws } => aws.op(),
         }
     }
@@ -97,6 +114,7 @@ impl Action {
             Action::CreateNetwork { .. } | Action::RemoveNetwork { .. } => "network",
             Action::CreateFile { kind, .. } | Action::RemoveFile { kind, .. } => kind.word(),
             Action::CreateService { .. } | Action::UpdateService { .. } | Action::RemoveService { .. } => "service",
+            Action::UpdateNode { .. } | Action::RemoveNode { .. } => "node",
             Action::Aws { aws } => aws.kind(),
         }
     }
@@ -108,7 +126,9 @@ impl Action {
             Action::CreateService { spec } | Action::UpdateService { spec, .. } => spec.name.clone(),
             Action::RemoveNetwork { name, .. }
             | Action::RemoveFile { name, .. }
-            | Action::RemoveService { name, .. } => name.clone(),
+            | Action::RemoveService { name, .. }
+            | Action::UpdateNode { name, .. }
+            | Action::RemoveNode { name, .. } => name.clone(),
             Action::Aws { aws } => aws.name(),
         }
     }

@@ -74,6 +74,22 @@ pub fn apply_action(action: &Action, swarm: &mut ObservedSwarm) {
             }
         }
         Action::RemoveService { id, .. } => swarm.services.retain(|s| &s.id != id),
+        Action::UpdateNode { id, change, .. } => {
+            if let Some(n) = swarm.nodes.iter_mut().find(|n| &n.id == id) {
+                if let Some(role) = &change.role {
+                    n.role = role.clone();
+                    n.reachable = n.reachable && role == "manager";
+                }
+                if let Some(availability) = &change.availability {
+                    n.availability = availability.clone();
+                }
+                n.labels.extend(change.labels.clone());
+            }
+        }
+        Action::RemoveNode { id, .. } => {
+            swarm.nodes.retain(|n| &n.id != id);
+            swarm.tasks.retain(|t| t.node_id.as_ref() != Some(id));
+        }
         // AWS actions change AWS, not the swarm model.
         Action::Aws { .. } => {}
     }

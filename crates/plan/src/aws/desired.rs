@@ -94,6 +94,11 @@ pub fn desired_aws(
     let mut out = DesiredAws {
         cluster: name.clone(),
         subnets: inputs.subnets.clone(),
+        node_policy: crate::nodes::NodePolicy {
+            replace_after_secs: cluster.replace_after.as_secs(),
+            max_unavailable: cluster.max_unavailable.max(1),
+            ..crate::nodes::NodePolicy::default()
+        },
         ..DesiredAws::default()
     };
     if inputs.subnets.is_empty() {

@@ -167,15 +167,23 @@ pub fn diff_aws(
                 spec.name
             )),
             Some(o) => {
+                // Scale-in is the node lifecycle's: it drains the nodes it
+                // picks and terminates them with the group shrinking. The
+                // group keeps its size meanwhile, or it would pick by itself.
+                let mut effective = spec.clone();
+                if o.desired > effective.desired {
+                    effective.desired = o.desired;
+                    effective.max = effective.max.max(o.desired);
+                }
                 let mut sorted_obs = o.subnets.clone();
                 sorted_obs.sort();
                 let mut sorted_want = spec.subnets.clone();
                 sorted_want.sort();
                 let mut changed = Vec::new();
-                if (o.min, o.max, o.desired) != (spec.min, spec.max, spec.desired) {
+                if (o.min, o.max, o.desired) != (effective.min, effective.max, effective.desired) {
                     changed.push(format!(
                         "size {}/{}/{} → {}/{}/{}",
-                        o.min, o.desired, o.max, spec.min, spec.desired, spec.max
+                        o.min, o.desired, o.max, effective.min, effective.desired, effective.max
                     ));
                 }
                 if sorted_obs != sorted_want {
@@ -185,7 +193,7 @@ pub fn diff_aws(
                     changed.push("launch template".to_owned());
                 }
                 if !changed.is_empty() {
-                    let id = aws(AwsAction::UpdateGroup { spec: spec.clone() }, &changed.join(", "), deps);
+                    let id = aws(AwsAction::UpdateGroup { spec: effective }, &changed.join(", "), deps);
                     group_steps.insert(&spec.name, id);
                 }
             }

@@ -125,6 +125,13 @@ pub enum AwsAction {
         attach: Vec<String>,
         detach: Vec<String>,
     },
+    /// Terminate a node's instance through its group: with `decrement`
+    /// the group shrinks by one (scale-in), else it launches a replacement.
+    TerminateInstance {
+        id: String,
+        group: String,
+        decrement: bool,
+    },
 }
 
 impl AwsAction {
@@ -146,6 +153,7 @@ impl AwsAction {
             CreateListener { .. } | ModifyListener { .. } => "listener",
             CreateRule { .. } | ModifyRule { .. } | DeleteRule { .. } => "listener rule",
             SetGroupTargets { .. } => "auto scaling group targets",
+            TerminateInstance { .. } => "instance",
         }
     }
 
@@ -183,6 +191,7 @@ impl AwsAction {
                 format!("{} {} {}", spec.priority, spec.host, spec.paths.join(" "))
             }
             SetGroupTargets { group, .. } => group.clone(),
+            TerminateInstance { id, group, .. } => format!("{id} in {group}"),
         }
     }
 
@@ -219,7 +228,8 @@ impl AwsAction {
             | DeleteFileSystem { .. }
             | DeleteLoadBalancer { .. }
             | DeleteTargetGroup { .. }
-            | DeleteRule { .. } => Op::Delete,
+            | DeleteRule { .. }
+            | TerminateInstance { .. } => Op::Delete,
         }
     }
 }

@@ -169,5 +169,33 @@ pub fn apply_action(action: &AwsAction, cluster: &str, aws: &mut ObservedAws) {
                 g.target_groups.sort();
             }
         }
+        TerminateInstance { id, group, decrement } => {
+            let Some(at) = aws.instances.iter().position(|i| &i.id == id) else {
+                return;
+            };
+            let old = aws.instances.remove(at);
+            if *decrement {
+                if let Some(g) = aws.groups.iter_mut().find(|g| &g.name == group) {
+                    g.desired = g.desired.saturating_sub(1);
+                }
+            } else {
+                // The group launches a replacement from its launch template.
+                let lt = aws
+                    .groups
+                    .iter()
+                    .find(|g| &g.name == group)
+                    .and_then(|g| aws.launch_templates.iter().find(|t| t.name == g.launch_template));
+                aws.instances.push(ObservedInstance {
+                    id: fresh("i"),
+                    state: "InService".into(),
+                    health: "Healthy".into(),
+                    instance_type: lt.map_or(old.instance_type.clone(), |t| t.spec.instance_type.clone()),
+                    image_id: lt.map(|t| t.spec.image_id.clone()),
+                    private_ip: None,
+                    launched_unix: None,
+                    ..old
+                });
+            }
+        }
     }
 }

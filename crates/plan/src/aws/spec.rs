@@ -173,6 +173,8 @@ pub struct DesiredAws {
     pub target_groups: Vec<TargetGroupSpec>,
     pub listeners: Vec<ListenerSpec>,
     pub rules: Vec<RuleSpec>,
+    /// How failed nodes are replaced and pools rolled (see [`crate::nodes`]).
+    pub node_policy: crate::nodes::NodePolicy,
 }
 
 /// What the AWS provider saw, limited to what carries the cluster's tag
@@ -272,8 +274,21 @@ pub struct ObservedInstance {
     pub id: String,
     pub group: String,
     pub private_ip: Option<String>,
-    /// `pending`, `running`, `terminated`…
+    /// The group's lifecycle state: `Pending`, `InService`, `Terminating`…
     pub state: String,
+    /// The group's health status: `Healthy` or `Unhealthy`.
+    pub health: String,
+    pub instance_type: String,
+    /// From EC2 (the group does not say); `None` when EC2 did not answer for it.
+    pub image_id: Option<String>,
+    pub launched_unix: Option<u64>,
+}
+
+impl ObservedInstance {
+    /// In the group and not on its way out.
+    pub fn is_alive(&self) -> bool {
+        !(self.state.starts_with("Terminat") || self.state.starts_with("Detach") || self.state == "Standby")
+    }
 }
 
 /// True when `tags` mark the resource as this cluster's.

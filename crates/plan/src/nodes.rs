@@ -1,0 +1,679 @@
+//! Node lifecycle: which swarm node is which instance, which nodes failed,
+//! and the steps that replace them, roll a pool to a new instance type or
+//! AMI and scale it in — never leaving fewer than a majority of managers
+//! reachable.
+//!
+//! Pure: the observed swarm and AWS, the desired pools, the policy and the
+//! time come in; steps (drain, promote/demote, remove, terminate) and a
+//! report come out. A node is retired over several cycles: the first one
+//! drains it and labels it `io.swarmkeeper.retire`, later ones wait until
+//! its tasks run elsewhere (bounded by the drain timeout), then remove it
+//! and terminate its instance. The label is what carries the decision from
+//! one cycle to the next, so a restarted controller continues it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::aws::AwsAction;
+use crate::aws::spec::{DesiredAws, ObservedAws, ObservedInstance};
+use crate::observed::{ObservedNode, ObservedSwarm};
+use crate::plan::Action;
+use crate::spec::Mode;
+
+/// Engine label the bootstrap sets: the node's EC2 instance.
+pub const ENGINE_LABEL_INSTANCE: &str = "swarmkeeper.instance-id";
+/// Node label swarmkeeper sets on a node it adopted into a pool.
+pub const LABEL_POOL: &str = "io.swarmkeeper.pool";
+/// Node label swarmkeeper sets on a node it adopted: its instance.
+pub const LABEL_INSTANCE: &str = "io.swarmkeeper.instance-id";
+/// Node label on a node being retired: `roll` or `scale-in`.
+pub const LABEL_RETIRE: &str = "io.swarmkeeper.retire";
+
+/// How the lifecycle behaves (from `cluster:` in swarmkeeper.yaml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NodePolicy {
+    /// A node Down (or a manager unreachable) this long is replaced.
+    pub replace_after_secs: u64,
+    /// Nodes of one pool out of service at once during rolls and scale-in.
+    pub max_unavailable: u32,
+    /// A drain that takes longer is cut short: the node is removed anyway.
+    pub drain_timeout_secs: u64,
+    /// A new instance that has not joined after this long is reported.
+    pub join_grace_secs: u64,
+}
+
+impl Default for NodePolicy {
+    fn default() -> Self {
+        Self {
+            replace_after_secs: 60,
+            max_unavailable: 1,
+            drain_timeout_secs: 300,
+            join_grace_secs: 600,
+        }
+    }
+}
+
+/// What the lifecycle needs to know besides the two snapshots.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeContext {
+    /// Seconds since the epoch: the diff itself never reads a clock.
+    pub now_unix: u64,
+    /// The node whose engine swarmkeeper talks to: where the acting
+    /// controller runs, so it goes last in rolls and scale-in.
+    pub local_node: Option<String>,
+}
+
+/// A change of one node's spec. Applied to the node as it is at execution
+/// time (read again first), so several steps on one node compose.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct NodeChange {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The managers and whether a majority of them is reachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Quorum {
+    pub managers: usize,
+    pub reachable: usize,
+    pub ok: bool,
+}
+
+impl Quorum {
+    fn of(nodes: &[ObservedNode]) -> Quorum {
+        let managers = nodes.iter().filter(|n| n.role == "manager").count();
+        let reachable = nodes.iter().filter(|n| n.role == "manager" && n.reachable).count();
+        Quorum {
+            managers,
+            reachable,
+            ok: managers == 0 || reachable * 2 > managers,
+        }
+    }
+
+    /// Whether removing a manager (reachable or not) keeps a majority.
+    fn survives_removal(&self, removed_is_reachable: bool) -> bool {
+        let managers = self.managers.saturating_sub(1);
+        let reachable = self.reachable - usize::from(removed_is_reachable && self.reachable > 0);
+        reachable * 2 > managers
+    }
+}
+
+/// What the lifecycle found: for `/status`, metrics and the plan's output.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct NodeReport {
+    pub quorum: Quorum,
+    /// Things a person should look at; nothing destructive is done about
+    /// them automatically.
+    pub problems: Vec<String>,
+    /// Work in progress that takes several cycles (drains).
+    pub progress: Vec<String>,
+}
+
+/// One pool as the lifecycle sees it.
+struct Pool<'a> {
+    group: &'a str,
+    /// `managers` or `workers`.
+    name: &'a str,
+    role: &'static str,
+    count: u32,
+    instance_type: &'a str,
+    image_id: &'a str,
+}
+
+/// A member of a pool: its instance and, once joined, its node.
+struct Member<'a> {
+    instance: &'a ObservedInstance,
+    node: Option<&'a ObservedNode>,
+}
+
+/// Plan the node lifecycle. `push(action, reason, depends_on) -> step id`
+/// adds a step to the plan being built.
+pub fn plan_nodes(
+    desired: &DesiredAws,
+    aws: &ObservedAws,
+    swarm: &ObservedSwarm,
+    ctx: &NodeContext,
+    push: &mut dyn FnMut(Action, &str, Vec<usize>) -> usize,
+) -> NodeReport {
+    let policy = desired.node_policy;
+    let mut report = NodeReport {
+        quorum: Quorum::of(&swarm.nodes),
+        ..NodeReport::default()
+    };
+    let pools = pools(desired);
+    if pools.is_empty() {
+        return report;
+    }
+    let groups: BTreeSet<&str> = pools.iter().map(|p| p.group).collect();
+    let alive: Vec<&ObservedInstance> = aws
+        .instances
+        .iter()
+        .filter(|i| groups.contains(i.group.as_str()) && i.is_alive())
+        .collect();
+    let node_of = map_nodes(&swarm.nodes, &alive);
+    let instance_of: BTreeMap<&str, &ObservedInstance> = node_of
+        .iter()
+        .filter_map(|(inst, node)| Some((node.id.as_str(), *alive.iter().find(|i| i.id == *inst)?)))
+        .collect();
+
+    // Nodes that claim one of our instances (by engine label) that is gone:
+    // their instance was terminated, by us or by someone else.
+    let gone: BTreeSet<&str> = swarm
+        .nodes
+        .iter()
+        .filter(|n| !instance_of.contains_key(n.id.as_str()))
+        .filter(|n| {
+            n.engine_labels
+                .get(ENGINE_LABEL_INSTANCE)
+                .is_some_and(|id| !alive.iter().any(|i| &i.id == id))
+                && n.engine_labels.get("swarmkeeper.cluster") == Some(&desired.cluster)
+        })
+        .map(|n| n.id.as_str())
+        .collect();
+
+    for n in &swarm.nodes {
+        if !instance_of.contains_key(n.id.as_str()) && !gone.contains(n.id.as_str()) {
+            report.problems.push(format!(
+                "node {} ({}, {}) is no instance of the cluster's pools: the node lifecycle leaves it alone",
+                n.hostname, n.role, n.id
+            ));
+        }
+    }
+
+    if !report.quorum.ok {
+        report.problems.insert(
+            0,
+            format!(
+                "MANAGER QUORUM LOST: {} of {} managers reachable. swarmkeeper takes no action on nodes until a majority is back; \
+                 see docs/operations.md (\"Quorum lost\") to recover with --force-new-cluster",
+                report.quorum.reachable, report.quorum.managers
+            ),
+        );
+        return report;
+    }
+
+    let now = ctx.now_unix;
+    let down_for = |n: &ObservedNode| now.saturating_sub(n.updated_unix);
+    let replace_after = policy.replace_after_secs;
+
+    // 1. Failed nodes: workers Down too long or whose instance is bad;
+    //    managers likewise, one at a time and only while a majority stays.
+    let mut acted_on_failures = false;
+    let mut failed_workers = Vec::new();
+    let mut failed_managers = Vec::new();
+    for n in &swarm.nodes {
+        let instance = instance_of.get(n.id.as_str()).copied();
+        let is_ours = instance.is_some() || gone.contains(n.id.as_str());
+        if !is_ours {
+            continue;
+        }
+        let unresponsive = n.state == "down" || (n.role == "manager" && !n.reachable);
+        let why = if unresponsive && down_for(n) >= replace_after {
+            Some(format!("down for {}s (replace_after {}s)", down_for(n), replace_after))
+        } else if gone.contains(n.id.as_str()) && n.state != "ready" {
+            Some("its instance is terminated".to_owned())
+        } else if instance.is_some_and(|i| i.health == "Unhealthy") {
+            Some("its instance is unhealthy".to_owned())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            if n.role == "manager" {
+                failed_managers.push((n, instance, why));
+            } else {
+                failed_workers.push((n, instance, why));
+            }
+        } else if gone.contains(n.id.as_str()) {
+            report.problems.push(format!(
+                "node {} ({}) is ready but its instance is no longer in the cluster's groups",
+                n.hostname, n.id
+            ));
+        }
+    }
+    let workers_total = swarm
+        .nodes
+        .iter()
+        .filter(|n| n.role == "worker" && (instance_of.contains_key(n.id.as_str()) || gone.contains(n.id.as_str())))
+        .count();
+    let healthy_instances = failed_workers
+        .iter()
+        .filter(|(_, i, _)| i.is_some_and(|i| i.health == "Healthy"))
+        .count();
+    if workers_total >= 2 && failed_workers.len() == workers_total && healthy_instances == workers_total {
+        // Every worker Down while AWS says each instance is fine: the
+        // managers more likely lost the network than every worker died.
+        report.problems.push(format!(
+            "all {workers_total} workers are down while AWS reports their instances healthy: probably a network \
+             problem of the managers, not {workers_total} failures; not replacing them"
+        ));
+    } else {
+        for (n, instance, why) in &failed_workers {
+            retire(push, n, *instance, &format!("failed: {why}"), None);
+            acted_on_failures = true;
+        }
+    }
+    if let Some((n, instance, why)) = failed_managers.first() {
+        if report.quorum.survives_removal(n.reachable) {
+            retire(push, n, *instance, &format!("failed: {why}"), Some("worker"));
+            acted_on_failures = true;
+        } else {
+            report.problems.push(format!(
+                "manager {} failed ({why}) but removing it would leave no majority: waiting",
+                n.hostname
+            ));
+        }
+    }
+    for (n, _, _) in failed_managers.iter().skip(1) {
+        report
+            .progress
+            .push(format!("manager {} failed: replaced after the one before it", n.hostname));
+    }
+
+    // 2. Adoption: members get the pool's labels and role.
+    let mut quorum = report.quorum;
+    for pool in &pools {
+        for inst in alive.iter().filter(|i| i.group == pool.group) {
+            let Some(node) = node_of.get(inst.id.as_str()) else { continue };
+            if node.state != "ready" {
+                continue;
+            }
+            let mut change = NodeChange::default();
+            if node.labels.get(LABEL_POOL).map(String::as_str) != Some(pool.name) {
+                change.labels.insert(LABEL_POOL.into(), pool.name.into());
+                change.labels.insert(LABEL_INSTANCE.into(), inst.id.clone());
+                if node.availability != "active" && !node.labels.contains_key(LABEL_RETIRE) {
+                    change.availability = Some("active".into());
+                }
+            }
+            if node.role != pool.role && !node.labels.contains_key(LABEL_RETIRE) {
+                if pool.role == "manager" {
+                    change.role = Some("manager".into());
+                } else if quorum.survives_removal(node.reachable) {
+                    change.role = Some("worker".into());
+                    quorum.managers -= 1;
+                    quorum.reachable -= usize::from(node.reachable);
+                }
+            }
+            if change != NodeChange::default() {
+                let why = match change.role.as_deref() {
+                    Some("manager") => format!("joined the {} pool as a worker: promote", pool.name),
+                    Some(_) => format!("a manager in the {} pool: demote", pool.name),
+                    None => format!("joined the {} pool", pool.name),
+                };
+                push(
+                    Action::UpdateNode {
+                        id: node.id.clone(),
+                        name: node.hostname.clone(),
+                        change,
+                    },
+                    &why,
+                    vec![],
+                );
+            }
+        }
+    }
+
+    // 3. Rolls and scale-in, pool by pool, once nothing has failed.
+    if acted_on_failures || !failed_managers.is_empty() {
+        return report;
+    }
+    for pool in &pools {
+        let members: Vec<Member> = alive
+            .iter()
+            .filter(|i| i.group == pool.group)
+            .map(|i| Member {
+                instance: i,
+                node: node_of.get(i.id.as_str()).copied(),
+            })
+            .collect();
+        plan_pool(pool, &members, swarm, ctx, &policy, &mut quorum, &mut report, push);
+    }
+    report
+}
+
+/// Continue the drains of one pool, then start new ones for scale-in and
+/// rolls, `max_unavailable` at a time.
+#[allow(clippy::too_many_arguments)]
+fn plan_pool(
+    pool: &Pool,
+    members: &[Member],
+    swarm: &ObservedSwarm,
+    ctx: &NodeContext,
+    policy: &NodePolicy,
+    quorum: &mut Quorum,
+    report: &mut NodeReport,
+    push: &mut dyn FnMut(Action, &str, Vec<usize>) -> usize,
+) {
+    let now = ctx.now_unix;
+    let mut unavailable = 0u32;
+    let mut settling = false;
+    for m in members {
+        match m.node {
+            None => {
+                let age = m.instance.launched_unix.map(|t| now.saturating_sub(t));
+                if age.is_some_and(|a| a > policy.join_grace_secs) {
+                    report.problems.push(format!(
+                        "instance {} of the {} pool has not joined the swarm after {}s: check its bootstrap log",
+                        m.instance.id,
+                        pool.name,
+                        age.unwrap_or_default()
+                    ));
+                }
+                settling = true;
+                unavailable += 1;
+            }
+            Some(n) if n.state != "ready" => {
+                settling = true;
+                unavailable += 1;
+            }
+            Some(n) if n.availability != "active" => unavailable += 1,
+            Some(_) => {}
+        }
+    }
+
+    // Drains in progress: remove the node once its work runs elsewhere.
+    let mut retiring_scale_in = 0u32;
+    for m in members {
+        let Some(node) = m.node else { continue };
+        let Some(reason) = node.labels.get(LABEL_RETIRE) else { continue };
+        let scale_in = reason == "scale-in";
+        retiring_scale_in += u32::from(scale_in);
+        let left = tasks_left(node, swarm);
+        let drained_for = now.saturating_sub(node.updated_unix);
+        if left > 0 && drained_for < policy.drain_timeout_secs {
+            report.progress.push(format!(
+                "draining {} ({reason}): {left} task(s) not yet running elsewhere",
+                node.hostname
+            ));
+            continue;
+        }
+        let demote = (node.role == "manager").then_some("worker");
+        if demote.is_some() {
+            if !quorum.survives_removal(node.reachable) {
+                report.progress.push(format!(
+                    "manager {} is drained; removing it now would leave no majority: waiting",
+                    node.hostname
+                ));
+                continue;
+            }
+            quorum.managers -= 1;
+            quorum.reachable -= usize::from(node.reachable);
+        }
+        let why = if left > 0 {
+            format!("{reason}: drained for {drained_for}s with {left} task(s) left (drain timeout)")
+        } else {
+            format!("{reason}: drained, its tasks run elsewhere")
+        };
+        retire_drained(&mut *push, node, m.instance, &why, demote, scale_in);
+    }
+
+    if settling {
+        return; // wait for joins and recoveries before taking more out
+    }
+    let slots = policy.max_unavailable.saturating_sub(unavailable);
+    if slots == 0 {
+        return;
+    }
+    let alive = members.len() as u32;
+    let excess = alive.saturating_sub(pool.count).saturating_sub(retiring_scale_in);
+    let stale = |m: &Member| {
+        m.instance.instance_type != pool.instance_type
+            || m.instance.image_id.as_deref().is_some_and(|i| !pool.image_id.is_empty() && i != pool.image_id)
+    };
+    // Candidates: active nodes not yet retiring, the local node last, then
+    // stale before current, then the emptiest, then by name.
+    let mut candidates: Vec<&Member> = members
+        .iter()
+        .filter(|m| {
+            m.node
+                .is_some_and(|n| n.availability == "active" && !n.labels.contains_key(LABEL_RETIRE))
+        })
+        .collect();
+    candidates.sort_by_key(|m| {
+        let n = m.node.map_or("", |n| n.id.as_str());
+        let node = m.node.expect("filtered on nodes");
+        (
+            ctx.local_node.as_deref() == Some(n),
+            !stale(m),
+            node.reachable && node.role == "manager" && is_leader(node),
+            running_on(node, swarm),
+            node.hostname.clone(),
+        )
+    });
+    let (reason, count) = if excess > 0 {
+        ("scale-in", excess)
+    } else if alive == pool.count {
+        let stale_count = candidates.iter().filter(|m| stale(m)).count() as u32;
+        ("roll", stale_count)
+    } else {
+        return; // scaling out: the group launches, nothing to take out
+    };
+    for m in candidates.into_iter().take(count.min(slots) as usize) {
+        let Some(node) = m.node else { continue };
+        if reason == "roll" && !stale(m) {
+            break;
+        }
+        let mut change = NodeChange {
+            availability: Some("drain".into()),
+            ..NodeChange::default()
+        };
+        change.labels.insert(LABEL_RETIRE.into(), reason.into());
+        let why = if reason == "roll" {
+            format!(
+                "roll: runs {} {}, the pool wants {} {}",
+                m.instance.instance_type,
+                m.instance.image_id.as_deref().unwrap_or("?"),
+                pool.instance_type,
+                pool.image_id
+            )
+        } else {
+            format!("scale-in: the {} pool shrinks to {}", pool.name, pool.count)
+        };
+        push(
+            Action::UpdateNode {
+                id: node.id.clone(),
+                name: node.hostname.clone(),
+                change,
+            },
+            &why,
+            vec![],
+        );
+        report.progress.push(format!("draining {} ({reason})", node.hostname));
+    }
+}
+
+fn is_leader(n: &ObservedNode) -> bool {
+    n.leader
+}
+
+/// Tasks of `node` not yet running elsewhere: those still running there,
+/// plus, for replicated services that had a task there, the replicas short
+/// of running on other nodes.
+fn tasks_left(node: &ObservedNode, swarm: &ObservedSwarm) -> usize {
+    let here: Vec<_> = swarm
+        .tasks
+        .iter()
+        .filter(|t| t.node_id.as_deref() == Some(node.id.as_str()))
+        .collect();
+    let still_running = here.iter().filter(|t| t.state == "running").count();
+    let services: BTreeSet<&str> = here.iter().map(|t| t.service_id.as_str()).collect();
+    let short: usize = services
+        .iter()
+        .filter_map(|sid| {
+            let svc = swarm.services.iter().find(|s| s.id == *sid)?;
+            let Mode::Replicated { replicas } = svc.spec.mode else {
+                return None;
+            };
+            let elsewhere = swarm
+                .tasks
+                .iter()
+                .filter(|t| {
+                    t.service_id == *sid && t.state == "running" && t.node_id.as_deref() != Some(node.id.as_str())
+                })
+                .count() as u64;
+            Some(replicas.saturating_sub(elsewhere) as usize)
+        })
+        .sum();
+    still_running.max(short)
+}
+
+fn running_on(node: &ObservedNode, swarm: &ObservedSwarm) -> usize {
+    swarm
+        .tasks
+        .iter()
+        .filter(|t| t.node_id.as_deref() == Some(node.id.as_str()) && t.state == "running")
+        .count()
+}
+
+/// Steps for a failed node: drain (workers), demote (managers), remove,
+/// terminate the instance so the group launches a replacement.
+fn retire(
+    push: &mut dyn FnMut(Action, &str, Vec<usize>) -> usize,
+    node: &ObservedNode,
+    instance: Option<&ObservedInstance>,
+    why: &str,
+    demote: Option<&str>,
+) {
+    let mut deps = vec![];
+    if demote.is_none() && node.availability != "drain" {
+        let change = NodeChange {
+            availability: Some("drain".into()),
+            ..NodeChange::default()
+        };
+        deps.push(push(
+            Action::UpdateNode {
+                id: node.id.clone(),
+                name: node.hostname.clone(),
+                change,
+            },
+            why,
+            vec![],
+        ));
+    }
+    let scale_in = node.labels.get(LABEL_RETIRE).is_some_and(|r| r == "scale-in");
+    match instance {
+        Some(instance) => retire_drained(push_with(push, deps), node, instance, why, demote, scale_in),
+        None => {
+            remove_node(push, node, why, demote, deps);
+        }
+    }
+}
+
+/// A `push` that adds `deps` to the first step it is given.
+fn push_with<'a>(
+    push: &'a mut dyn FnMut(Action, &str, Vec<usize>) -> usize,
+    deps: Vec<usize>,
+) -> impl FnMut(Action, &str, Vec<usize>) -> usize + 'a {
+    let mut first = Some(deps);
+    move |action, why, mut more| {
+        if let Some(d) = first.take() {
+            more.extend(d);
+        }
+        push(action, why, more)
+    }
+}
+
+/// Demote (managers), remove, terminate: a node already out of service.
+fn retire_drained(
+    mut push: impl FnMut(Action, &str, Vec<usize>) -> usize,
+    node: &ObservedNode,
+    instance: &ObservedInstance,
+    why: &str,
+    demote: Option<&str>,
+    scale_in: bool,
+) {
+    let removed = remove_node(&mut push, node, why, demote, vec![]);
+    push(
+        Action::Aws {
+            aws: AwsAction::TerminateInstance {
+                id: instance.id.clone(),
+                group: instance.group.clone(),
+                decrement: scale_in,
+            },
+        },
+        if scale_in {
+            "scale-in: the group shrinks by one"
+        } else {
+            "the group launches a replacement"
+        },
+        vec![removed],
+    );
+}
+
+fn remove_node(
+    push: &mut dyn FnMut(Action, &str, Vec<usize>) -> usize,
+    node: &ObservedNode,
+    why: &str,
+    demote: Option<&str>,
+    mut deps: Vec<usize>,
+) -> usize {
+    if let Some(role) = demote.filter(|_| node.role == "manager") {
+        let change = NodeChange {
+            role: Some(role.into()),
+            ..NodeChange::default()
+        };
+        deps = vec![push(
+            Action::UpdateNode {
+                id: node.id.clone(),
+                name: node.hostname.clone(),
+                change,
+            },
+            why,
+            deps,
+        )];
+    }
+    push(
+        Action::RemoveNode {
+            id: node.id.clone(),
+            name: node.hostname.clone(),
+        },
+        why,
+        deps,
+    )
+}
+
+/// Instance id → node: by the engine label the bootstrap sets, else by
+/// the node's address being the instance's private IP.
+fn map_nodes<'a>(
+    nodes: &'a [ObservedNode],
+    instances: &[&'a ObservedInstance],
+) -> BTreeMap<&'a str, &'a ObservedNode> {
+    let mut out = BTreeMap::new();
+    for inst in instances {
+        let by_label = nodes
+            .iter()
+            .find(|n| n.engine_labels.get(ENGINE_LABEL_INSTANCE) == Some(&inst.id));
+        let by_addr = || {
+            inst.private_ip
+                .as_deref()
+                .and_then(|ip| nodes.iter().find(|n| n.addr == ip && !n.engine_labels.contains_key(ENGINE_LABEL_INSTANCE)))
+        };
+        if let Some(n) = by_label.or_else(by_addr) {
+            out.insert(inst.id.as_str(), n);
+        }
+    }
+    out
+}
+
+fn pools(desired: &DesiredAws) -> Vec<Pool<'_>> {
+    desired
+        .groups
+        .iter()
+        .filter_map(|g| {
+            let lt = desired.launch_templates.iter().find(|t| t.name == g.launch_template)?;
+            Some(Pool {
+                group: &g.name,
+                name: &g.pool,
+                role: if g.pool == "managers" { "manager" } else { "worker" },
+                count: g.desired,
+                instance_type: &lt.instance_type,
+                image_id: &lt.image_id,
+            })
+        })
+        .collect()
+}

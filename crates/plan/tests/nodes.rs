@@ -1,0 +1,447 @@
+//! The node lifecycle: failed workers and managers replaced, quorum never
+//! put at risk, rolls and scale-in one node at a time, emptiest first.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use swarmkeeper_plan::aws::AwsAction;
+use swarmkeeper_plan::aws::spec::*;
+use swarmkeeper_plan::nodes::*;
+use swarmkeeper_plan::observed::{ObservedNode, ObservedService, ObservedTask};
+use swarmkeeper_plan::spec::Mode;
+use swarmkeeper_plan::{Action, ObservedSwarm, Plan};
+
+const NOW: u64 = 1_000_000;
+
+/// A cluster `c1` with a managers and a workers pool.
+fn desired(managers: u32, workers: u32, worker_type: &str) -> DesiredAws {
+    let lt = |name: &str, t: &str| LaunchTemplateSpec {
+        name: name.into(),
+        image_id: "ami-1".into(),
+        instance_type: t.into(),
+        key_name: None,
+        user_data: String::new(),
+        user_data_hash: String::new(),
+        root_volume_gb: None,
+        root_volume_type: None,
+        security_groups: vec![],
+    };
+    let group = |name: &str, pool: &str, count: u32| AutoScalingGroupSpec {
+        name: name.into(),
+        launch_template: name.into(),
+        min: count,
+        max: count,
+        desired: count,
+        subnets: vec![],
+        pool: pool.into(),
+        target_groups: vec![],
+    };
+    DesiredAws {
+        cluster: "c1".into(),
+        launch_templates: vec![lt("c1-managers", "t3.small"), lt("c1-workers", worker_type)],
+        groups: vec![
+            group("c1-managers", "managers", managers),
+            group("c1-workers", "workers", workers),
+        ],
+        node_policy: NodePolicy {
+            replace_after_secs: 60,
+            max_unavailable: 1,
+            drain_timeout_secs: 300,
+            join_grace_secs: 600,
+        },
+        ..DesiredAws::default()
+    }
+}
+
+fn instance(id: &str, group: &str, t: &str) -> ObservedInstance {
+    ObservedInstance {
+        id: id.into(),
+        group: group.into(),
+        private_ip: None,
+        state: "InService".into(),
+        health: "Healthy".into(),
+        instance_type: t.into(),
+        image_id: Some("ami-1".into()),
+        launched_unix: Some(NOW - 3600),
+    }
+}
+
+fn node(id: &str, role: &str, instance: &str) -> ObservedNode {
+    let pool = if role == "manager" { "managers" } else { "workers" };
+    ObservedNode {
+        id: id.into(),
+        hostname: format!("host-{id}"),
+        role: role.into(),
+        availability: "active".into(),
+        state: "ready".into(),
+        addr: String::new(),
+        manager_addr: (role == "manager").then(|| format!("{id}:2377")),
+        reachable: role == "manager",
+        labels: BTreeMap::from([
+            (LABEL_POOL.to_owned(), pool.to_owned()),
+            (LABEL_INSTANCE.to_owned(), instance.to_owned()),
+        ]),
+        engine_labels: BTreeMap::from([
+            (ENGINE_LABEL_INSTANCE.to_owned(), instance.to_owned()),
+            ("swarmkeeper.cluster".to_owned(), "c1".to_owned()),
+        ]),
+        updated_unix: NOW - 3600,
+        leader: false,
+    }
+}
+
+/// `managers` managers m0.. and `workers` workers w0.., each with its instance.
+fn cluster(managers: usize, workers: usize) -> (ObservedAws, ObservedSwarm) {
+    let mut aws = ObservedAws::default();
+    let mut swarm = ObservedSwarm::default();
+    for i in 0..managers {
+        aws.instances.push(instance(&format!("i-m{i}"), "c1-managers", "t3.small"));
+        let mut n = node(&format!("m{i}"), "manager", &format!("i-m{i}"));
+        n.leader = i == 0;
+        swarm.nodes.push(n);
+    }
+    for i in 0..workers {
+        aws.instances.push(instance(&format!("i-w{i}"), "c1-workers", "t3.small"));
+        swarm.nodes.push(node(&format!("w{i}"), "worker", &format!("i-w{i}")));
+    }
+    (aws, swarm)
+}
+
+fn plan(want: &DesiredAws, aws: &ObservedAws, swarm: &ObservedSwarm, local: Option<&str>) -> (Plan, NodeReport) {
+    let mut plan = Plan::default();
+    let ctx = NodeContext {
+        now_unix: NOW,
+        local_node: local.map(str::to_owned),
+    };
+    let report = plan_nodes(want, aws, swarm, &ctx, &mut |action, reason, deps| {
+        let id = plan.steps.len();
+        plan.steps.push(swarmkeeper_plan::Step {
+            id,
+            action,
+            reason: reason.to_owned(),
+            depends_on: deps,
+        });
+        id
+    });
+    (plan, report)
+}
+
+/// Each step as a short line, e.g. `drain w1`, `rm w1`, `terminate i-w1`.
+fn lines(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::UpdateNode { id, change, .. } => {
+                let mut what = vec![];
+                if let Some(r) = &change.role {
+                    what.push(if r == "manager" { "promote" } else { "demote" }.to_owned());
+                }
+                if let Some(a) = &change.availability {
+                    what.push(a.clone());
+                }
+                if let Some(r) = change.labels.get(LABEL_RETIRE) {
+                    what.push(format!("retire={r}"));
+                } else if change.labels.contains_key(LABEL_POOL) {
+                    what.push("adopt".into());
+                }
+                format!("{} {id}", what.join("+"))
+            }
+            Action::RemoveNode { id, .. } => format!("rm {id}"),
+            Action::Aws {
+                aws: AwsAction::TerminateInstance { id, decrement, .. },
+            } => format!("terminate {id}{}", if *decrement { " -1" } else { "" }),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+fn down(swarm: &mut ObservedSwarm, id: &str, for_secs: u64) {
+    let n = swarm.nodes.iter_mut().find(|n| n.id == id).expect("node");
+    n.state = "down".into();
+    n.reachable = false;
+    n.updated_unix = NOW - for_secs;
+}
+
+#[test]
+fn a_healthy_cluster_needs_nothing() {
+    let (aws, swarm) = cluster(3, 2);
+    let (p, report) = plan(&desired(3, 2, "t3.small"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
+    assert_eq!(
+        report.quorum,
+        Quorum {
+            managers: 3,
+            reachable: 3,
+            ok: true
+        }
+    );
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn a_worker_down_past_replace_after_is_drained_removed_and_replaced() {
+    let (aws, mut swarm) = cluster(1, 2);
+    down(&mut swarm, "w1", 30);
+    let (p, _) = plan(&desired(1, 2, "t3.small"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "not yet: {:?}", lines(&p));
+
+    down(&mut swarm, "w1", 61);
+    let (p, _) = plan(&desired(1, 2, "t3.small"), &aws, &swarm, None);
+    assert_eq!(lines(&p), ["drain w1", "rm w1", "terminate i-w1"]);
+    assert_eq!(p.steps[1].depends_on, [0]);
+    assert_eq!(p.steps[2].depends_on, [1]);
+}
+
+#[test]
+fn a_worker_whose_instance_is_unhealthy_or_gone_is_replaced() {
+    let (mut aws, swarm) = cluster(1, 2);
+    aws.instances[2].health = "Unhealthy".into();
+    let (p, _) = plan(&desired(1, 2, "t3.small"), &aws, &swarm, None);
+    assert_eq!(lines(&p), ["drain w1", "rm w1", "terminate i-w1"]);
+
+    // Terminated (by someone else): the node only needs removing.
+    let (mut aws, mut swarm) = cluster(1, 2);
+    aws.instances.retain(|i| i.id != "i-w1");
+    down(&mut swarm, "w1", 5);
+    let (p, _) = plan(&desired(1, 2, "t3.small"), &aws, &swarm, None);
+    assert_eq!(lines(&p), ["drain w1", "rm w1"]);
+}
+
+#[test]
+fn a_dead_manager_is_demoted_removed_and_replaced_while_a_majority_remains() {
+    let (aws, mut swarm) = cluster(3, 0);
+    down(&mut swarm, "m2", 120);
+    let (p, report) = plan(&desired(3, 0, "t3.small"), &aws, &swarm, None);
+    assert!(report.quorum.ok);
+    assert_eq!(lines(&p), ["demote m2", "rm m2", "terminate i-m2"]);
+}
+
+#[test]
+fn with_quorum_lost_nothing_is_done_and_it_is_said_loudly() {
+    let (aws, mut swarm) = cluster(3, 2);
+    down(&mut swarm, "m1", 600);
+    down(&mut swarm, "m2", 600);
+    down(&mut swarm, "w0", 600);
+    let (p, report) = plan(&desired(3, 2, "t3.small"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
+    assert!(!report.quorum.ok);
+    assert!(report.problems[0].contains("QUORUM LOST: 1 of 3"), "{:?}", report.problems);
+    assert!(report.problems[0].contains("docs/operations.md"), "{:?}", report.problems);
+}
+
+#[test]
+fn two_dead_managers_of_five_are_replaced_one_at_a_time() {
+    let (aws, mut swarm) = cluster(5, 0);
+    down(&mut swarm, "m3", 600);
+    down(&mut swarm, "m4", 600);
+    let (p, report) = plan(&desired(5, 0, "t3.small"), &aws, &swarm, None);
+    assert!(report.quorum.ok);
+    assert_eq!(lines(&p), ["demote m3", "rm m3", "terminate i-m3"]);
+}
+
+#[test]
+fn every_worker_down_with_healthy_instances_looks_like_a_partition_and_is_left() {
+    let (aws, mut swarm) = cluster(1, 3);
+    for w in ["w0", "w1", "w2"] {
+        down(&mut swarm, w, 600);
+    }
+    let (p, report) = plan(&desired(1, 3, "t3.small"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
+    assert!(report.problems.iter().any(|p| p.contains("network problem")), "{report:?}");
+}
+
+/// Running tasks: `(node, service id)`.
+fn tasks(swarm: &mut ObservedSwarm, running: &[(&str, &str)]) {
+    let (_, desired_swarm) = support::desired(&[("s", "services:\n  web:\n    image: web:1\n")]);
+    let spec = desired_swarm.services.values().next().expect("a service").clone();
+    for (i, (node, service)) in running.iter().enumerate() {
+        if !swarm.services.iter().any(|s| s.id == *service) {
+            let replicas = running.iter().filter(|(_, s)| s == service).count() as u64;
+            let mut spec = spec.clone();
+            spec.mode = Mode::Replicated { replicas };
+            swarm.services.push(ObservedService {
+                id: (*service).into(),
+                version: 1,
+                spec,
+            });
+        }
+        swarm.tasks.push(ObservedTask {
+            id: format!("t{i}"),
+            service_id: (*service).into(),
+            node_id: Some((*node).into()),
+            state: "running".into(),
+            desired_state: "running".into(),
+            image: "web:1".into(),
+            error: None,
+        });
+    }
+}
+
+#[test]
+fn scale_in_drains_the_emptiest_worker_one_at_a_time() {
+    let (aws, mut swarm) = cluster(1, 3);
+    tasks(&mut swarm, &[("w0", "a"), ("w0", "b"), ("w1", "a"), ("w2", "b"), ("w2", "c")]);
+    let (p, report) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
+    assert_eq!(lines(&p), ["drain+retire=scale-in w1"]);
+    assert_eq!(report.progress, ["draining host-w1 (scale-in)"]);
+}
+
+#[test]
+fn a_drained_node_is_removed_once_its_tasks_run_elsewhere() {
+    let (mut aws, mut swarm) = cluster(1, 3);
+    {
+        let w1 = swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1");
+        w1.availability = "drain".into();
+        w1.labels.insert(LABEL_RETIRE.into(), "scale-in".into());
+        w1.updated_unix = NOW - 10;
+    }
+    // Service a wants 2 replicas: one is still only on w1.
+    tasks(&mut swarm, &[("w1", "a"), ("w0", "a")]);
+    swarm.tasks[0].state = "shutdown".into();
+    let (p, report) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
+    assert!(report.progress[0].contains("1 task(s) not yet running elsewhere"), "{report:?}");
+
+    // The replacement runs on w2: remove w1, terminate with the group shrinking.
+    swarm.tasks.push(ObservedTask {
+        id: "t9".into(),
+        service_id: "a".into(),
+        node_id: Some("w2".into()),
+        state: "running".into(),
+        desired_state: "running".into(),
+        image: "web:1".into(),
+        error: None,
+    });
+    let (p, _) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
+    assert_eq!(lines(&p), ["rm w1", "terminate i-w1 -1"]);
+
+    // A drain that takes too long is cut short.
+    swarm.tasks.pop();
+    swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1").updated_unix = NOW - 301;
+    aws.groups.clear();
+    let (p, _) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
+    assert_eq!(lines(&p), ["rm w1", "terminate i-w1 -1"]);
+    assert!(p.steps[0].reason.contains("drain timeout"), "{}", p.steps[0].reason);
+}
+
+#[test]
+fn an_instance_type_change_rolls_one_node_at_a_time_and_waits_for_the_replacement() {
+    let (mut aws, mut swarm) = cluster(1, 2);
+    let (p, _) = plan(&desired(1, 2, "t3.large"), &aws, &swarm, None);
+    assert_eq!(lines(&p), ["drain+retire=roll w0"]);
+    assert!(p.steps[0].reason.contains("t3.small"), "{}", p.steps[0].reason);
+
+    // w0 gone, its replacement launched but not joined yet: nothing more.
+    aws.instances.retain(|i| i.id != "i-w0");
+    swarm.nodes.retain(|n| n.id != "w0");
+    let mut fresh = instance("i-w9", "c1-workers", "t3.large");
+    fresh.launched_unix = Some(NOW - 20);
+    aws.instances.push(fresh);
+    let (p, _) = plan(&desired(1, 2, "t3.large"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
+
+    // Joined: it is adopted, and the next stale node is drained.
+    let mut joined = node("w9", "worker", "i-w9");
+    joined.labels.clear();
+    swarm.nodes.push(joined);
+    let (p, _) = plan(&desired(1, 2, "t3.large"), &aws, &swarm, None);
+    assert_eq!(lines(&p), ["adopt w9", "drain+retire=roll w1"]);
+}
+
+#[test]
+fn a_manager_scale_in_takes_the_local_manager_last_and_keeps_a_majority() {
+    let (aws, swarm) = cluster(3, 0);
+    let (p, _) = plan(&desired(1, 0, "t3.small"), &aws, &swarm, Some("m1"));
+    assert_eq!(lines(&p), ["drain+retire=scale-in m2"]);
+}
+
+#[test]
+fn a_new_node_is_adopted_and_a_manager_pool_node_that_joined_as_worker_is_promoted() {
+    let (aws, mut swarm) = cluster(3, 1);
+    let m2 = swarm.nodes.iter_mut().find(|n| n.id == "m2").expect("m2");
+    m2.role = "worker".into();
+    m2.reachable = false;
+    let w0 = swarm.nodes.iter_mut().find(|n| n.id == "w0").expect("w0");
+    w0.labels.clear();
+    w0.availability = "pause".into();
+    let (p, _) = plan(&desired(3, 1, "t3.small"), &aws, &swarm, None);
+    assert_eq!(lines(&p), ["promote m2", "active+adopt w0"]);
+}
+
+#[test]
+fn nodes_outside_the_pools_are_reported_and_left_alone() {
+    let (aws, mut swarm) = cluster(1, 1);
+    let mut seed = node("seed", "manager", "");
+    seed.engine_labels.clear();
+    seed.labels.clear();
+    seed.state = "down".into();
+    seed.updated_unix = 0;
+    swarm.nodes.push(seed);
+    let (p, report) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
+    assert!(report.problems.iter().any(|p| p.contains("host-seed")), "{report:?}");
+}
+
+prop_compose! {
+    /// A random cluster: managers and workers, each ready or down for a
+    /// while, reachable or not, drained or not, some instances gone.
+    fn random_cluster()(
+        managers in proptest::collection::vec((any::<bool>(), 0u64..200, any::<bool>()), 1..6),
+        workers in proptest::collection::vec((any::<bool>(), 0u64..200, any::<bool>(), any::<bool>()), 0..5),
+        want_managers in 1u32..6,
+        want_workers in 0u32..5,
+        big in any::<bool>(),
+    ) -> (ObservedAws, ObservedSwarm, DesiredAws) {
+        let (mut aws, mut swarm) = cluster(managers.len(), workers.len());
+        for (i, (is_down, secs, gone)) in managers.iter().enumerate() {
+            if *is_down { down(&mut swarm, &format!("m{i}"), *secs); }
+            if *gone { aws.instances.retain(|x| x.id != format!("i-m{i}")); }
+        }
+        for (i, (is_down, secs, gone, drained)) in workers.iter().enumerate() {
+            if *is_down { down(&mut swarm, &format!("w{i}"), *secs); }
+            if *gone { aws.instances.retain(|x| x.id != format!("i-w{i}")); }
+            if *drained {
+                let n = swarm.nodes.iter_mut().find(|n| n.id == format!("w{i}")).expect("worker");
+                n.availability = "drain".into();
+                n.labels.insert(LABEL_RETIRE.into(), "roll".into());
+            }
+        }
+        (aws, swarm, desired(want_managers, want_workers, if big { "t3.large" } else { "t3.small" }))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the cluster looks like: with quorum lost nothing is
+    /// planned; with quorum, applying the plan keeps a majority of the
+    /// managers reachable; no node is removed that is up and not retiring.
+    #[test]
+    fn quorum_is_never_put_at_risk((aws, swarm, want) in random_cluster()) {
+        let (p, report) = plan(&want, &aws, &swarm, Some("m0"));
+        if !report.quorum.ok {
+            prop_assert!(p.steps.is_empty(), "{:?}", lines(&p));
+        } else {
+            let mut after = swarm.clone();
+            let mut aws_after = aws.clone();
+            swarmkeeper_plan::simulate::apply_all(&p, &mut after, &mut aws_after, "c1");
+            let managers = after.nodes.iter().filter(|n| n.role == "manager").count();
+            let reachable = after.nodes.iter().filter(|n| n.role == "manager" && n.reachable).count();
+            prop_assert!(managers == 0 || reachable * 2 > managers, "{:?} left {reachable}/{managers}", lines(&p));
+            for step in &p.steps {
+                if let Action::RemoveNode { id, .. } = &step.action {
+                    let n = swarm.nodes.iter().find(|n| &n.id == id).expect("removed node existed");
+                    let retiring = n.labels.contains_key(LABEL_RETIRE);
+                    let failed = n.state != "ready" || (n.role == "manager" && !n.reachable)
+                        || !aws.instances.iter().any(|i| Some(&i.id) == n.engine_labels.get(ENGINE_LABEL_INSTANCE));
+                    prop_assert!(retiring || failed, "removed a healthy node {id}: {:?}", lines(&p));
+                }
+            }
+            let drains = p.steps.iter().filter(|s| matches!(&s.action, Action::UpdateNode { change, .. }
+                if change.labels.contains_key(LABEL_RETIRE))).count();
+            prop_assert!(drains <= 2, "more than max_unavailable per pool: {:?}", lines(&p));
+        }
+    }
+}
