@@ -8,6 +8,7 @@ use swarmkeeper_plan::aws::desired::{AwsInputs, desired_aws, efs_dns, ssm_prefix
 use swarmkeeper_plan::aws::spec::{Sensitive, TAG_NAME};
 use swarmkeeper_plan::convert::{SharedVolumes, desired_swarm_with};
 use swarmkeeper_plan::diff::diff_with_aws;
+use swarmkeeper_plan::nodes::NodeContext;
 use swarmkeeper_plan::{Plan, PlanOptions};
 use swarmkeeper_swarm::Engine;
 use swarmkeeper_swarm::execute::Ids;
@@ -21,6 +22,9 @@ pub const BOOTSTRAP: &str = include_str!("../manifests/bootstrap/node.sh");
 pub struct Providers {
     pub engine: Engine,
     pub aws: Option<Aws>,
+    /// The swarm node of the engine we talk to (where this process runs
+    /// when it runs as the controller): the node lifecycle retires it last.
+    pub local_node: Option<String>,
 }
 
 /// A plan and what executing it needs.
@@ -63,12 +67,16 @@ impl Providers {
     /// desired state declares a cluster, to AWS in its region.
     pub async fn connect(state: &DesiredState) -> anyhow::Result<Self> {
         let engine = Engine::connect().await?;
-        engine.require_manager().await?;
+        let local_node = engine.require_manager().await?.node_id;
         let aws = match &state.config.cluster {
             Some(cluster) => Some(Aws::connect(Some(&cluster.region)).await),
             None => None,
         };
-        Ok(Self { engine, aws })
+        Ok(Self {
+            engine,
+            aws,
+            local_node,
+        })
     }
 
     pub async fn plan(&self, state: &DesiredState, opts: &PlanOptions) -> anyhow::Result<Planned> {
@@ -105,7 +113,16 @@ impl Providers {
         }
         let mut desired = desired_swarm_with(state, &shared);
         desired.revision = Some(state.revision.clone());
-        let plan = diff_with_aws(&desired, &observed, aws_part.as_ref().map(|(d, o, _)| (d, o)), opts)?;
+        let opts = PlanOptions {
+            nodes: NodeContext {
+                now_unix: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+                local_node: self.local_node.clone(),
+            },
+            ..opts.clone()
+        };
+        let plan = diff_with_aws(&desired, &observed, aws_part.as_ref().map(|(d, o, _)| (d, o)), &opts)?;
         Ok(Planned {
             plan,
             swarm_ids: Ids::from_observed(&observed),

@@ -30,6 +30,11 @@ struct CallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ManagerLabels {
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RevisionLabels {
     revision: String,
 }
@@ -46,6 +51,8 @@ pub struct Metrics {
     lease: prometheus_client::metrics::gauge::Gauge,
     /// One series at 1: the revision (git: commit) of the last valid state.
     applied_revision: Family<RevisionLabels, prometheus_client::metrics::gauge::Gauge>,
+    managers: Family<ManagerLabels, prometheus_client::metrics::gauge::Gauge>,
+    quorum: prometheus_client::metrics::gauge::Gauge,
     /// Call totals already counted (the providers report cumulative ones).
     seen_calls: Mutex<[u64; 4]>,
 }
@@ -62,6 +69,18 @@ impl Metrics {
         let invalid = Counter::default();
         let lease = prometheus_client::metrics::gauge::Gauge::default();
         let applied_revision = Family::<RevisionLabels, prometheus_client::metrics::gauge::Gauge>::default();
+        let managers = Family::<ManagerLabels, prometheus_client::metrics::gauge::Gauge>::default();
+        let quorum = prometheus_client::metrics::gauge::Gauge::default();
+        registry.register(
+            "managers",
+            "Swarm managers by reachability (with a cluster declared)",
+            managers.clone(),
+        );
+        registry.register(
+            "manager_quorum",
+            "1 while a majority of managers is reachable; 0 means quorum is lost and no node action is taken",
+            quorum.clone(),
+        );
         registry.register(
             "applied_revision",
             "1 for the revision (git: the commit) of the desired state being reconciled",
@@ -98,6 +117,8 @@ impl Metrics {
             invalid,
             lease,
             applied_revision,
+            managers,
+            quorum,
             seen_calls: Mutex::new([0; 4]),
         }
     }
@@ -122,6 +143,19 @@ impl Metrics {
 
     pub fn lease(&self, held: bool) {
         self.lease.set(i64::from(held));
+    }
+
+    /// Managers by reachability and whether they have quorum.
+    pub fn nodes(&self, report: &swarmkeeper_plan::nodes::NodeReport) {
+        let q = report.quorum;
+        self.quorum.set(i64::from(q.ok));
+        for (state, n) in [("reachable", q.reachable), ("unreachable", q.managers - q.reachable)] {
+            self.managers
+                .get_or_create(&ManagerLabels {
+                    state: state.to_owned(),
+                })
+                .set(n as i64);
+        }
     }
 
     /// Record the revision being reconciled; the previous one's series goes.

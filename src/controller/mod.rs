@@ -43,6 +43,9 @@ pub struct RunConfig {
     pub lease_ttl: Duration,
 }
 
+/// How soon a cycle with node work in progress (a drain) runs again.
+const NODE_REQUEUE: Duration = Duration::from_secs(5);
+
 /// The delay before the next retry after `failures` failed cycles in a row.
 pub fn backoff(failures: u32) -> Duration {
     let base = Duration::from_secs(2).saturating_mul(1u32 << failures.min(8).saturating_sub(1));
@@ -173,9 +176,9 @@ pub async fn run(
         let Some(outcome) = outcome else { break };
         metrics.cycle(trigger, outcome.is_ok(), started.elapsed());
         let wait = match &outcome {
-            Ok(()) => {
+            Ok(requeue) => {
                 failures = 0;
-                jitter(config.resync)
+                jitter(requeue.unwrap_or(config.resync).min(config.resync))
             }
             Err(e) => {
                 failures += 1;
@@ -236,7 +239,7 @@ async fn cycle(
     shared: &Shared,
     metrics: &Metrics,
     cancel: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Duration>> {
     let source::Loaded { outcome, revision } = source.load(&crate::commands::process_environment())?;
     let Carried { last_good, providers } = carried;
     let errors: Vec<String> = outcome
@@ -283,6 +286,23 @@ async fn cycle(
     let planned = providers.plan(state, &opts).await?;
     metrics.plan_duration(plan_started.elapsed());
     let unhealthy = planned.unhealthy.clone();
+    let nodes = planned.plan.nodes.clone();
+    if let Some(report) = &nodes {
+        if !report.quorum.ok {
+            tracing::error!(
+                reachable = report.quorum.reachable,
+                managers = report.quorum.managers,
+                "manager quorum lost: no node actions until a majority is back (docs/operations.md)"
+            );
+        }
+        for problem in report.problems.iter().skip(usize::from(!report.quorum.ok)) {
+            tracing::warn!(problem = %problem, "node");
+        }
+        for progress in &report.progress {
+            tracing::info!(progress = %progress, "node");
+        }
+        metrics.nodes(report);
+    }
     let pending = planned.plan.steps.len() + planned.deferred;
     if pending > 0 && trigger == "resync" {
         metrics.drift();
@@ -303,11 +323,17 @@ async fn cycle(
         &providers.engine.calls(),
         providers.aws.as_ref().map(|a| a.calls()).as_ref(),
     );
-    shared.update(|s| s.cycled(trigger, summary, &done, unhealthy.clone()));
+    let busy = nodes.as_ref().is_some_and(|n| !n.progress.is_empty());
+    shared.update(|s| {
+        s.cycled(trigger, summary, &done, unhealthy.clone());
+        s.nodes_changed(nodes.clone());
+    });
     if !done.failures.is_empty() {
         anyhow::bail!("{} step(s) failed: {}", done.failures.len(), done.failures.join("; "));
     }
-    Ok(())
+    // Node work in progress (a drain) is looked at again soon, not at the
+    // next resync: the requeue of kube-runtime's controllers.
+    Ok(busy.then_some(NODE_REQUEUE))
 }
 
 #[cfg(test)]

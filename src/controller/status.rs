@@ -62,6 +62,9 @@ pub struct Status {
     pub identity: Option<String>,
     /// Whether this replica holds the lease (only the holder acts).
     pub lease_held: bool,
+    /// Managers, quorum, node problems and drains in progress (with a
+    /// cluster declared).
+    pub nodes: Option<swarmkeeper_plan::nodes::NodeReport>,
 }
 
 fn now() -> u64 {
@@ -110,6 +113,18 @@ impl Status {
             failures: done.failures.clone(),
             remaining: done.remaining,
         });
+    }
+
+    /// Node work still in progress keeps the state out of sync, and so
+    /// does a lost quorum.
+    pub fn nodes_changed(&mut self, nodes: Option<swarmkeeper_plan::nodes::NodeReport>) {
+        if nodes.as_ref().is_some_and(|n| !n.quorum.ok || !n.progress.is_empty()) {
+            self.sync_status = SyncStatus::OutOfSync;
+        }
+        if nodes.as_ref().is_some_and(|n| !n.quorum.ok) {
+            self.health_status = HealthStatus::Degraded;
+        }
+        self.nodes = nodes;
     }
 
     pub fn cycle_failed(&mut self, error: &str, failures: u32, retry_in: Duration) {

@@ -380,6 +380,24 @@ impl Aws {
                 .await?;
                 Ok(AwsOutcome::Done)
             }
+            TerminateInstance { id, decrement, .. } => {
+                let result = self
+                    .call(
+                        "autoscaling:TerminateInstanceInAutoScalingGroup",
+                        self.autoscaling
+                            .terminate_instance_in_auto_scaling_group()
+                            .instance_id(id)
+                            .should_decrement_desired_capacity(*decrement)
+                            .send(),
+                    )
+                    .await;
+                match result {
+                    // Gone already (an earlier, interrupted run; the group).
+                    Err(e) if e.to_string().contains("not found") => Ok(AwsOutcome::Done),
+                    Err(e) => Err(e),
+                    Ok(_) => Ok(AwsOutcome::Done),
+                }
+            }
             DeleteGroup { name } => {
                 self.call(
                     "autoscaling:DeleteAutoScalingGroup",

@@ -200,6 +200,10 @@ impl Aws {
                         group: name.clone(),
                         private_ip: None,
                         state: i.lifecycle_state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                        health: i.health_status().unwrap_or_default().to_owned(),
+                        instance_type: i.instance_type().unwrap_or_default().to_owned(),
+                        image_id: None,
+                        launched_unix: None,
                     });
                 }
                 out.groups.push(ObservedGroup {
@@ -230,6 +234,9 @@ impl Aws {
             if token.is_none() {
                 break;
             }
+        }
+        if !out.instances.is_empty() {
+            self.describe_instances(cluster, &mut out.instances).await?;
         }
 
         let mut token = None;
@@ -326,5 +333,49 @@ impl Aws {
             }
         }
         Ok(out)
+    }
+}
+
+impl Aws {
+    /// What the groups do not say about their instances: address, AMI and
+    /// launch time (the node lifecycle maps nodes by address and rolls
+    /// instances whose AMI is not the pool's). One paginated call.
+    async fn describe_instances(&self, cluster: &str, instances: &mut [ObservedInstance]) -> Result<(), AwsError> {
+        let mut token = None;
+        loop {
+            let page = self
+                .call(
+                    "ec2:DescribeInstances",
+                    self.ec2
+                        .describe_instances()
+                        .filters(
+                            aws_sdk_ec2::types::Filter::builder()
+                                .name(format!("tag:{TAG_CLUSTER}"))
+                                .values(cluster)
+                                .build(),
+                        )
+                        .set_next_token(token.take())
+                        .send(),
+                )
+                .await?;
+            for found in page.reservations().iter().flat_map(|r| r.instances()) {
+                let Some(i) = instances
+                    .iter_mut()
+                    .find(|i| Some(i.id.as_str()) == found.instance_id())
+                else {
+                    continue;
+                };
+                i.private_ip = found.private_ip_address().map(str::to_owned);
+                i.image_id = found.image_id().map(str::to_owned);
+                i.launched_unix = found.launch_time().and_then(|t| u64::try_from(t.secs()).ok());
+                if let Some(t) = found.instance_type() {
+                    i.instance_type = t.as_str().to_owned();
+                }
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(());
+            }
+        }
     }
 }

@@ -269,16 +269,19 @@ pub fn plan_nodes(
         }
     }
     for (n, _, _) in failed_managers.iter().skip(1) {
-        report
-            .progress
-            .push(format!("manager {} failed: replaced after the one before it", n.hostname));
+        report.progress.push(format!(
+            "manager {} failed: replaced after the one before it",
+            n.hostname
+        ));
     }
 
     // 2. Adoption: members get the pool's labels and role.
     let mut quorum = report.quorum;
     for pool in &pools {
         for inst in alive.iter().filter(|i| i.group == pool.group) {
-            let Some(node) = node_of.get(inst.id.as_str()) else { continue };
+            let Some(node) = node_of.get(inst.id.as_str()) else {
+                continue;
+            };
             if node.state != "ready" {
                 continue;
             }
@@ -380,7 +383,9 @@ fn plan_pool(
     let mut retiring_scale_in = 0u32;
     for m in members {
         let Some(node) = m.node else { continue };
-        let Some(reason) = node.labels.get(LABEL_RETIRE) else { continue };
+        let Some(reason) = node.labels.get(LABEL_RETIRE) else {
+            continue;
+        };
         let scale_in = reason == "scale-in";
         retiring_scale_in += u32::from(scale_in);
         let left = tasks_left(node, swarm);
@@ -423,7 +428,10 @@ fn plan_pool(
     let excess = alive.saturating_sub(pool.count).saturating_sub(retiring_scale_in);
     let stale = |m: &Member| {
         m.instance.instance_type != pool.instance_type
-            || m.instance.image_id.as_deref().is_some_and(|i| !pool.image_id.is_empty() && i != pool.image_id)
+            || m.instance
+                .image_id
+                .as_deref()
+                .is_some_and(|i| !pool.image_id.is_empty() && i != pool.image_id)
     };
     // Candidates: active nodes not yet retiring, the local node last, then
     // stale before current, then the emptiest, then by name.
@@ -639,19 +647,18 @@ fn remove_node(
 
 /// Instance id → node: by the engine label the bootstrap sets, else by
 /// the node's address being the instance's private IP.
-fn map_nodes<'a>(
-    nodes: &'a [ObservedNode],
-    instances: &[&'a ObservedInstance],
-) -> BTreeMap<&'a str, &'a ObservedNode> {
+fn map_nodes<'a>(nodes: &'a [ObservedNode], instances: &[&'a ObservedInstance]) -> BTreeMap<&'a str, &'a ObservedNode> {
     let mut out = BTreeMap::new();
     for inst in instances {
         let by_label = nodes
             .iter()
             .find(|n| n.engine_labels.get(ENGINE_LABEL_INSTANCE) == Some(&inst.id));
         let by_addr = || {
-            inst.private_ip
-                .as_deref()
-                .and_then(|ip| nodes.iter().find(|n| n.addr == ip && !n.engine_labels.contains_key(ENGINE_LABEL_INSTANCE)))
+            inst.private_ip.as_deref().and_then(|ip| {
+                nodes
+                    .iter()
+                    .find(|n| n.addr == ip && !n.engine_labels.contains_key(ENGINE_LABEL_INSTANCE))
+            })
         };
         if let Some(n) = by_label.or_else(by_addr) {
             out.insert(inst.id.as_str(), n);

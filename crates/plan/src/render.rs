@@ -46,6 +46,18 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
     for w in &plan.warnings {
         let _ = writeln!(out, "{} {w}", p.code("1;33", "warning:"));
     }
+    if let Some(nodes) = &plan.nodes {
+        let q = nodes.quorum;
+        if !q.ok {
+            let _ = writeln!(out, "{} {}", p.code("1;31", "error:"), nodes.problems[0]);
+        }
+        for problem in nodes.problems.iter().skip(usize::from(!q.ok)) {
+            let _ = writeln!(out, "{} {problem}", p.code("1;33", "note:"));
+        }
+        for progress in &nodes.progress {
+            let _ = writeln!(out, "{} {progress}", p.code("2", "in progress:"));
+        }
+    }
     if plan.is_empty() {
         let _ = writeln!(out, "No changes. Everything matches the desired state.");
     } else {
@@ -73,6 +85,9 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
                 }
                 Action::CreateNetwork { spec } => {
                     let _ = writeln!(out, "      driver: {}", spec.driver);
+                }
+                Action::UpdateNode { change, .. } => {
+                    let _ = writeln!(out, "      {}", serde_json::to_string(change).unwrap_or_default());
                 }
                 Action::UpdateService { changes, .. } => {
                     for c in changes {
@@ -126,6 +141,8 @@ pub struct JsonPlan<'a> {
     pub steps: &'a [crate::plan::Step],
     pub warnings: &'a [String],
     pub unmanaged: &'a [crate::observed::Unmanaged],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<&'a crate::nodes::NodeReport>,
 }
 
 pub fn json(plan: &Plan) -> JsonPlan<'_> {
@@ -136,5 +153,6 @@ pub fn json(plan: &Plan) -> JsonPlan<'_> {
         steps: &plan.steps,
         warnings: &plan.warnings,
         unmanaged: &plan.unmanaged,
+        nodes: plan.nodes.as_ref(),
     }
 }

@@ -97,13 +97,15 @@ fn cluster(managers: usize, workers: usize) -> (ObservedAws, ObservedSwarm) {
     let mut aws = ObservedAws::default();
     let mut swarm = ObservedSwarm::default();
     for i in 0..managers {
-        aws.instances.push(instance(&format!("i-m{i}"), "c1-managers", "t3.small"));
+        aws.instances
+            .push(instance(&format!("i-m{i}"), "c1-managers", "t3.small"));
         let mut n = node(&format!("m{i}"), "manager", &format!("i-m{i}"));
         n.leader = i == 0;
         swarm.nodes.push(n);
     }
     for i in 0..workers {
-        aws.instances.push(instance(&format!("i-w{i}"), "c1-workers", "t3.small"));
+        aws.instances
+            .push(instance(&format!("i-w{i}"), "c1-workers", "t3.small"));
         swarm.nodes.push(node(&format!("w{i}"), "worker", &format!("i-w{i}")));
     }
     (aws, swarm)
@@ -227,8 +229,16 @@ fn with_quorum_lost_nothing_is_done_and_it_is_said_loudly() {
     let (p, report) = plan(&desired(3, 2, "t3.small"), &aws, &swarm, None);
     assert!(p.steps.is_empty(), "{:?}", lines(&p));
     assert!(!report.quorum.ok);
-    assert!(report.problems[0].contains("QUORUM LOST: 1 of 3"), "{:?}", report.problems);
-    assert!(report.problems[0].contains("docs/operations.md"), "{:?}", report.problems);
+    assert!(
+        report.problems[0].contains("QUORUM LOST: 1 of 3"),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        report.problems[0].contains("docs/operations.md"),
+        "{:?}",
+        report.problems
+    );
 }
 
 #[test]
@@ -249,7 +259,10 @@ fn every_worker_down_with_healthy_instances_looks_like_a_partition_and_is_left()
     }
     let (p, report) = plan(&desired(1, 3, "t3.small"), &aws, &swarm, None);
     assert!(p.steps.is_empty(), "{:?}", lines(&p));
-    assert!(report.problems.iter().any(|p| p.contains("network problem")), "{report:?}");
+    assert!(
+        report.problems.iter().any(|p| p.contains("network problem")),
+        "{report:?}"
+    );
 }
 
 /// Running tasks: `(node, service id)`.
@@ -282,7 +295,10 @@ fn tasks(swarm: &mut ObservedSwarm, running: &[(&str, &str)]) {
 #[test]
 fn scale_in_drains_the_emptiest_worker_one_at_a_time() {
     let (aws, mut swarm) = cluster(1, 3);
-    tasks(&mut swarm, &[("w0", "a"), ("w0", "b"), ("w1", "a"), ("w2", "b"), ("w2", "c")]);
+    tasks(
+        &mut swarm,
+        &[("w0", "a"), ("w0", "b"), ("w1", "a"), ("w2", "b"), ("w2", "c")],
+    );
     let (p, report) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
     assert_eq!(lines(&p), ["drain+retire=scale-in w1"]);
     assert_eq!(report.progress, ["draining host-w1 (scale-in)"]);
@@ -302,7 +318,10 @@ fn a_drained_node_is_removed_once_its_tasks_run_elsewhere() {
     swarm.tasks[0].state = "shutdown".into();
     let (p, report) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
     assert!(p.steps.is_empty(), "{:?}", lines(&p));
-    assert!(report.progress[0].contains("1 task(s) not yet running elsewhere"), "{report:?}");
+    assert!(
+        report.progress[0].contains("1 task(s) not yet running elsewhere"),
+        "{report:?}"
+    );
 
     // The replacement runs on w2: remove w1, terminate with the group shrinking.
     swarm.tasks.push(ObservedTask {

@@ -10,8 +10,11 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use bollard::models as api;
-use bollard::query_parameters::{InspectServiceOptions, UpdateServiceOptionsBuilder};
+use bollard::query_parameters::{
+    DeleteNodeOptionsBuilder, InspectServiceOptions, UpdateNodeOptionsBuilder, UpdateServiceOptionsBuilder,
+};
 use swarmkeeper_plan::Action;
+use swarmkeeper_plan::nodes::NodeChange;
 use swarmkeeper_plan::observed::ObservedSwarm;
 use swarmkeeper_plan::spec::{FileKind, FileObjectSpec};
 
@@ -148,6 +151,17 @@ impl Engine {
                         .await,
                 )
             }
+            Action::UpdateNode { id, change, .. } => self.update_node(id, change).await,
+            Action::RemoveNode { id, .. } => {
+                let id = id.clone();
+                let options = DeleteNodeOptionsBuilder::default().force(true).build();
+                gone_ok(
+                    self.call("DELETE /nodes/{id}", |d| async move {
+                        d.delete_node(&id, Some(options)).await
+                    })
+                    .await,
+                )
+            }
             Action::Aws { .. } => Err(EngineError::Api {
                 call: "execute",
                 status: None,
@@ -199,6 +213,49 @@ impl Engine {
             name: spec.name.clone(),
             id,
         })
+    }
+
+    /// Read the node, apply `change` to its spec, write it back with the
+    /// version just read (again on "update out of sequence": heartbeats
+    /// and other writers move a node's version often).
+    async fn update_node(&self, id: &str, change: &NodeChange) -> Result<Outcome, EngineError> {
+        let attempt = || async {
+            let target = id.to_owned();
+            let node = self
+                .call("GET /nodes/{id}", |d| async move { d.inspect_node(&target).await })
+                .await?;
+            let version = node.version.and_then(|v| v.index).unwrap_or(0);
+            let mut spec = node.spec.unwrap_or_default();
+            if let Some(role) = &change.role {
+                spec.role = role.parse().ok();
+            }
+            if let Some(availability) = &change.availability {
+                spec.availability = availability.parse().ok();
+            }
+            if !change.labels.is_empty() {
+                let labels = spec.labels.get_or_insert_with(Default::default);
+                labels.extend(change.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            let options = UpdateNodeOptionsBuilder::default()
+                .version(i64::try_from(version).unwrap_or(i64::MAX))
+                .build();
+            let target = id.to_owned();
+            self.call("POST /nodes/{id}/update", |d| async move {
+                d.update_node(&target, spec, options).await
+            })
+            .await
+        };
+        attempt
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(100))
+                    .with_max_delay(Duration::from_secs(2))
+                    .with_max_times(5)
+                    .with_jitter(),
+            )
+            .when(EngineError::is_out_of_sequence)
+            .await?;
+        Ok(Outcome::Updated)
     }
 
     async fn update_service(

@@ -112,6 +112,8 @@ impl Engine {
                     .is_some_and(|r| r.to_string() == "reachable"),
                 labels: sorted(spec.labels),
                 engine_labels: sorted(desc.engine.and_then(|e| e.labels)),
+                updated_unix: n.updated_at.as_deref().and_then(rfc3339_unix).unwrap_or(0),
+                leader: n.manager_status.as_ref().and_then(|m| m.leader).unwrap_or(false),
             });
         }
         for t in tasks {
@@ -172,4 +174,37 @@ impl Engine {
 /// Base64 as the Engine API wants config and secret data.
 pub(crate) fn encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC time as the engine writes it
+/// (`2026-11-24T23:35:50.898428Z`); `None` for anything else.
+fn rfc3339_unix(s: &str) -> Option<u64> {
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.strip_suffix('Z')?;
+    let hms = time.split('.').next()?;
+    let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (h, min, sec) = (t.next()??, t.next()??, t.next()??);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + min * 60 + sec).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339_unix;
+
+    #[test]
+    fn engine_times_become_unix_seconds() {
+        assert_eq!(rfc3339_unix("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_unix("2026-11-24T23:35:50.898428123Z"), Some(1_795_563_350));
+        assert_eq!(rfc3339_unix("2000-02-29T12:00:00Z"), Some(951_825_600));
+        assert_eq!(rfc3339_unix("yesterday"), None);
+    }
 }
