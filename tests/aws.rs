@@ -7,26 +7,10 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{DesiredDir, reset, swarmkeeper};
+use common::{DesiredDir, boto, reset, swarmkeeper};
 use serde_json::Value;
 
 type Lab = BTreeMap<String, String>;
-
-/// Run a Python snippet with boto3 against moto; it must print JSON.
-fn boto(lab: &Lab, body: &str) -> Value {
-    let script = format!(
-        "import boto3, json\nkw = dict(endpoint_url='{}', region_name='eu-west-1')\n{body}\n",
-        lab["AWS_ENDPOINT_URL"]
-    );
-    let out = std::process::Command::new(&lab["SWARMKEEPER_LAB_PYTHON"])
-        .args(["-c", &script])
-        .envs(lab)
-        .output()
-        .expect("run python");
-    assert!(out.status.success(), "boto3: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("boto3 JSON: {e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
 
 /// Start from an empty account: moto's own reset endpoint.
 fn reset_moto(lab: &Lab) {

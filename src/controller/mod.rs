@@ -283,7 +283,29 @@ async fn cycle(
         ..PlanOptions::default()
     };
     let plan_started = Instant::now();
-    let planned = providers.plan(state, &opts).await?;
+    let planned = match providers.plan(state, &opts).await {
+        Ok(planned) => planned,
+        Err(e) => {
+            // Without a leader the managers answer no read at all: say
+            // what it means rather than only "cycle failed".
+            if format!("{e:#}").contains("does not have a leader") {
+                let problem = "MANAGER QUORUM LOST: the swarm has no leader (too few managers reachable). swarmkeeper \
+                               takes no action on nodes until a majority is back; see docs/operations.md (\"Quorum lost\")";
+                tracing::error!("{problem}");
+                shared.update(|s| {
+                    let mut report = s.nodes.clone().unwrap_or_default();
+                    report.quorum.ok = false;
+                    // Fewer than a majority answer; how many is not known.
+                    report.quorum.reachable = report.quorum.reachable.min(report.quorum.managers / 2);
+                    report.problems = vec![problem.to_owned()];
+                    report.progress.clear();
+                    metrics.nodes(&report);
+                    s.nodes_changed(Some(report));
+                });
+            }
+            return Err(e);
+        }
+    };
     metrics.plan_duration(plan_started.elapsed());
     let unhealthy = planned.unhealthy.clone();
     let nodes = planned.plan.nodes.clone();
@@ -295,8 +317,12 @@ async fn cycle(
                 "manager quorum lost: no node actions until a majority is back (docs/operations.md)"
             );
         }
+        // Problems are logged when they appear, not at every cycle.
+        let known = shared.get().nodes.map(|n| n.problems).unwrap_or_default();
         for problem in report.problems.iter().skip(usize::from(!report.quorum.ok)) {
-            tracing::warn!(problem = %problem, "node");
+            if !known.contains(problem) {
+                tracing::warn!(problem = %problem, "node");
+            }
         }
         for progress in &report.progress {
             tracing::info!(progress = %progress, "node");

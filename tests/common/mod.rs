@@ -262,3 +262,19 @@ pub fn get(port: u16, path: &str) -> Option<String> {
     s.read_to_string(&mut body).ok()?;
     Some(body.split_once("\r\n\r\n")?.1.to_owned())
 }
+
+/// Run a Python snippet with boto3 against moto; it must print JSON.
+pub fn boto(lab: &BTreeMap<String, String>, body: &str) -> serde_json::Value {
+    let script = format!(
+        "import boto3, json\nkw = dict(endpoint_url='{}', region_name='eu-west-1')\n{body}\n",
+        lab["AWS_ENDPOINT_URL"]
+    );
+    let out = std::process::Command::new(&lab["SWARMKEEPER_LAB_PYTHON"])
+        .args(["-c", &script])
+        .envs(lab)
+        .output()
+        .expect("run python");
+    assert!(out.status.success(), "boto3: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("boto3 JSON: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}

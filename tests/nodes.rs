@@ -1,0 +1,413 @@
+//! Node failure, quorum, scale and rolls on the multi-node lab: each test
+//! builds a swarm of its own (the node agent's seed manager plus one node
+//! per instance that swarmkeeper's auto scaling groups launch in moto),
+//! runs `swarmkeeper run` on it, breaks something, and watches it mend.
+//!
+//! Bounds are generous (a shared machine); the reaction times themselves
+//! are benchmarked, not asserted.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{DesiredDir, boto, eventually, free_port, get, status};
+use serde_json::Value;
+
+type Lab = BTreeMap<String, String>;
+
+const AMI: &str = "ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+
+/// The node agent with its seed swarm; stopped (every node with it) on drop.
+struct NodeLab {
+    agent: Child,
+    env: Lab,
+    state: PathBuf,
+}
+
+impl NodeLab {
+    fn start(lab: &Lab, cluster: &str) -> NodeLab {
+        let state = PathBuf::from(&lab["SWARMKEEPER_LAB_DIR"]).join("nodes");
+        let _ = std::fs::remove_file(state.join("ready"));
+        let agent = Command::new(&lab["SWARMKEEPER_LAB_PYTHON"])
+            .arg(common::repo_root().join("tests/lab/node-agent"))
+            .args(["--cluster", cluster, "--seed"])
+            .envs(lab)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the node agent");
+        let mut nodes = NodeLab {
+            agent,
+            env: lab.clone(),
+            state,
+        };
+        eventually(90, "the seed manager", || {
+            nodes.state.join("ready").exists().then_some(())
+        });
+        let sock = std::fs::read_to_string(nodes.state.join("seed.sock")).expect("seed socket");
+        nodes.env.insert("DOCKER_HOST".into(), sock.trim().to_owned());
+        nodes
+    }
+
+    fn docker(&self, args: &[&str]) -> common::Run {
+        common::docker(&self.env, args)
+    }
+
+    /// Every node as `docker node inspect` shows it.
+    fn nodes(&self) -> Vec<Value> {
+        let ids = self.docker(&["node", "ls", "-q"]);
+        let ids: Vec<&str> = ids.stdout.split_whitespace().collect();
+        if ids.is_empty() {
+            return vec![];
+        }
+        let mut args = vec!["node", "inspect"];
+        args.extend(ids);
+        serde_json::from_str(&self.docker(&args).stdout).unwrap_or_default()
+    }
+
+    /// Nodes of one pool (by the label swarmkeeper gives the nodes it adopts).
+    fn pool(&self, pool: &str) -> Vec<Value> {
+        self.nodes()
+            .into_iter()
+            .filter(|n| n["Spec"]["Labels"]["io.swarmkeeper.pool"] == pool)
+            .collect()
+    }
+
+    /// Pool nodes that are ready, active, and (managers) reachable.
+    fn serving(&self, pool: &str) -> Vec<Value> {
+        self.pool(pool)
+            .into_iter()
+            .filter(|n| n["Status"]["State"] == "ready" && n["Spec"]["Availability"] == "active")
+            .filter(|n| n["Spec"]["Role"] != "manager" || n["ManagerStatus"]["Reachability"] == "reachable")
+            .collect()
+    }
+
+    /// A node failure: SIGKILL its dockerd (the agent does not restart it).
+    fn kill(&self, node: &Value) -> String {
+        let instance = node["Description"]["Engine"]["Labels"]["swarmkeeper.instance-id"]
+            .as_str()
+            .expect("a node of an instance")
+            .to_owned();
+        let pid = std::fs::read_to_string(self.state.join(&instance).join("pid")).expect("node pid");
+        let killed = Command::new("kill").args(["-KILL", pid.trim()]).status().expect("kill");
+        assert!(killed.success());
+        instance
+    }
+
+    /// Running tasks of `service`: (task id, node id).
+    fn running(&self, service: &str) -> Vec<(String, String)> {
+        let ps = self.docker(&[
+            "service",
+            "ps",
+            service,
+            "--filter",
+            "desired-state=running",
+            "--format",
+            "{{.ID}} {{.CurrentState}}",
+            "--no-trunc",
+        ]);
+        ps.stdout
+            .lines()
+            .filter(|l| l.contains(" Running"))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter_map(|task| {
+                let node = self.docker(&["inspect", "--format", "{{.NodeID}}", task]);
+                Some((task.to_owned(), node.stdout.trim().to_owned()))
+            })
+            .collect()
+    }
+}
+
+impl Drop for NodeLab {
+    fn drop(&mut self) {
+        let pid = self.agent.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..240 {
+            if self.agent.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let _ = self.agent.kill();
+        let _ = self.agent.wait();
+    }
+}
+
+struct Controller(Child);
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn controller(nodes: &NodeLab, dir: &DesiredDir, port: u16) -> Controller {
+    let child = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
+        .args(["run", &dir.arg(), "--resync", "2s", "--lease-ttl", "6s"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .envs(&nodes.env)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start swarmkeeper run");
+    Controller(child)
+}
+
+/// A cluster name of its own per test run (moto keeps what earlier runs made).
+fn cluster_name(test: &str) -> String {
+    format!("{test}-{}", std::process::id() % 100_000)
+}
+
+fn write_state(dir: &DesiredDir, cluster: &str, managers: u32, workers: u32, worker_type: &str, replicas: u32) {
+    dir.write(
+        "swarmkeeper.yaml",
+        &format!(
+            "version: 1
+cluster:
+  name: {cluster}
+  region: eu-west-1
+  managers: {{ count: {managers}, instance_type: t3.small, ami: \"{AMI}\" }}
+  workers: {{ count: {workers}, instance_type: {worker_type}, ami: \"{AMI}\" }}
+  replace_after: 5s
+  max_unavailable: 1
+stacks:
+  app:
+    compose: app.yml
+"
+        ),
+    );
+    let placement = if workers > 0 {
+        "      placement:\n        constraints: [node.role == worker]\n"
+    } else {
+        ""
+    };
+    dir.write(
+        "app.yml",
+        &format!(
+            "services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      replicas: {replicas}\n{placement}"
+        ),
+    );
+}
+
+/// Instances of a group as moto has them: (id, lifecycle state, type).
+fn group_instances(lab: &Lab, group: &str) -> Vec<(String, String, String)> {
+    let v = boto(
+        lab,
+        &format!(
+            "a = boto3.client('autoscaling', **kw)\n\
+             g = a.describe_auto_scaling_groups(AutoScalingGroupNames=['{group}'])['AutoScalingGroups']\n\
+             print(json.dumps([[i['InstanceId'], i['LifecycleState'], i.get('InstanceType', '')] for x in g for i in x['Instances']]))"
+        ),
+    );
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            (
+                i[0].as_str().unwrap_or_default().to_owned(),
+                i[1].as_str().unwrap_or_default().to_owned(),
+                i[2].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn ids(nodes: &[Value]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(|n| n["ID"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn a_dead_worker_is_removed_and_replaced_and_its_replicas_run_on_live_nodes() {
+    let _serial = common::serial();
+    let Some(lab) = common::lab("a_dead_worker_is_removed_and_replaced_and_its_replicas_run_on_live_nodes") else {
+        return;
+    };
+    let cluster = cluster_name("wk");
+    let nodes = NodeLab::start(&lab, &cluster);
+    let dir = DesiredDir::new("nodes-worker");
+    write_state(&dir, &cluster, 1, 2, "t3.small", 2);
+    let port = free_port();
+    let _controller = controller(&nodes, &dir, port);
+
+    eventually(180, "2 workers serving and 2 replicas running", || {
+        (nodes.serving("workers").len() == 2 && nodes.running("app_web").len() == 2).then_some(())
+    });
+    // Kill a worker that runs a replica.
+    let running = nodes.running("app_web");
+    let workers = nodes.serving("workers");
+    let victim = workers
+        .iter()
+        .find(|n| running.iter().any(|(_, node)| n["ID"] == node.as_str()))
+        .expect("a worker with a replica");
+    let victim_id = victim["ID"].as_str().unwrap_or_default().to_owned();
+    let instance = nodes.kill(victim);
+
+    eventually(
+        180,
+        "the dead node removed and replaced, 2 replicas on live nodes",
+        || {
+            let all = nodes.nodes();
+            let gone = !ids(&all).contains(&victim_id);
+            let serving = ids(&nodes.serving("workers"));
+            let running = nodes.running("app_web");
+            let on_live = running.iter().all(|(_, node)| serving.contains(node));
+            (gone && serving.len() == 2 && running.len() == 2 && on_live).then_some(())
+        },
+    );
+    // Its instance was terminated through the group, which launched another.
+    let instances = group_instances(&lab, &format!("{cluster}-workers"));
+    assert!(!instances.iter().any(|(id, _, _)| id == &instance), "{instances:?}");
+    assert_eq!(instances.len(), 2, "{instances:?}");
+    let s = status(port).expect("status");
+    assert_eq!(s["nodes"]["quorum"]["ok"], true, "{s:#}");
+}
+
+#[test]
+fn a_dead_manager_is_replaced_while_quorum_holds() {
+    let _serial = common::serial();
+    let Some(lab) = common::lab("a_dead_manager_is_replaced_while_quorum_holds") else {
+        return;
+    };
+    let cluster = cluster_name("mg");
+    let nodes = NodeLab::start(&lab, &cluster);
+    let dir = DesiredDir::new("nodes-manager");
+    write_state(&dir, &cluster, 3, 0, "t3.small", 1);
+    let port = free_port();
+    let _controller = controller(&nodes, &dir, port);
+
+    eventually(180, "3 managers of the pool reachable", || {
+        (nodes.serving("managers").len() == 3).then_some(())
+    });
+    let victim = nodes.serving("managers").remove(0);
+    let victim_id = victim["ID"].as_str().unwrap_or_default().to_owned();
+    nodes.kill(&victim);
+
+    // Seed + 3: with one dead, 3 of 4 are reachable — a majority.
+    eventually(180, "the dead manager removed and 3 reachable managers again", || {
+        let gone = !ids(&nodes.nodes()).contains(&victim_id);
+        (gone && nodes.serving("managers").len() == 3).then_some(())
+    });
+    let s = status(port).expect("status");
+    assert_eq!(s["nodes"]["quorum"]["ok"], true, "{s:#}");
+}
+
+#[test]
+fn with_two_of_three_managers_dead_nothing_destructive_happens_and_quorum_loss_is_reported() {
+    let _serial = common::serial();
+    let Some(lab) =
+        common::lab("with_two_of_three_managers_dead_nothing_destructive_happens_and_quorum_loss_is_reported")
+    else {
+        return;
+    };
+    let cluster = cluster_name("qm");
+    let nodes = NodeLab::start(&lab, &cluster);
+    let dir = DesiredDir::new("nodes-quorum");
+    write_state(&dir, &cluster, 3, 0, "t3.small", 1);
+    let port = free_port();
+    let _controller = controller(&nodes, &dir, port);
+
+    eventually(180, "3 managers of the pool reachable", || {
+        (nodes.serving("managers").len() == 3).then_some(())
+    });
+    let group = format!("{cluster}-managers");
+    let before = group_instances(&lab, &group);
+    let managers = nodes.serving("managers");
+    nodes.kill(&managers[0]);
+    nodes.kill(&managers[1]);
+
+    // Seed + 3 with 2 dead: 2 of 4, no majority.
+    let lost = eventually(120, "quorum loss reported", || {
+        status(port).filter(|s| s["nodes"]["quorum"]["ok"] == false)
+    });
+    assert!(
+        lost["nodes"]["problems"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("QUORUM LOST"),
+        "{lost:#}"
+    );
+    let metrics = get(port, "/metrics").expect("metrics");
+    assert!(metrics.contains("swarmkeeper_manager_quorum 0"), "{metrics}");
+    // Well past replace_after (5 s): no instance was terminated, none added.
+    std::thread::sleep(Duration::from_secs(20));
+    assert_eq!(group_instances(&lab, &group), before);
+    let s = status(port).expect("status");
+    assert_eq!(s["nodes"]["quorum"]["ok"], false, "{s:#}");
+    assert_eq!(s["health_status"], "Degraded", "{s:#}");
+}
+
+#[test]
+fn workers_scale_out_then_in_with_drains_and_the_service_keeps_running() {
+    let _serial = common::serial();
+    let Some(lab) = common::lab("workers_scale_out_then_in_with_drains_and_the_service_keeps_running") else {
+        return;
+    };
+    let cluster = cluster_name("sc");
+    let nodes = NodeLab::start(&lab, &cluster);
+    let dir = DesiredDir::new("nodes-scale");
+    write_state(&dir, &cluster, 1, 2, "t3.small", 2);
+    let port = free_port();
+    let _controller = controller(&nodes, &dir, port);
+    eventually(180, "2 workers and 2 replicas", || {
+        (nodes.serving("workers").len() == 2 && nodes.running("app_web").len() == 2).then_some(())
+    });
+
+    write_state(&dir, &cluster, 1, 3, "t3.small", 2);
+    eventually(180, "3 workers serving", || {
+        (nodes.serving("workers").len() == 3).then_some(())
+    });
+
+    write_state(&dir, &cluster, 1, 1, "t3.small", 2);
+    let mut samples = 0;
+    eventually(240, "1 worker left, 2 replicas running on it", || {
+        let running = nodes.running("app_web");
+        assert!(!running.is_empty(), "the service stopped running during the scale-in");
+        samples += 1;
+        let workers = nodes.pool("workers");
+        (workers.len() == 1 && running.len() == 2).then_some(())
+    });
+    assert!(samples > 1, "the scale-in was watched");
+    let instances = group_instances(&lab, &format!("{cluster}-workers"));
+    assert_eq!(instances.len(), 1, "{instances:?}");
+}
+
+#[test]
+fn an_instance_type_change_rolls_the_workers_one_at_a_time() {
+    let _serial = common::serial();
+    let Some(lab) = common::lab("an_instance_type_change_rolls_the_workers_one_at_a_time") else {
+        return;
+    };
+    let cluster = cluster_name("rl");
+    let nodes = NodeLab::start(&lab, &cluster);
+    let dir = DesiredDir::new("nodes-roll");
+    write_state(&dir, &cluster, 1, 2, "t3.small", 2);
+    let port = free_port();
+    let _controller = controller(&nodes, &dir, port);
+    eventually(180, "2 workers and 2 replicas", || {
+        (nodes.serving("workers").len() == 2 && nodes.running("app_web").len() == 2).then_some(())
+    });
+    let group = format!("{cluster}-workers");
+    let old: Vec<String> = group_instances(&lab, &group).into_iter().map(|(id, _, _)| id).collect();
+
+    write_state(&dir, &cluster, 1, 2, "t3.medium", 2);
+    eventually(300, "both workers replaced by t3.medium ones", || {
+        // Never more than max_unavailable (1) of the 2 workers out.
+        let serving = nodes.serving("workers").len();
+        assert!(serving >= 1, "both workers out of service at once");
+        assert!(
+            !nodes.running("app_web").is_empty(),
+            "the service stopped running during the roll"
+        );
+        let instances = group_instances(&lab, &group);
+        let rolled = instances.len() == 2 && instances.iter().all(|(id, _, t)| t == "t3.medium" && !old.contains(id));
+        (rolled && serving == 2).then_some(())
+    });
+}
