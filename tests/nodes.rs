@@ -113,9 +113,9 @@ impl NodeLab {
             .lines()
             .filter(|l| l.contains(" Running"))
             .filter_map(|l| l.split_whitespace().next())
-            .filter_map(|task| {
+            .map(|task| {
                 let node = self.docker(&["inspect", "--format", "{{.NodeID}}", task]);
-                Some((task.to_owned(), node.stdout.trim().to_owned()))
+                (task.to_owned(), node.stdout.trim().to_owned())
             })
             .collect()
     }
@@ -163,7 +163,16 @@ fn cluster_name(test: &str) -> String {
     format!("{test}-{}", std::process::id() % 100_000)
 }
 
-fn write_state(dir: &DesiredDir, cluster: &str, managers: u32, workers: u32, worker_type: &str, replicas: u32) {
+/// The cluster and one stack: `replicas` of a web service on the workers;
+/// with `apart`, at most one per node (as a production service should be:
+/// a drain then never stops every replica at once).
+fn write_state(
+    dir: &DesiredDir,
+    cluster: &str,
+    (managers, workers, worker_type): (u32, u32, &str),
+    replicas: u32,
+    apart: bool,
+) {
     dir.write(
         "swarmkeeper.yaml",
         &format!(
@@ -181,10 +190,12 @@ stacks:
 "
         ),
     );
-    let placement = if workers > 0 {
-        "      placement:\n        constraints: [node.role == worker]\n"
-    } else {
-        ""
+    let placement = match (workers > 0, apart) {
+        (true, true) => {
+            "      placement:\n        constraints: [node.role == worker]\n        max_replicas_per_node: 1\n"
+        }
+        (true, false) => "      placement:\n        constraints: [node.role == worker]\n",
+        (false, _) => "",
     };
     dir.write(
         "app.yml",
@@ -233,7 +244,7 @@ fn a_dead_worker_is_removed_and_replaced_and_its_replicas_run_on_live_nodes() {
     let cluster = cluster_name("wk");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-worker");
-    write_state(&dir, &cluster, 1, 2, "t3.small", 2);
+    write_state(&dir, &cluster, (1, 2, "t3.small"), 2, true);
     let port = free_port();
     let _controller = controller(&nodes, &dir, port);
 
@@ -279,7 +290,7 @@ fn a_dead_manager_is_replaced_while_quorum_holds() {
     let cluster = cluster_name("mg");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-manager");
-    write_state(&dir, &cluster, 3, 0, "t3.small", 1);
+    write_state(&dir, &cluster, (3, 0, "t3.small"), 1, true);
     let port = free_port();
     let _controller = controller(&nodes, &dir, port);
 
@@ -310,7 +321,7 @@ fn with_two_of_three_managers_dead_nothing_destructive_happens_and_quorum_loss_i
     let cluster = cluster_name("qm");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-quorum");
-    write_state(&dir, &cluster, 3, 0, "t3.small", 1);
+    write_state(&dir, &cluster, (3, 0, "t3.small"), 1, true);
     let port = free_port();
     let _controller = controller(&nodes, &dir, port);
 
@@ -353,19 +364,19 @@ fn workers_scale_out_then_in_with_drains_and_the_service_keeps_running() {
     let cluster = cluster_name("sc");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-scale");
-    write_state(&dir, &cluster, 1, 2, "t3.small", 2);
+    write_state(&dir, &cluster, (1, 2, "t3.small"), 2, false);
     let port = free_port();
     let _controller = controller(&nodes, &dir, port);
     eventually(180, "2 workers and 2 replicas", || {
         (nodes.serving("workers").len() == 2 && nodes.running("app_web").len() == 2).then_some(())
     });
 
-    write_state(&dir, &cluster, 1, 3, "t3.small", 2);
+    write_state(&dir, &cluster, (1, 3, "t3.small"), 2, false);
     eventually(180, "3 workers serving", || {
         (nodes.serving("workers").len() == 3).then_some(())
     });
 
-    write_state(&dir, &cluster, 1, 1, "t3.small", 2);
+    write_state(&dir, &cluster, (1, 1, "t3.small"), 2, false);
     let mut samples = 0;
     eventually(240, "1 worker left, 2 replicas running on it", || {
         let running = nodes.running("app_web");
@@ -388,7 +399,7 @@ fn an_instance_type_change_rolls_the_workers_one_at_a_time() {
     let cluster = cluster_name("rl");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-roll");
-    write_state(&dir, &cluster, 1, 2, "t3.small", 2);
+    write_state(&dir, &cluster, (1, 2, "t3.small"), 2, true);
     let port = free_port();
     let _controller = controller(&nodes, &dir, port);
     eventually(180, "2 workers and 2 replicas", || {
@@ -397,7 +408,7 @@ fn an_instance_type_change_rolls_the_workers_one_at_a_time() {
     let group = format!("{cluster}-workers");
     let old: Vec<String> = group_instances(&lab, &group).into_iter().map(|(id, _, _)| id).collect();
 
-    write_state(&dir, &cluster, 1, 2, "t3.medium", 2);
+    write_state(&dir, &cluster, (1, 2, "t3.medium"), 2, true);
     eventually(300, "both workers replaced by t3.medium ones", || {
         // Never more than max_unavailable (1) of the 2 workers out.
         let serving = nodes.serving("workers").len();

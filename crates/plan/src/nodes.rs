@@ -420,6 +420,16 @@ fn plan_pool(
     if settling {
         return; // wait for joins and recoveries before taking more out
     }
+    if let Some(task) = starting_task(swarm) {
+        // The node before this one just moved its tasks: let them start
+        // (on the new node, maybe) before taking the next one out, or a
+        // service could briefly run nowhere.
+        report.progress.push(format!(
+            "waiting for task {task} to start before taking another {} node out",
+            pool.name
+        ));
+        return;
+    }
     let slots = policy.max_unavailable.saturating_sub(unavailable);
     if slots == 0 {
         return;
@@ -495,13 +505,37 @@ fn plan_pool(
     }
 }
 
+/// A task on its way to running (not one the scheduler cannot place).
+fn starting_task(swarm: &ObservedSwarm) -> Option<&str> {
+    const ON_THE_WAY: [&str; 7] = [
+        "new",
+        "pending",
+        "assigned",
+        "accepted",
+        "ready",
+        "preparing",
+        "starting",
+    ];
+    swarm
+        .tasks
+        .iter()
+        .find(|t| {
+            t.desired_state == "running"
+                && ON_THE_WAY.contains(&t.state.as_str())
+                && !t.error.as_deref().is_some_and(|e| e.contains("no suitable node"))
+        })
+        .map(|t| t.id.as_str())
+}
+
 fn is_leader(n: &ObservedNode) -> bool {
     n.leader
 }
 
 /// Tasks of `node` not yet running elsewhere: those still running there,
 /// plus, for replicated services that had a task there, the replicas short
-/// of running on other nodes.
+/// of running on other nodes — unless the scheduler says no other node can
+/// take them (`max_replicas_per_node`, constraints): then waiting for them
+/// cannot help, and the replacement node will.
 fn tasks_left(node: &ObservedNode, swarm: &ObservedSwarm) -> usize {
     let here: Vec<_> = swarm
         .tasks
@@ -517,6 +551,14 @@ fn tasks_left(node: &ObservedNode, swarm: &ObservedSwarm) -> usize {
             let Mode::Replicated { replicas } = svc.spec.mode else {
                 return None;
             };
+            let unplaceable = swarm.tasks.iter().any(|t| {
+                t.service_id == *sid
+                    && t.state == "pending"
+                    && t.error.as_deref().is_some_and(|e| e.contains("no suitable node"))
+            });
+            if unplaceable {
+                return None;
+            }
             let elsewhere = swarm
                 .tasks
                 .iter()

@@ -464,3 +464,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn no_new_drain_starts_while_tasks_are_still_starting_unless_they_cannot_be_placed() {
+    let (aws, mut swarm) = cluster(1, 2);
+    tasks(&mut swarm, &[("w0", "a"), ("w1", "a")]);
+    swarm.tasks[1].state = "starting".into();
+    let (p, report) = plan(&desired(1, 2, "t3.large"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
+    assert!(report.progress[0].contains("to start"), "{report:?}");
+
+    swarm.tasks[1].state = "pending".into();
+    swarm.tasks[1].error = Some("no suitable node (max replicas per node limit exceed)".into());
+    let (p, _) = plan(&desired(1, 2, "t3.large"), &aws, &swarm, None);
+    assert_eq!(lines(&p), ["drain+retire=roll w1"]);
+}
