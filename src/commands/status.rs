@@ -42,7 +42,25 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         text(&status["applied_revision"]),
         text(&status["desired_revision"])
     );
+    println!("source:   {}", text(&status["source"]));
+    if !status["source_error"].is_null() {
+        println!("source error: {}", text(&status["source_error"]));
+    }
     println!("cycles:   {}", status["cycles"]);
+    if let Some(q) = status["nodes"]["quorum"].as_object() {
+        println!(
+            "managers: {} of {} reachable, quorum {}",
+            q["reachable"],
+            q["managers"],
+            if q["ok"] == true { "ok" } else { "LOST" }
+        );
+    }
+    for p in status["nodes"]["problems"].as_array().into_iter().flatten() {
+        println!("node:     {}", text(p));
+    }
+    for p in status["nodes"]["progress"].as_array().into_iter().flatten() {
+        println!("progress: {}", text(p));
+    }
     if let Some(c) = status["last_cycle"].as_object() {
         println!(
             "last:     {} — planned {}, applied {}, {} remaining",
