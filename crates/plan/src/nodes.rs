@@ -353,9 +353,45 @@ fn plan_pool(
     push: &mut dyn FnMut(Action, &str, Vec<usize>) -> usize,
 ) {
     let now = ctx.now_unix;
+    // Scale-in takes instances that never joined first: nothing runs
+    // there, so there is nothing to drain.
+    let retiring_scale_in = members
+        .iter()
+        .filter_map(|m| m.node)
+        .filter(|n| n.labels.get(LABEL_RETIRE).is_some_and(|r| r == "scale-in"))
+        .count() as u32;
+    let mut excess = (members.len() as u32)
+        .saturating_sub(pool.count)
+        .saturating_sub(retiring_scale_in);
+    let mut gone = BTreeSet::new();
+    for m in members.iter().filter(|m| m.node.is_none()) {
+        if excess == 0 {
+            break;
+        }
+        push(
+            Action::Aws {
+                aws: AwsAction::TerminateInstance {
+                    id: m.instance.id.clone(),
+                    group: m.instance.group.clone(),
+                    decrement: true,
+                },
+            },
+            &format!(
+                "scale-in: the {} pool shrinks to {}; this instance is in no swarm",
+                pool.name, pool.count
+            ),
+            vec![],
+        );
+        gone.insert(m.instance.id.as_str());
+        excess -= 1;
+    }
+    let members: Vec<&Member> = members
+        .iter()
+        .filter(|m| !gone.contains(m.instance.id.as_str()))
+        .collect();
     let mut unavailable = 0u32;
     let mut settling = false;
-    for m in members {
+    for m in &members {
         match m.node {
             None => {
                 let age = m.instance.launched_unix.map(|t| now.saturating_sub(t));
@@ -380,14 +416,12 @@ fn plan_pool(
     }
 
     // Drains in progress: remove the node once its work runs elsewhere.
-    let mut retiring_scale_in = 0u32;
-    for m in members {
+    for m in &members {
         let Some(node) = m.node else { continue };
         let Some(reason) = node.labels.get(LABEL_RETIRE) else {
             continue;
         };
         let scale_in = reason == "scale-in";
-        retiring_scale_in += u32::from(scale_in);
         let left = tasks_left(node, swarm);
         let drained_for = now.saturating_sub(node.updated_unix);
         if left > 0 && drained_for < policy.drain_timeout_secs {
@@ -434,8 +468,7 @@ fn plan_pool(
     if slots == 0 {
         return;
     }
-    let alive = members.len() as u32;
-    let excess = alive.saturating_sub(pool.count).saturating_sub(retiring_scale_in);
+    let alive = members.len() as u32 + gone.len() as u32;
     let stale = |m: &Member| {
         m.instance.instance_type != pool.instance_type
             || m.instance
@@ -447,6 +480,7 @@ fn plan_pool(
     // stale before current, then the emptiest, then by name.
     let mut candidates: Vec<&Member> = members
         .iter()
+        .copied()
         .filter(|m| {
             m.node
                 .is_some_and(|n| n.availability == "active" && !n.labels.contains_key(LABEL_RETIRE))

@@ -479,3 +479,17 @@ fn no_new_drain_starts_while_tasks_are_still_starting_unless_they_cannot_be_plac
     let (p, _) = plan(&desired(1, 2, "t3.large"), &aws, &swarm, None);
     assert_eq!(lines(&p), ["drain+retire=roll w1"]);
 }
+
+#[test]
+fn scale_in_terminates_instances_that_never_joined_before_draining_nodes() {
+    let (mut aws, swarm) = cluster(1, 2);
+    for i in 0..3 {
+        aws.instances
+            .push(instance(&format!("i-x{i}"), "c1-workers", "t3.small"));
+    }
+    let (p, _) = plan(&desired(1, 2, "t3.small"), &aws, &swarm, None);
+    assert_eq!(
+        lines(&p),
+        ["terminate i-x0 -1", "terminate i-x1 -1", "terminate i-x2 -1"]
+    );
+}
