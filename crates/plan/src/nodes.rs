@@ -156,9 +156,10 @@ pub fn plan_nodes(
         .filter(|i| groups.contains(i.group.as_str()) && i.is_alive())
         .collect();
     let node_of = map_nodes(&swarm.nodes, &alive);
+    let by_id: BTreeMap<&str, &ObservedInstance> = alive.iter().map(|i| (i.id.as_str(), *i)).collect();
     let instance_of: BTreeMap<&str, &ObservedInstance> = node_of
         .iter()
-        .filter_map(|(inst, node)| Some((node.id.as_str(), *alive.iter().find(|i| i.id == *inst)?)))
+        .filter_map(|(inst, node)| Some((node.id.as_str(), *by_id.get(inst)?)))
         .collect();
 
     // Nodes that claim one of our instances (by engine label) that is gone:
@@ -170,7 +171,7 @@ pub fn plan_nodes(
         .filter(|n| {
             n.engine_labels
                 .get(ENGINE_LABEL_INSTANCE)
-                .is_some_and(|id| !alive.iter().any(|i| &i.id == id))
+                .is_some_and(|id| !by_id.contains_key(id.as_str()))
                 && n.engine_labels.get("swarmkeeper.cluster") == Some(&desired.cluster)
         })
         .map(|n| n.id.as_str())
@@ -486,14 +487,15 @@ fn plan_pool(
                 .is_some_and(|n| n.availability == "active" && !n.labels.contains_key(LABEL_RETIRE))
         })
         .collect();
-    candidates.sort_by_key(|m| {
+    let running = running_per_node(swarm);
+    candidates.sort_by_cached_key(|m| {
         let n = m.node.map_or("", |n| n.id.as_str());
         let node = m.node.expect("filtered on nodes");
         (
             ctx.local_node.as_deref() == Some(n),
             !stale(m),
             node.reachable && node.role == "manager" && is_leader(node),
-            running_on(node, swarm),
+            running.get(node.id.as_str()).copied().unwrap_or(0),
             node.hostname.clone(),
         )
     });
@@ -606,12 +608,15 @@ fn tasks_left(node: &ObservedNode, swarm: &ObservedSwarm) -> usize {
     still_running.max(short)
 }
 
-fn running_on(node: &ObservedNode, swarm: &ObservedSwarm) -> usize {
-    swarm
-        .tasks
-        .iter()
-        .filter(|t| t.node_id.as_deref() == Some(node.id.as_str()) && t.state == "running")
-        .count()
+/// Running tasks per node.
+fn running_per_node(swarm: &ObservedSwarm) -> BTreeMap<&str, usize> {
+    let mut out = BTreeMap::new();
+    for t in swarm.tasks.iter().filter(|t| t.state == "running") {
+        if let Some(node) = t.node_id.as_deref() {
+            *out.entry(node).or_insert(0) += 1;
+        }
+    }
+    out
 }
 
 /// Steps for a failed node: drain (workers), demote (managers), remove,
@@ -724,18 +729,18 @@ fn remove_node(
 /// Instance id → node: by the engine label the bootstrap sets, else by
 /// the node's address being the instance's private IP.
 fn map_nodes<'a>(nodes: &'a [ObservedNode], instances: &[&'a ObservedInstance]) -> BTreeMap<&'a str, &'a ObservedNode> {
+    let mut labelled = BTreeMap::new();
+    let mut unlabelled = BTreeMap::new();
+    for n in nodes {
+        match n.engine_labels.get(ENGINE_LABEL_INSTANCE) {
+            Some(id) => labelled.entry(id.as_str()).or_insert(n),
+            None => unlabelled.entry(n.addr.as_str()).or_insert(n),
+        };
+    }
     let mut out = BTreeMap::new();
     for inst in instances {
-        let by_label = nodes
-            .iter()
-            .find(|n| n.engine_labels.get(ENGINE_LABEL_INSTANCE) == Some(&inst.id));
-        let by_addr = || {
-            inst.private_ip.as_deref().and_then(|ip| {
-                nodes
-                    .iter()
-                    .find(|n| n.addr == ip && !n.engine_labels.contains_key(ENGINE_LABEL_INSTANCE))
-            })
-        };
+        let by_label = labelled.get(inst.id.as_str()).copied();
+        let by_addr = || inst.private_ip.as_deref().and_then(|ip| unlabelled.get(ip).copied());
         if let Some(n) = by_label.or_else(by_addr) {
             out.insert(inst.id.as_str(), n);
         }
