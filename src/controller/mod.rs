@@ -96,6 +96,10 @@ pub async fn run(
             }
         }
     };
+    // Node events (a node went Down, joined, left) start a cycle at once:
+    // the resync would notice a failed node up to a period later.
+    let (node_tx, mut node_events) = tokio::sync::mpsc::channel::<()>(4);
+    tokio::spawn(watch_nodes(engine.clone(), node_tx, stop_rx.clone()));
     let (held_tx, mut held) = watch::channel(false);
     let keeper = tokio::spawn(lease::keep(
         engine,
@@ -178,7 +182,7 @@ pub async fn run(
         let wait = match &outcome {
             Ok(requeue) => {
                 failures = 0;
-                jitter(requeue.unwrap_or(config.resync).min(config.resync))
+                requeue.map_or_else(|| jitter(config.resync), |r| r.min(config.resync))
             }
             Err(e) => {
                 failures += 1;
@@ -206,6 +210,10 @@ pub async fn run(
                 while changes.try_recv().is_ok() {}
                 trigger = "source";
             }
+            Some(()) = node_events.recv() => {
+                while node_events.try_recv().is_ok() {}
+                trigger = "node";
+            }
             () = tokio::time::sleep(wait) => {
                 trigger = if outcome.is_ok() { "resync" } else { "retry" };
             }
@@ -217,6 +225,38 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Forward node events to the loop; reconnect (with backoff) when the
+/// stream breaks, until `stop`.
+async fn watch_nodes(
+    engine: swarmkeeper_swarm::Engine,
+    tx: tokio::sync::mpsc::Sender<()>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut events = swarmkeeper_swarm::engine::NodeEvents::default();
+    let mut failures = 0u32;
+    loop {
+        let wait = tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            event = engine.next_node_event(&mut events) => match event {
+                Ok(()) => {
+                    failures = 0;
+                    let _ = tx.try_send(());
+                    continue;
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::debug!(error = %e, "node events: reconnecting");
+                    backoff(failures)
+                }
+            },
+        };
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
 }
 
 /// What one cycle leaves to the next.
@@ -350,6 +390,12 @@ async fn cycle(
         providers.aws.as_ref().map(|a| a.calls()).as_ref(),
     );
     let busy = nodes.as_ref().is_some_and(|n| !n.progress.is_empty());
+    // A node Down but not yet for `replace_after` is looked at again when
+    // it is due, not at the next resync.
+    let due = nodes
+        .as_ref()
+        .and_then(|n| n.recheck_in_secs)
+        .map(|s| Duration::from_secs(s + 1));
     shared.update(|s| {
         s.cycled(trigger, summary, &done, unhealthy.clone());
         s.nodes_changed(nodes.clone());
@@ -359,7 +405,7 @@ async fn cycle(
     }
     // Node work in progress (a drain) is looked at again soon, not at the
     // next resync: the requeue of kube-runtime's controllers.
-    Ok(busy.then_some(NODE_REQUEUE))
+    Ok([busy.then_some(NODE_REQUEUE), due].into_iter().flatten().min())
 }
 
 #[cfg(test)]

@@ -112,6 +112,10 @@ pub struct NodeReport {
     pub problems: Vec<String>,
     /// Work in progress that takes several cycles (drains).
     pub progress: Vec<String>,
+    /// A node is unresponsive but not yet for `replace_after`: look again
+    /// in this many seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recheck_in_secs: Option<u64>,
 }
 
 /// One pool as the lifecycle sees it.
@@ -214,6 +218,10 @@ pub fn plan_nodes(
             continue;
         }
         let unresponsive = n.state == "down" || (n.role == "manager" && !n.reachable);
+        if unresponsive && down_for(n) < replace_after {
+            let due = replace_after - down_for(n);
+            report.recheck_in_secs = Some(report.recheck_in_secs.map_or(due, |d| d.min(due)));
+        }
         let why = if unresponsive && down_for(n) >= replace_after {
             Some(format!("down for {}s (replace_after {}s)", down_for(n), replace_after))
         } else if gone.contains(n.id.as_str()) && n.state != "ready" {

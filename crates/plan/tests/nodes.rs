@@ -186,8 +186,9 @@ fn a_healthy_cluster_needs_nothing() {
 fn a_worker_down_past_replace_after_is_drained_removed_and_replaced() {
     let (aws, mut swarm) = cluster(1, 2);
     down(&mut swarm, "w1", 30);
-    let (p, _) = plan(&desired(1, 2, "t3.small"), &aws, &swarm, None);
+    let (p, report) = plan(&desired(1, 2, "t3.small"), &aws, &swarm, None);
     assert!(p.steps.is_empty(), "not yet: {:?}", lines(&p));
+    assert_eq!(report.recheck_in_secs, Some(30), "looked at again when due");
 
     down(&mut swarm, "w1", 61);
     let (p, _) = plan(&desired(1, 2, "t3.small"), &aws, &swarm, None);

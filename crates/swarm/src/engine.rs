@@ -95,6 +95,18 @@ pub struct SwarmState {
     pub api_version: String,
 }
 
+/// An open `GET /events` stream of node events (see
+/// [`Engine::next_node_event`]); opened on first use, again after a break.
+#[derive(Default)]
+pub struct NodeEvents {
+    #[allow(clippy::type_complexity)]
+    stream: Option<
+        std::pin::Pin<
+            Box<dyn futures_util::Stream<Item = Result<bollard::models::EventMessage, bollard::errors::Error>> + Send>,
+        >,
+    >,
+}
+
 /// One Docker Engine, reached through `DOCKER_HOST` (or the default socket).
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -172,6 +184,41 @@ impl Engine {
             nodes: swarm.nodes,
             api_version: self.docker.client_version().to_string(),
         })
+    }
+
+    /// Wait for the next node event (a node joined, left, went Down or
+    /// changed), streamed by `GET /events`; `Err` when the stream broke
+    /// (the caller reconnects). The controller reacts to a failed node
+    /// here instead of at its next resync.
+    pub async fn next_node_event(&self, events: &mut NodeEvents) -> Result<(), EngineError> {
+        use futures_util::StreamExt;
+        let stream = events.stream.get_or_insert_with(|| {
+            self.calls.record("GET /events", true);
+            let filters = std::collections::HashMap::from([("type", vec!["node"])]);
+            let options = bollard::query_parameters::EventsOptionsBuilder::default()
+                .filters(&filters)
+                .build();
+            Box::pin(self.docker.events(Some(options)))
+        });
+        match stream.next().await {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => {
+                events.stream = None;
+                Err(EngineError::Api {
+                    call: "GET /events",
+                    status: None,
+                    message: e.to_string(),
+                })
+            }
+            None => {
+                events.stream = None;
+                Err(EngineError::Api {
+                    call: "GET /events",
+                    status: None,
+                    message: "the event stream ended".to_owned(),
+                })
+            }
+        }
     }
 
     /// The swarm's join tokens (worker, manager), from `GET /swarm`. They

@@ -1,0 +1,427 @@
+"""The lab half of swarmkeeper's benchmarks (run by tests/bench/run).
+
+Every engine figure comes from one instrument for both tools: a counting
+proxy in front of the lab's docker socket (each HTTP request counted as a
+read — GET, HEAD — or a write, with its time). AWS calls come from
+swarmkeeper's own per-call counter (`reconcile -o json`): no peer talks to
+AWS here. Prints one JSON document with every figure; `render.py` turns it
+and criterion's estimates into docs/benchmarks.md.
+
+    python3 lab_bench.py --binary target/release/swarmkeeper [--only NAME ...]
+
+Needs the lab up (tests/lab/up) and its environment (tests/lab/lab.env).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB = os.environ.get("SWARMKEEPER_LAB_DIR", "/tmp/swarmkeeper-lab")
+ENGINE = os.path.join(LAB, "docker.sock")
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+# ---- the counting proxy -------------------------------------------------------
+
+class CountingProxy:
+    """A unix-socket HTTP proxy to the engine that records every request."""
+
+    def __init__(self, upstream, path):
+        self.upstream, self.path = upstream, path
+        self.events = []  # (time, method, path)
+        self.lock = threading.Lock()
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+        self.ready.wait(10)
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        if os.path.exists(self.path):
+            os.remove(self.path)
+        server = self.loop.run_until_complete(asyncio.start_unix_server(self._client, path=self.path))
+        self.server = server
+        self.ready.set()
+        self.loop.run_forever()
+
+    async def _client(self, creader, cwriter):
+        try:
+            ureader, uwriter = await asyncio.open_unix_connection(self.upstream)
+        except OSError:
+            cwriter.close()
+            return
+        down = asyncio.ensure_future(self._pipe(ureader, cwriter))
+        try:
+            await self._requests(creader, uwriter)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            try:
+                await asyncio.wait_for(down, 600)
+            except Exception:
+                pass
+            for w in (uwriter, cwriter):
+                w.close()
+
+    async def _pipe(self, reader, writer):
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            try:
+                writer.write_eof()
+            except (OSError, RuntimeError):
+                pass
+
+    async def _requests(self, reader, writer):
+        """Forward requests one by one, recording each request line."""
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            method, target = (line.split(" ") + ["", ""])[:2]
+            with self.lock:
+                self.events.append((time.time(), method, target.split("?")[0]))
+            writer.write(head)
+            headers = {}
+            for h in head.split(b"\r\n")[1:]:
+                if b":" in h:
+                    k, v = h.split(b":", 1)
+                    headers[k.strip().lower()] = v.strip().lower()
+            if b"upgrade" in headers.get(b"connection", b""):
+                await self._pipe(reader, writer)  # hijacked (attach): raw from now on
+                return
+            if headers.get(b"transfer-encoding") == b"chunked":
+                while True:
+                    size_line = await reader.readuntil(b"\r\n")
+                    writer.write(size_line)
+                    size = int(size_line.split(b";")[0], 16)
+                    writer.write(await reader.readexactly(size + 2))
+                    if size == 0:
+                        break
+            else:
+                n = int(headers.get(b"content-length", b"0") or 0)
+                if n:
+                    writer.write(await reader.readexactly(n))
+            await writer.drain()
+
+    def mark(self):
+        with self.lock:
+            return len(self.events)
+
+    def since(self, mark):
+        with self.lock:
+            return list(self.events[mark:])
+
+    @staticmethod
+    def count(events):
+        reads = sum(1 for _, m, _ in events if m in ("GET", "HEAD"))
+        return {"reads": reads, "writes": len(events) - reads}
+
+
+# ---- helpers ------------------------------------------------------------------
+
+def run(args, env=None, check=True, timeout=600):
+    r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited {r.returncode}: {r.stderr[-2000:]}")
+    return r
+
+
+def env_with(sock, **extra):
+    e = dict(os.environ)
+    e["DOCKER_HOST"] = "unix://" + sock
+    e["NO_COLOR"] = "1"
+    e.update(extra)
+    return e
+
+
+def docker(*args, sock=ENGINE, check=True):
+    return run(["docker", "-H", "unix://" + sock, *args], check=check)
+
+
+def reset(binary):
+    """No managed stack, no docker stack: every test starts from here."""
+    empty = tempfile.mkdtemp(prefix="sk-bench-empty-")
+    with open(os.path.join(empty, "swarmkeeper.yaml"), "w") as f:
+        f.write("version: 1\n")
+    run([binary, "reconcile", empty, "--allow-empty"], env=env_with(ENGINE))
+    shutil.rmtree(empty)
+    for stack in docker("stack", "ls", "--format", "{{.Name}}").stdout.split():
+        docker("stack", "rm", stack, check=False)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        left = docker("service", "ls", "-q").stdout.strip() + docker(
+            "network", "ls", "-q", "--filter", "label=com.docker.stack.namespace").stdout.strip() + docker(
+            "ps", "-q").stdout.strip()
+        if not left:
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the lab did not empty within 120 s")
+
+
+def reset_aws():
+    """An empty moto account (then the certificate the example routes need)."""
+    import urllib.request
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"), timeout=30)
+    run([sys.executable, os.path.join(REPO, "tests/lab/acm-certificate.py")])
+
+
+def swarmkeeper_json(binary, sock, directory):
+    r = run([binary, "reconcile", directory, "-o", "json"], env=env_with(sock))
+    return json.loads(r.stdout)
+
+
+def percentile(values, p):
+    values = sorted(values)
+    k = (len(values) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+# ---- the benchmarks -------------------------------------------------------------
+
+def api_economy(binary, proxy):
+    """Engine and AWS calls: swarmkeeper on the example (first apply, no-op,
+    one-field change) and docker stack deploy on the same compose file."""
+    reset(binary)
+    reset_aws()
+    example = tempfile.mkdtemp(prefix="sk-bench-example-")
+    shutil.copytree(os.path.join(REPO, "manifests/examples/nextcloud"), example, dirs_exist_ok=True)
+    out = {}
+    for name, change in (("first apply", None), ("no-op", None), ("one-field change", True)):
+        if change:
+            path = os.path.join(example, "stacks/nextcloud.yml")
+            with open(path) as f:
+                text = f.read()
+            with open(path, "w") as f:
+                f.write(text.replace("OVERWRITEPROTOCOL: https", "OVERWRITEPROTOCOL: http", 1))
+        mark = proxy.mark()
+        doc = swarmkeeper_json(binary, proxy.path, example)
+        engine = proxy.count(proxy.since(mark))
+        out[f"swarmkeeper {name}"] = {"engine": engine, "aws": doc["api_calls"]["aws"]}
+    reset(binary)
+    # The same compose file through docker stack deploy, with the same
+    # variables (docker reads them from the environment only).
+    variables = {}
+    with open(os.path.join(example, "stacks/nextcloud.env")) as f:
+        for line in f:
+            if "=" in line and not line.lstrip().startswith("#"):
+                k, v = line.strip().split("=", 1)
+                variables[k] = v
+    compose = os.path.join(example, "stacks/nextcloud.yml")
+    for name in ("first deploy", "no-op redeploy"):
+        mark = proxy.mark()
+        run(["docker", "stack", "deploy", "-c", compose, "nextcloud"], env=env_with(proxy.path, **variables))
+        out[f"docker stack deploy {name}"] = {"engine": proxy.count(proxy.since(mark))}
+    docker("stack", "rm", "nextcloud")
+    shutil.rmtree(example)
+    reset(binary)
+    return out
+
+
+def stack_of(n):
+    lines = ["services:"]
+    for i in range(n):
+        lines += [f"  s{i:02}:", "    image: swarmkeeper-lab/web:1", "    deploy:", "      replicas: 1"]
+    return "\n".join(lines) + "\n"
+
+
+def all_running(stack, n):
+    r = docker("service", "ls", "--filter", f"label=com.docker.stack.namespace={stack}", "--format", "{{.Replicas}}")
+    reps = r.stdout.split()
+    return len(reps) == n and all(x.split("/")[0] == x.split("/")[1].split(" ")[0] for x in reps)
+
+
+def converge_time(binary, proxy, services=50, rounds=3):
+    """A 50-service stack: swarmkeeper vs docker stack deploy, alternating."""
+    work = tempfile.mkdtemp(prefix="sk-bench-converge-")
+    compose = os.path.join(work, "c50.yml")
+    with open(compose, "w") as f:
+        f.write(stack_of(services))
+    with open(os.path.join(work, "swarmkeeper.yaml"), "w") as f:
+        f.write("version: 1\nstacks:\n  c50:\n    compose: c50.yml\n")
+    runs = {"swarmkeeper": [], "docker stack deploy": []}
+    for _ in range(rounds):
+        for tool in runs:
+            reset(binary)
+            mark = proxy.mark()
+            t0 = time.time()
+            if tool == "swarmkeeper":
+                run([binary, "reconcile", work], env=env_with(proxy.path))
+            else:
+                run(["docker", "stack", "deploy", "-c", compose, "c50"], env=env_with(proxy.path))
+            t_calls = time.time() - t0
+            while not all_running("c50", services):
+                if time.time() - t0 > 300:
+                    raise RuntimeError(f"{tool}: tasks not running after 300 s")
+                time.sleep(0.1)
+            t_running = time.time() - t0
+            runs[tool].append({"calls_done_s": t_calls, "all_running_s": t_running,
+                               "engine": proxy.count(proxy.since(mark))})
+    reset(binary)
+    shutil.rmtree(work)
+    out = {}
+    for tool, rs in runs.items():
+        out[tool] = {
+            "calls_done_s": statistics.median(r["calls_done_s"] for r in rs),
+            "all_running_s": statistics.median(r["all_running_s"] for r in rs),
+            "engine": rs[0]["engine"],
+            "rounds": len(rs),
+        }
+    out["ratio_calls_done"] = out["swarmkeeper"]["calls_done_s"] / out["docker stack deploy"]["calls_done_s"]
+    out["ratio_all_running"] = out["swarmkeeper"]["all_running_s"] / out["docker stack deploy"]["all_running_s"]
+    return out
+
+
+class Controller:
+    def __init__(self, binary, directory, sock, port, *extra):
+        self.proc = subprocess.Popen(
+            [binary, "run", directory, "--listen", f"127.0.0.1:{port}", *extra],
+            env=env_with(sock), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(40)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(check, secs, what):
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def change_latency(binary, proxy, edits=20):
+    """`swarmkeeper run` on a directory: file write → first engine write."""
+    reset(binary)
+    work = tempfile.mkdtemp(prefix="sk-bench-latency-")
+    web = lambda tag: f"services:\n  web:\n    image: swarmkeeper-lab/web:{tag}\n"
+    with open(os.path.join(work, "swarmkeeper.yaml"), "w") as f:
+        f.write("version: 1\nstacks:\n  lat:\n    compose: lat.yml\n")
+    with open(os.path.join(work, "lat.yml"), "w") as f:
+        f.write(web(1))
+    ctl = Controller(binary, work, proxy.path, free_port(), "--resync", "10m")
+    try:
+        wait_for(lambda: "lat_web" in docker("service", "ls", "--format", "{{.Name}}").stdout, 60, "the first apply")
+        time.sleep(2)
+        samples = []
+        for i in range(edits):
+            mark = proxy.mark()
+            t0 = time.time()
+            with open(os.path.join(work, "lat.yml"), "w") as f:
+                f.write(web(2 if i % 2 == 0 else 1))
+            first = []
+
+            def written():
+                first[:] = [e for e in proxy.since(mark) if e[1] not in ("GET", "HEAD")]
+                return bool(first)
+
+            wait_for(written, 30, f"edit {i} to reach the engine")
+            samples.append(first[0][0] - t0)
+            time.sleep(1.5)  # let the cycle finish before the next edit
+    finally:
+        ctl.stop()
+    reset(binary)
+    shutil.rmtree(work)
+    return {"edits": edits, "p50_s": percentile(samples, 0.5), "p95_s": percentile(samples, 0.95),
+            "max_s": max(samples)}
+
+
+def footprint(binary, seconds=300):
+    """`swarmkeeper run` idle on the example (30 s resync): RSS and CPU."""
+    reset(binary)
+    ctl = Controller(binary, os.path.join(REPO, "manifests/examples/nextcloud"), ENGINE, free_port(),
+                     "--resync", "30s")
+    try:
+        time.sleep(15)  # the first apply, then idle
+        pid = ctl.proc.pid
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def cpu():
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+
+        def rss_mib():
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+            return 0.0
+
+        c0, t0 = cpu(), time.time()
+        rss = []
+        while time.time() - t0 < seconds:
+            rss.append(rss_mib())
+            time.sleep(5)
+        c1, t1 = cpu(), time.time()
+    finally:
+        ctl.stop()
+    reset(binary)
+    return {"seconds": round(t1 - t0), "rss_max_mib": max(rss), "rss_median_mib": statistics.median(rss),
+            "cpu_percent_of_one_core": 100 * (c1 - c0) / (t1 - t0),
+            "binary_mib": os.path.getsize(binary) / (1024 * 1024)}
+
+
+BENCHES = {
+    "api_economy": lambda b, p, a: api_economy(b, p),
+    "converge": lambda b, p, a: converge_time(b, p),
+    "latency": lambda b, p, a: change_latency(b, p),
+    "footprint": lambda b, p, a: footprint(b, a.footprint_seconds),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--only", nargs="*", default=list(BENCHES))
+    parser.add_argument("--footprint-seconds", type=int, default=300)
+    args = parser.parse_args()
+    proxy = CountingProxy(ENGINE, os.path.join(LAB, "bench-proxy.sock"))
+    results = {}
+    for name in args.only:
+        log(f"{name} ...")
+        t = time.time()
+        results[name] = BENCHES[name](args.binary, proxy, args)
+        log(f"{name} done in {time.time() - t:.0f} s: {json.dumps(results[name])}")
+    json.dump(results, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()
