@@ -183,7 +183,7 @@ def reset_aws():
     import urllib.request
     endpoint = os.environ["AWS_ENDPOINT_URL"]
     urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"), timeout=30)
-    run([sys.executable, os.path.join(REPO, "tests/lab/acm-certificate.py")])
+    run([sys.executable, os.path.join(REPO, "tests/lab/acm-certificate.py"), "cloud.example.com"])
 
 
 def swarmkeeper_json(binary, sock, directory):
@@ -398,10 +398,109 @@ def footprint(binary, seconds=300):
             "binary_mib": os.path.getsize(binary) / (1024 * 1024)}
 
 
+def failure_reaction(binary, kills=5, replace_after=5):
+    """The multi-node lab: a worker's dockerd killed → the swarm marks it
+    Down (its own detection) → swarmkeeper removes it and terminates its
+    instance for a replacement (its reaction, less replace_after)."""
+    import boto3
+    cluster = f"bench{os.getpid() % 10000}"
+    state = os.path.join(LAB, "nodes")
+    for f in ("ready", "seed.sock"):
+        if os.path.exists(os.path.join(state, f)):
+            os.remove(os.path.join(state, f))
+    agent = subprocess.Popen([sys.executable, os.path.join(REPO, "tests/lab/node-agent"), "--cluster", cluster, "--seed"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ctl = None
+    work = tempfile.mkdtemp(prefix="sk-bench-nodes-")
+    try:
+        wait_for(lambda: os.path.exists(os.path.join(state, "ready")), 90, "the seed manager")
+        with open(os.path.join(state, "seed.sock")) as f:
+            seed = f.read().strip().removeprefix("unix://")
+        proxy = CountingProxy(seed, os.path.join(LAB, "bench-seed-proxy.sock"))
+        ami = "ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+        with open(os.path.join(work, "swarmkeeper.yaml"), "w") as f:
+            f.write(f"""version: 1
+cluster:
+  name: {cluster}
+  region: eu-west-1
+  managers: {{ count: 1, instance_type: t3.small, ami: "{ami}" }}
+  workers: {{ count: 2, instance_type: t3.small, ami: "{ami}" }}
+  replace_after: {replace_after}s
+stacks:
+  app:
+    compose: app.yml
+""")
+        with open(os.path.join(work, "app.yml"), "w") as f:
+            f.write("services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      replicas: 2\n")
+        ctl = Controller(binary, work, proxy.path, free_port(), "--resync", "30s")
+        ec2 = boto3.client("ec2", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="eu-west-1")
+
+        def workers():
+            ids = docker("node", "ls", "-q", "--filter", "role=worker", sock=seed).stdout.split()
+            if not ids:
+                return []
+            nodes = json.loads(docker("node", "inspect", *ids, sock=seed).stdout)
+            return [n for n in nodes if n["Spec"].get("Labels", {}).get("io.swarmkeeper.pool") == "workers"
+                    and n["Status"]["State"] == "ready"]
+
+        def instance_state(iid):
+            r = ec2.describe_instances(InstanceIds=[iid])["Reservations"]
+            return r[0]["Instances"][0]["State"]["Name"] if r else "gone"
+
+        samples = []
+        for k in range(kills):
+            wait_for(lambda: len(workers()) == 2, 240, "2 ready workers")
+            victim = workers()[0]
+            node_id = victim["ID"]
+            iid = victim["Description"]["Engine"]["Labels"]["swarmkeeper.instance-id"]
+            with open(os.path.join(state, iid, "pid")) as f:
+                pid = int(f.read().strip())
+            mark = proxy.mark()
+            t_kill = time.time()
+            os.kill(pid, signal.SIGKILL)
+            t_down = t_removed = t_terminated = None
+            deadline = time.time() + 180
+            while time.time() < deadline and not (t_down and t_removed and t_terminated):
+                now = time.time()
+                if not t_down:
+                    r = docker("node", "inspect", "--format", "{{.Status.State}}", node_id, sock=seed, check=False)
+                    if r.returncode != 0 or r.stdout.strip() == "down":
+                        t_down = now
+                if not t_removed:
+                    hit = [e for e in proxy.since(mark) if e[1] == "DELETE" and e[2].endswith("/nodes/" + node_id)]
+                    if hit:
+                        t_removed = hit[0][0]
+                if not t_terminated and instance_state(iid) in ("shutting-down", "terminated", "gone"):
+                    t_terminated = time.time()
+                time.sleep(0.1)
+            if not (t_down and t_removed and t_terminated):
+                raise RuntimeError(f"kill {k}: down={t_down} removed={t_removed} terminated={t_terminated}")
+            samples.append({"detect_s": t_down - t_kill, "removed_after_down_s": t_removed - t_down,
+                            "terminated_after_down_s": t_terminated - t_down})
+            log(f"kill {k}: {samples[-1]}")
+        med = lambda key: statistics.median(s[key] for s in samples)
+        return {"kills": kills, "replace_after_s": replace_after, "heartbeat_s": 2,
+                "swarm_detection_p50_s": med("detect_s"),
+                "removed_after_down_p50_s": med("removed_after_down_s"),
+                "replacement_requested_after_down_p50_s": med("terminated_after_down_s"),
+                "reaction_beyond_replace_after_p50_s": med("terminated_after_down_s") - replace_after,
+                "samples": samples}
+    finally:
+        if ctl:
+            ctl.stop()
+        agent.send_signal(signal.SIGTERM)
+        try:
+            agent.wait(120)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 BENCHES = {
     "api_economy": lambda b, p, a: api_economy(b, p),
     "converge": lambda b, p, a: converge_time(b, p),
     "latency": lambda b, p, a: change_latency(b, p),
+    "failure": lambda b, p, a: failure_reaction(b),
     "footprint": lambda b, p, a: footprint(b, a.footprint_seconds),
 }
 
