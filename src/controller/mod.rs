@@ -240,8 +240,9 @@ async fn watch_nodes(
         let wait = tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
             event = engine.next_node_event(&mut events) => match event {
-                Ok(()) => {
+                Ok(event) => {
                     failures = 0;
+                    tracing::debug!(%event, "node event");
                     let _ = tx.try_send(());
                     continue;
                 }

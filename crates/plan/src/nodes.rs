@@ -406,10 +406,8 @@ fn plan_pool(
                 let age = m.instance.launched_unix.map(|t| now.saturating_sub(t));
                 if age.is_some_and(|a| a > policy.join_grace_secs) {
                     report.problems.push(format!(
-                        "instance {} of the {} pool has not joined the swarm after {}s: check its bootstrap log",
-                        m.instance.id,
-                        pool.name,
-                        age.unwrap_or_default()
+                        "instance {} of the {} pool has not joined the swarm within {}s of its launch: check its bootstrap log",
+                        m.instance.id, pool.name, policy.join_grace_secs
                     ));
                 }
                 settling = true;

@@ -95,6 +95,24 @@ pub struct SwarmState {
     pub api_version: String,
 }
 
+/// A node event that may matter to the node lifecycle.
+fn is_node_change(e: &bollard::models::EventMessage) -> bool {
+    if e.typ != Some(bollard::models::EventMessageTypeEnum::NODE) {
+        return false;
+    }
+    if e.action.as_deref() != Some("update") {
+        return true; // create, remove
+    }
+    e.actor
+        .as_ref()
+        .and_then(|a| a.attributes.as_ref())
+        .is_some_and(|attrs| {
+            attrs
+                .keys()
+                .any(|k| k.starts_with("state.") || k.starts_with("availability.") || k.starts_with("role."))
+        })
+}
+
 /// An open `GET /events` stream of node events (see
 /// [`Engine::next_node_event`]); opened on first use, again after a break.
 #[derive(Default)]
@@ -190,7 +208,7 @@ impl Engine {
     /// changed), streamed by `GET /events`; `Err` when the stream broke
     /// (the caller reconnects). The controller reacts to a failed node
     /// here instead of at its next resync.
-    pub async fn next_node_event(&self, events: &mut NodeEvents) -> Result<(), EngineError> {
+    pub async fn next_node_event(&self, events: &mut NodeEvents) -> Result<String, EngineError> {
         use futures_util::StreamExt;
         let stream = events.stream.get_or_insert_with(|| {
             self.calls.record("GET /events", true);
@@ -200,8 +218,23 @@ impl Engine {
                 .build();
             Box::pin(self.docker.events(Some(options)))
         });
-        match stream.next().await {
-            Some(Ok(_)) => Ok(()),
+        // Only what changes a node's fate is passed on: it joined or left,
+        // or its state, availability or role changed (the engine's
+        // attributes `state.new` etc.). Managers also announce `update`
+        // events with no such change every few seconds, which must not
+        // start a cycle each.
+        let event = loop {
+            match stream.next().await {
+                Some(Ok(e)) if !is_node_change(&e) => continue,
+                other => break other,
+            }
+        };
+        match event {
+            Some(Ok(e)) => Ok(format!(
+                "{} {}",
+                e.action.unwrap_or_default(),
+                e.actor.and_then(|a| a.id).unwrap_or_default()
+            )),
             Some(Err(e)) => {
                 events.stream = None;
                 Err(EngineError::Api {
@@ -240,5 +273,37 @@ impl Engine {
             });
         }
         Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_node_change;
+    use bollard::models::{EventActor, EventMessage, EventMessageTypeEnum};
+
+    fn event(typ: EventMessageTypeEnum, action: &str, attrs: &[&str]) -> EventMessage {
+        EventMessage {
+            typ: Some(typ),
+            action: Some(action.to_owned()),
+            actor: Some(EventActor {
+                id: Some("n1".into()),
+                attributes: Some(attrs.iter().map(|k| ((*k).to_owned(), "x".to_owned())).collect()),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_changes_of_a_nodes_fate_count() {
+        use EventMessageTypeEnum::{CONFIG, NODE};
+        assert!(is_node_change(&event(
+            NODE,
+            "update",
+            &["name", "state.new", "state.old"]
+        )));
+        assert!(is_node_change(&event(NODE, "update", &["availability.new"])));
+        assert!(is_node_change(&event(NODE, "remove", &["name"])));
+        assert!(!is_node_change(&event(NODE, "update", &["name"])));
+        assert!(!is_node_change(&event(CONFIG, "update", &["state.new"])));
     }
 }
