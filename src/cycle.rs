@@ -215,7 +215,14 @@ pub async fn converge(
         }
         planned = providers.plan(state, opts).await?;
     }
-    out.remaining = remaining_changes(providers, state, opts).await?;
+    // The last plan is the convergence check when it found nothing: no
+    // need to observe once more. Otherwise (rounds exhausted, services
+    // waiting for AWS) look again, giving eventual consistency a moment.
+    out.remaining = if planned.plan.is_empty() && planned.deferred == 0 {
+        0
+    } else {
+        remaining_changes(providers, state, opts).await?
+    };
     Ok(out)
 }
 
