@@ -47,6 +47,11 @@ struct IdState {
     aws: Option<AwsIds>,
 }
 
+/// AWS actions at once, whatever `concurrency` allows the engine: AWS
+/// throttles per account and region, and a burst of mutating calls there
+/// mostly buys retries.
+pub const AWS_CONCURRENCY: usize = 4;
+
 pub async fn apply(
     providers: &Providers,
     plan: &Plan,
@@ -64,10 +69,14 @@ pub async fn apply(
     let mut results: BTreeMap<usize, StepOutcome> = BTreeMap::new();
     let mut running: JoinSet<(usize, Result<Done, String>, Duration)> = JoinSet::new();
     let mut started = vec![false; plan.steps.len()];
+    let mut aws_running = 0usize;
 
     loop {
         for step in &plan.steps {
             if started[step.id] || running.len() >= concurrency.max(1) {
+                continue;
+            }
+            if step.action.is_aws() && aws_running >= AWS_CONCURRENCY.min(concurrency.max(1)) {
                 continue;
             }
             if cancelled() {
@@ -97,6 +106,7 @@ pub async fn apply(
                 continue;
             }
             started[step.id] = true;
+            aws_running += usize::from(step.action.is_aws());
             let providers = providers.clone();
             let action = step.action.clone();
             let id = step.id;
@@ -134,6 +144,7 @@ pub async fn apply(
                 continue;
             }
         };
+        aws_running -= usize::from(plan.steps[id].action.is_aws());
         let outcome = match result {
             Ok(done) => {
                 let mut already_gone = false;

@@ -77,8 +77,8 @@ pub struct ReconcileArgs {
     /// Also list unmanaged objects and count Engine API calls.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Independent actions run at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Independent actions run at once (AWS actions: at most 4).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 }
 
@@ -118,8 +118,8 @@ pub struct RunArgs {
     /// How long running actions may take to finish after SIGTERM.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: std::time::Duration,
-    /// Independent actions run at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Independent actions run at once (AWS actions: at most 4).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// Allow removing every managed stack when the desired state declares none.
     #[arg(long)]
