@@ -461,7 +461,13 @@ fn plan_pool(
     if settling {
         return; // wait for joins and recoveries before taking more out
     }
-    if let Some(task) = starting_task(swarm) {
+    // A node that just joined may be about to take a task the scheduler
+    // could not place before: wait for that too, for a while.
+    let fresh = members
+        .iter()
+        .filter_map(|m| m.node)
+        .any(|n| now.saturating_sub(n.updated_unix) < SETTLE_SECS);
+    if let Some(task) = starting_task(swarm, fresh) {
         // The node before this one just moved its tasks: let them start
         // (on the new node, maybe) before taking the next one out, or a
         // service could briefly run nowhere.
@@ -547,8 +553,13 @@ fn plan_pool(
     }
 }
 
-/// A task on its way to running (not one the scheduler cannot place).
-fn starting_task(swarm: &ObservedSwarm) -> Option<&str> {
+/// How long after a node joined (or changed) a task the scheduler could
+/// not place may still be placed on it.
+const SETTLE_SECS: u64 = 30;
+
+/// A task on its way to running; one the scheduler cannot place counts
+/// only with `unplaced` (a node just joined that may take it).
+fn starting_task(swarm: &ObservedSwarm, unplaced: bool) -> Option<&str> {
     const ON_THE_WAY: [&str; 7] = [
         "new",
         "pending",
@@ -564,7 +575,7 @@ fn starting_task(swarm: &ObservedSwarm) -> Option<&str> {
         .find(|t| {
             t.desired_state == "running"
                 && ON_THE_WAY.contains(&t.state.as_str())
-                && !t.error.as_deref().is_some_and(|e| e.contains("no suitable node"))
+                && (unplaced || !t.error.as_deref().is_some_and(|e| e.contains("no suitable node")))
         })
         .map(|t| t.id.as_str())
 }

@@ -479,6 +479,11 @@ fn no_new_drain_starts_while_tasks_are_still_starting_unless_they_cannot_be_plac
     swarm.tasks[1].error = Some("no suitable node (max replicas per node limit exceed)".into());
     let (p, _) = plan(&desired(1, 2, "t3.large"), &aws, &swarm, None);
     assert_eq!(lines(&p), ["drain+retire=roll w1"]);
+
+    // ...unless a node just joined: the scheduler may place it there now.
+    swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1").updated_unix = NOW - 5;
+    let (p, _) = plan(&desired(1, 2, "t3.large"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
 }
 
 #[test]
