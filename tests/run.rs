@@ -8,7 +8,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{DesiredDir, docker, eventually, free_port, get, reset, status};
+use common::{DesiredDir, docker, eventually, free_port, get, git, reset, status};
 
 /// SIGTERM `controller` and wait (bounded) for a clean exit.
 fn terminate(controller: &mut Controller) {
@@ -202,27 +202,6 @@ fn of_two_replicas_one_acts_and_the_other_takes_over_when_it_dies() {
     );
     eventually(20, "the survivor to exit", || survivor.0.try_wait().ok().flatten());
     reset(&lab, &[]);
-}
-
-/// `git` in `dir` with a fixed identity; panics with its output on failure.
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=swarmkeeper tests",
-            "-c",
-            "user.email=tests@swarmkeeper.invalid",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// Commit everything in `work` and push it to `origin`'s main; the commit id.

@@ -278,3 +278,24 @@ pub fn boto(lab: &BTreeMap<String, String>, body: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("boto3 JSON: {e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
+
+/// `git` in `dir` with a fixed identity; panics with its output on failure.
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=swarmkeeper tests",
+            "-c",
+            "user.email=tests@swarmkeeper.invalid",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

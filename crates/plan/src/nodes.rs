@@ -317,15 +317,7 @@ pub fn plan_nodes(
                     Some(_) => format!("a manager in the {} pool: demote", pool.name),
                     None => format!("joined the {} pool", pool.name),
                 };
-                push(
-                    Action::UpdateNode {
-                        id: node.id.clone(),
-                        name: node.hostname.clone(),
-                        change,
-                    },
-                    &why,
-                    vec![],
-                );
+                push(update_node(node, change), &why, vec![]);
             }
         }
     }
@@ -540,15 +532,7 @@ fn plan_pool(
         } else {
             format!("scale-in: the {} pool shrinks to {}", pool.name, pool.count)
         };
-        push(
-            Action::UpdateNode {
-                id: node.id.clone(),
-                name: node.hostname.clone(),
-                change,
-            },
-            &why,
-            vec![],
-        );
+        push(update_node(node, change), &why, vec![]);
         report.progress.push(format!("draining {} ({reason})", node.hostname));
     }
 }
@@ -651,15 +635,7 @@ fn retire(
             availability: Some("drain".into()),
             ..NodeChange::default()
         };
-        deps.push(push(
-            Action::UpdateNode {
-                id: node.id.clone(),
-                name: node.hostname.clone(),
-                change,
-            },
-            why,
-            vec![],
-        ));
+        deps.push(push(update_node(node, change), why, vec![]));
     }
     let scale_in = node.labels.get(LABEL_RETIRE).is_some_and(|r| r == "scale-in");
     match instance {
@@ -723,15 +699,7 @@ fn remove_node(
             role: Some(role.into()),
             ..NodeChange::default()
         };
-        deps = vec![push(
-            Action::UpdateNode {
-                id: node.id.clone(),
-                name: node.hostname.clone(),
-                change,
-            },
-            why,
-            deps,
-        )];
+        deps = vec![push(update_node(node, change), why, deps)];
     }
     push(
         Action::RemoveNode {
@@ -781,4 +749,13 @@ fn pools(desired: &DesiredAws) -> Vec<Pool<'_>> {
             })
         })
         .collect()
+}
+
+/// The step that applies `change` to `node`.
+fn update_node(node: &ObservedNode, change: NodeChange) -> Action {
+    Action::UpdateNode {
+        id: node.id.clone(),
+        name: node.hostname.clone(),
+        change,
+    }
 }

@@ -246,13 +246,7 @@ impl Engine {
             .await
         };
         attempt
-            .retry(
-                ExponentialBuilder::default()
-                    .with_min_delay(Duration::from_millis(100))
-                    .with_max_delay(Duration::from_secs(2))
-                    .with_max_times(5)
-                    .with_jitter(),
-            )
+            .retry(out_of_sequence_backoff())
             .when(EngineError::is_out_of_sequence)
             .await?;
         Ok(Outcome::Updated)
@@ -293,13 +287,7 @@ impl Engine {
             result
         };
         attempt
-            .retry(
-                ExponentialBuilder::default()
-                    .with_min_delay(Duration::from_millis(100))
-                    .with_max_delay(Duration::from_secs(2))
-                    .with_max_times(5)
-                    .with_jitter(),
-            )
+            .retry(out_of_sequence_backoff())
             .when(EngineError::is_out_of_sequence)
             .await?;
         Ok(Outcome::Updated)
@@ -321,4 +309,14 @@ fn gone_ok(result: Result<(), EngineError>) -> Result<Outcome, EngineError> {
         Err(e) if e.is_not_found() => Ok(Outcome::AlreadyGone),
         Err(e) => Err(e),
     }
+}
+
+/// Retries of an update that met "update out of sequence" (another writer
+/// moved the object's version): short, bounded, jittered.
+fn out_of_sequence_backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(2))
+        .with_max_times(5)
+        .with_jitter()
 }
