@@ -20,6 +20,7 @@ use crate::yaml::Node;
 
 pub const TOP_KEYS: &[&str] = &[
     "version",
+    "name",
     "cluster",
     "volumes",
     "ingress",
@@ -63,6 +64,12 @@ pub struct Config {
     /// Format version; always 1.
     #[schemars(range(min = 1, max = 1))]
     pub version: u32,
+    /// The desired state's identity: it owns (and may prune) only the swarm
+    /// objects and AWS resources that carry this name. Default: `cluster.name`,
+    /// else `default`. Required in practice when two desired states share a swarm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,30}$"))]
+    pub name: Option<String>,
     /// The AWS side: node pools and their network. Omit to manage the stacks of an existing swarm only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<Cluster>,
@@ -396,6 +403,21 @@ fn default_retention() -> u32 {
 
 /// Decode the root node of `swarmkeeper.yaml`. Errors go to the decoder's
 /// diagnostics; `None` means the file is unusable.
+/// The owner name of a desired state that names neither itself nor a cluster.
+pub const DEFAULT_OWNER: &str = "default";
+
+impl Config {
+    /// Who this desired state is: `name`, else `cluster.name`, else
+    /// [`DEFAULT_OWNER`]. Everything it creates carries this name, and it
+    /// prunes or adopts nothing that carries another.
+    pub fn owner(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.cluster.as_ref().map(|c| c.name.as_str()))
+            .unwrap_or(DEFAULT_OWNER)
+    }
+}
+
 pub fn decode_config(node: &Node, d: &mut Decoder) -> Option<Config> {
     let entries = d.mapping(node, "swarmkeeper.yaml", TOP_KEYS, false)?;
     let get = |key: &str| entries.iter().find(|(k, _)| k.as_scalar() == Some(key)).map(|(_, v)| v);
@@ -424,6 +446,10 @@ pub fn decode_config(node: &Node, d: &mut Decoder) -> Option<Config> {
             None => None,
         },
     };
+    let name = get("name").and_then(|n| {
+        let s = d.string(n, "name")?;
+        names::check(d, n.span, "name", &s, &names::CLUSTER_NAME).then_some(s)
+    });
     let cluster = get("cluster")
         .filter(|n| !n.is_null())
         .and_then(|n| decode_cluster(n, d));
@@ -442,6 +468,7 @@ pub fn decode_config(node: &Node, d: &mut Decoder) -> Option<Config> {
 
     Some(Config {
         version: version?,
+        name,
         cluster,
         volumes,
         ingress,

@@ -161,6 +161,9 @@ fn decode_service(name: &str, at: Span, node: &Node, d: &mut Decoder, files: &mu
             "isolation" => svc.isolation = d.opt_string(v, &p),
             "group_add" => svc.group_add = d.string_list(v, &p, false).unwrap_or_default(),
             "restart" => svc.restart = restart_key(v, &p, d),
+            "x-swarmkeeper-sensitive" => {
+                svc.sensitive_env = d.string_list(v, &p, false).unwrap_or_default().into_iter().collect()
+            }
             _ => {} // x- extensions
         }
     }

@@ -4,7 +4,7 @@
 //! Values are already interpolated and normalised (short forms expanded,
 //! env files merged into `environment`, sizes in bytes, durations typed).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -29,6 +29,10 @@ pub struct Service {
     pub entrypoint: Option<Vec<String>>,
     /// Merged from `env_file` then `environment`; `None` = `KEY` without value.
     pub environment: BTreeMap<String, Option<String>>,
+    /// Environment keys whose values plans must never show
+    /// (`x-swarmkeeper-sensitive: [KEY, ...]`), beside the keys that look
+    /// secret by name.
+    pub sensitive_env: BTreeSet<String>,
     /// Container labels (`labels:`); service labels are `deploy.labels`.
     pub labels: BTreeMap<String, String>,
     pub deploy: Deploy,
