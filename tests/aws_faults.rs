@@ -245,6 +245,7 @@ async fn a_create_whose_answer_was_lost_does_not_duplicate_the_group() {
 async fn subnets(aws: &swarmkeeper_aws::Aws) -> Vec<String> {
     let config = swarmkeeper_model::Config {
         version: 1,
+        name: None,
         cluster: None,
         volumes: Default::default(),
         ingress: None,
