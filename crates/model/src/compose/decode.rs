@@ -68,13 +68,22 @@ pub fn decode_compose(root: &Node, d: &mut Decoder, files: &mut dyn FileAccess) 
             _ => {} // x- extensions
         }
     }
-    if root.get("services").is_none() {
-        d.diags.error_help(
+    match root.get("services") {
+        None => d.diags.error_help(
             "missing-key",
             Some(root.span),
             "this compose file declares no `services`",
             "add a `services:` section with at least one service",
-        );
+        ),
+        // Null or `{}`: the stack would run nothing, and its services would
+        // be pruned. Removing a stack is done by removing it from `stacks:`.
+        Some(s) if s.is_null() || s.as_map().is_some_and(<[(Node, Node)]>::is_empty) => d.diags.error_help(
+            "empty-services",
+            Some(s.span),
+            "`services` is empty: this stack would run nothing",
+            "declare at least one service; to remove the stack on purpose, delete it from `stacks:` in swarmkeeper.yaml",
+        ),
+        Some(_) => {}
     }
     check_references(&out, d);
     Some(out)
@@ -514,7 +523,17 @@ fn decode_limits(node: &Node, p: &str, known: &[&str], d: &mut Decoder) -> Resou
                 d.expected(c, "a number of CPUs of 0 or more", &format!("{p}.cpus"));
                 return None;
             }
-            Some((f * 1e9).round() as i64)
+            let nanos = (f * 1e9).round();
+            if nanos >= i64::MAX as f64 {
+                d.diags.error_help(
+                    "out-of-range",
+                    Some(c.span),
+                    format!("`{p}.cpus` is {f}, more CPUs than any node has"),
+                    "write the number of CPUs, e.g. `cpus: 0.5`",
+                );
+                return None;
+            }
+            Some(nanos as i64)
         });
     }
     if let Some(m) = node.get("memory") {
@@ -1001,8 +1020,7 @@ fn decode_long_mount(item: &Node, p: &str, d: &mut Decoder) -> Option<Mount> {
             .and_then(|n| memory_bytes(n, &format!("{p}.tmpfs.size"), d));
         m.tmpfs_mode = t
             .get("mode")
-            .and_then(|n| d.u64(n, &format!("{p}.tmpfs.mode")))
-            .and_then(|v| u32::try_from(v).ok());
+            .and_then(|n| d.u32_in(n, &format!("{p}.tmpfs.mode"), 0..=0o7777));
     }
     Some(m)
 }
@@ -1066,8 +1084,18 @@ fn file_mode(node: &Node, p: &str, d: &mut Decoder) -> Option<u32> {
     } else {
         text.parse::<u32>().ok()
     };
-    if parsed.is_none() {
-        d.expected(node, "a file mode such as 0440", p);
+    match parsed {
+        None => d.expected(node, "a file mode such as 0440", p),
+        Some(mode) if mode > 0o7777 => {
+            d.diags.error_help(
+                "out-of-range",
+                Some(node.span),
+                format!("`{p}` is {text}, more than the largest file mode 07777"),
+                "write a file mode such as 0440",
+            );
+            return None;
+        }
+        Some(_) => {}
     }
     parsed
 }
