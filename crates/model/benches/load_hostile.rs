@@ -125,9 +125,18 @@ fn measure(name: &str, t: &MemoryTree, valid: bool) {
         outcome.state.is_some(),
         valid,
         "{name}: {:?}",
-        outcome.diagnostics.iter().take(3).map(|d| &d.message).collect::<Vec<_>>()
+        outcome
+            .diagnostics
+            .iter()
+            .take(3)
+            .map(|d| &d.message)
+            .collect::<Vec<_>>()
     );
-    let first = outcome.diagnostics.iter().next().map_or(String::new(), |d| format!("; {}: {}", d.code, d.message));
+    let first = outcome
+        .diagnostics
+        .iter()
+        .next()
+        .map_or(String::new(), |d| format!("; {}: {}", d.code, d.message));
     drop(outcome);
     println!(
         "model/{name}: input {:.1} KiB; {}{first}; peak heap {:.1} MiB",

@@ -584,20 +584,8 @@ fn decode_cluster(node: &Node, d: &mut Decoder) -> Option<Cluster> {
     };
     let max_unavailable = match node.get("max_unavailable") {
         None => Some(default_max_unavailable()),
-        Some(n) => d
-            .u32_in(n, "cluster.max_unavailable", 0..=MAX_POOL_COUNT)
-            .and_then(|v| {
-                if v == 0 {
-                    d.diags.error_help(
-                        "out-of-range",
-                        Some(n.span),
-                        "`cluster.max_unavailable` must be at least 1",
-                        "with 0 no node could ever be replaced; use 1",
-                    );
-                    return None;
-                }
-                Some(v)
-            }),
+        // 0 would never let a node be replaced.
+        Some(n) => d.u32_in(n, "cluster.max_unavailable", 1..=MAX_POOL_COUNT),
     };
     Some(Cluster {
         name: name?,
@@ -661,21 +649,9 @@ fn decode_pool(node: &Node, path: &str, d: &mut Decoder) -> Option<Pool> {
     let root_volume = node.get("root_volume").filter(|n| !n.is_null()).and_then(|n| {
         let p = format!("{path}.root_volume");
         d.mapping(n, &p, ROOT_VOLUME_KEYS, false)?;
-        let size_gb = required(d, n, "size_gb", &p, "set the root volume size, e.g. `size_gb: 20`").and_then(|s| {
-            let v = d.u64(s, &format!("{p}.size_gb"))?;
-            match u32::try_from(v) {
-                Ok(v) if (8..=16384).contains(&v) => Some(v),
-                _ => {
-                    d.diags.error_help(
-                        "out-of-range",
-                        Some(s.span),
-                        format!("`{p}.size_gb` is {v}, outside 8..=16384"),
-                        "EBS root volumes are 8 to 16384 GiB",
-                    );
-                    None
-                }
-            }
-        });
+        // EBS root volumes are 8 to 16384 GiB.
+        let size_gb = required(d, n, "size_gb", &p, "set the root volume size, e.g. `size_gb: 20`")
+            .and_then(|s| d.u32_in(s, &format!("{p}.size_gb"), 8..=16384));
         let volume_type = match n.get("type") {
             None => Some(EbsType::Gp3),
             Some(t) => enum_value(d, t, &format!("{p}.type"), EbsType::NAMES, EbsType::parse),
@@ -755,21 +731,10 @@ fn decode_volumes(node: &Node, d: &mut Decoder) -> BTreeMap<String, VolumeSpec> 
                 },
             ),
         };
-        let size_gb = value.get("size_gb").and_then(|s| {
-            let v = d.u64(s, &format!("{path}.size_gb"))?;
-            match u32::try_from(v) {
-                Ok(v) if (1..=16384).contains(&v) => Some(v),
-                _ => {
-                    d.diags.error_help(
-                        "out-of-range",
-                        Some(s.span),
-                        format!("`{path}.size_gb` is {v}, outside 1..=16384"),
-                        "EBS volumes are 1 to 16384 GiB",
-                    );
-                    None
-                }
-            }
-        });
+        // EBS volumes are 1 to 16384 GiB.
+        let size_gb = value
+            .get("size_gb")
+            .and_then(|s| d.u32_in(s, &format!("{path}.size_gb"), 1..=16384));
         match (kind, size_gb, value.get("size_gb")) {
             (Some(VolumeKind::Relocatable), None, None) => d.diags.error_help(
                 "missing-key",

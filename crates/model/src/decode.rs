@@ -146,7 +146,7 @@ impl<'d> Decoder<'d> {
         let text = node.as_scalar().map(str::trim).unwrap_or_default();
         let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
         let is_integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && !node.is_null();
-        if !is_integer || (min == 0 && text.starts_with('-')) {
+        if !is_integer || (min >= 0 && text.starts_with('-')) {
             self.expected(node, what, path);
             return None;
         }

@@ -96,6 +96,10 @@ impl SourceTree for DirTree {
 fn io_error(e: &std::io::Error) -> ReadError {
     match e.kind() {
         std::io::ErrorKind::NotFound => ReadError::NotFound,
+        #[cfg(unix)]
+        _ if e.raw_os_error() == Some(libc::ELOOP) => {
+            ReadError::Other("it is a link that leads to itself (a loop of links)".into())
+        }
         _ => ReadError::Other(e.to_string()),
     }
 }

@@ -101,6 +101,7 @@ fn decode_service(name: &str, at: Span, node: &Node, d: &mut Decoder, files: &mu
     let mut env_from_files: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut env_inline: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut has_image = false;
+    let mut sensitive_at: Option<&Node> = None;
     for (k, v) in entries {
         let key = k.as_scalar().unwrap_or_default();
         let p = format!("{path}.{key}");
@@ -171,7 +172,8 @@ fn decode_service(name: &str, at: Span, node: &Node, d: &mut Decoder, files: &mu
             "group_add" => svc.group_add = d.string_list(v, &p, false).unwrap_or_default(),
             "restart" => svc.restart = restart_key(v, &p, d),
             "x-swarmkeeper-sensitive" => {
-                svc.sensitive_env = d.string_list(v, &p, false).unwrap_or_default().into_iter().collect()
+                svc.sensitive_env = d.string_list(v, &p, false).unwrap_or_default().into_iter().collect();
+                sensitive_at = Some(v);
             }
             _ => {} // x- extensions
         }
@@ -209,6 +211,20 @@ fn decode_service(name: &str, at: Span, node: &Node, d: &mut Decoder, files: &mu
     // env_file values first, `environment` overrides them (as docker does).
     env_from_files.extend(env_inline);
     svc.environment = env_from_files;
+    // A key listed as sensitive that the environment lacks is most likely
+    // a typo, which would leave the real key's value visible in plans.
+    for item in sensitive_at.and_then(Node::as_seq).unwrap_or_default() {
+        if let Some(key) = item.as_scalar()
+            && !svc.environment.contains_key(key)
+        {
+            d.diags.warning_help(
+                "unknown-sensitive-key",
+                Some(item.span),
+                format!("`{path}.x-swarmkeeper-sensitive` lists `{key}`, which the service's environment does not set"),
+                "list keys of the service's `environment` or `env_file`; check the spelling",
+            );
+        }
+    }
     for t in &svc.tmpfs {
         svc.volumes.push(Mount {
             kind: MountType::Tmpfs,
@@ -707,14 +723,12 @@ fn decode_ports(node: &Node, p: &str, d: &mut Decoder) -> Vec<Port> {
 }
 
 fn port_number(node: &Node, p: &str, d: &mut Decoder) -> Option<u16> {
-    let parsed = node
-        .as_scalar()
-        .and_then(|t| t.trim().parse::<u16>().ok())
-        .filter(|v| *v > 0);
-    if parsed.is_none() {
-        d.expected(node, "a port number from 1 to 65535", p);
+    let text = node.as_scalar().map(str::trim).unwrap_or_default();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return d.u32_in(node, p, 1..=65535).and_then(|v| u16::try_from(v).ok());
     }
-    parsed
+    d.expected(node, "a port number from 1 to 65535", p);
+    None
 }
 
 fn protocol(node: &Node, p: &str, d: &mut Decoder) -> Option<Protocol> {
