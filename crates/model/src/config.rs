@@ -113,13 +113,13 @@ pub struct Cluster {
     pub managers: Pool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<Pool>,
-    /// How long a node may be Down before it is replaced (default 60s).
+    /// How long a node may be Down before it is replaced (default 60s, at least 5s).
     #[serde(default = "default_replace_after", with = "duration_text")]
     #[schemars(with = "DurationText")]
     pub replace_after: Duration,
     /// Nodes taken out at once by rolls and scale-in (default 1).
     #[serde(default = "default_max_unavailable")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 1000))]
     pub max_unavailable: u32,
 }
 
@@ -157,6 +157,7 @@ pub struct Network {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pool {
+    #[schemars(range(max = 1000))]
     pub count: u32,
     /// EC2 instance type, e.g. t2.micro.
     #[schemars(regex(pattern = r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$"))]
