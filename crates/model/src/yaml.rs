@@ -532,6 +532,34 @@ impl Builder<'_> {
     }
 }
 
+/// The node as JSON, with YAML 1.2 core-schema typing of plain scalars
+/// (used to check documents against the JSON Schema).
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &node.value {
+        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => J::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.as_scalar().unwrap_or_default().to_owned(), to_json(v)))
+                .collect(),
+        ),
+        Value::Scalar { .. } if node.is_null() => J::Null,
+        Value::Scalar { text, plain: true } => {
+            if let Some(b) = parse_bool(text) {
+                J::Bool(b)
+            } else if let Ok(i) = text.parse::<i64>() {
+                J::from(i)
+            } else if let Some(f) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                J::Number(f)
+            } else {
+                J::String(text.clone())
+            }
+        }
+        Value::Scalar { text, .. } => J::String(text.clone()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,32 +614,67 @@ mod tests {
         assert!(node.is_none());
         assert_eq!(diags.iter().next().map(|d| d.code), Some("yaml-syntax"));
     }
-}
 
-/// The node as JSON, with YAML 1.2 core-schema typing of plain scalars
-/// (used to check documents against the JSON Schema).
-pub fn to_json(node: &Node) -> serde_json::Value {
-    use serde_json::Value as J;
-    match &node.value {
-        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Map(entries) => J::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.as_scalar().unwrap_or_default().to_owned(), to_json(v)))
-                .collect(),
-        ),
-        Value::Scalar { .. } if node.is_null() => J::Null,
-        Value::Scalar { text, plain: true } => {
-            if let Some(b) = parse_bool(text) {
-                J::Bool(b)
-            } else if let Ok(i) = text.parse::<i64>() {
-                J::from(i)
-            } else if let Some(f) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-                J::Number(f)
-            } else {
-                J::String(text.clone())
-            }
+    #[test]
+    fn nested_aliases_stop_at_the_node_cap() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (prev, next) in ["a", "b", "c", "d", "e", "f", "g"].windows(2).map(|w| (w[0], w[1])) {
+            text.push_str(&format!(
+                "{next}: &{next} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
         }
-        Value::Scalar { text, .. } => J::String(text.clone()),
+        let (node, diags) = parse_str(&text);
+        assert!(node.is_none());
+        let d: Vec<_> = diags.iter().collect();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, "yaml-too-large");
+        // `f` holds 1,111,111 nodes: one of its aliases crosses 1,000,000.
+        assert_eq!(d[0].span.map(|s| s.line), Some(6));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = format!("a: {}{}\n", "[".repeat(MAX_DEPTH + 10), "]".repeat(MAX_DEPTH + 10));
+        let (node, diags) = parse_str(&text);
+        assert!(node.is_none());
+        assert_eq!(diags.iter().next().map(|d| d.code), Some("yaml-too-deep"));
+        let ok = format!("a: {}{}\n", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        assert!(parse_str(&ok).0.is_some());
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_are_errors() {
+        for text in ["", "\n\n", "# only a comment\n"] {
+            let (node, diags) = parse_str(text);
+            assert!(node.is_none());
+            assert_eq!(
+                diags.iter().map(|d| d.code).collect::<Vec<_>>(),
+                ["empty-file"],
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicates_are_found_among_many_keys_and_merges_keep_their_order() {
+        let mut text: String = (0..20_000).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k7: again\n");
+        let (node, diags) = parse_str(&text);
+        let d: Vec<_> = diags.iter().collect();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].span.map(|s| s.line), Some(20_001));
+        assert_eq!(node.and_then(|n| n.as_map().map(<[(Node, Node)]>::len)), Some(20_000));
+        let (node, _) = parse_str("a: &a {x: 1, y: 2}\nb: &b {y: 3, z: 4}\nc:\n  <<: [*a, *b]\n  x: 0\n");
+        let c = node.as_ref().and_then(|n| n.get("c")).expect("c");
+        let keys: Vec<_> = c
+            .as_map()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(k, _)| k.as_scalar())
+            .collect();
+        assert_eq!(keys, ["x", "y", "z"]);
+        assert_eq!(c.get("x").and_then(Node::as_scalar), Some("0"));
+        assert_eq!(c.get("y").and_then(Node::as_scalar), Some("2"));
     }
 }
