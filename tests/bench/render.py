@@ -2,8 +2,12 @@
 criterion's estimates (target/criterion/plan/*/*/new/estimates.json).
 
     python3 render.py LAB_RESULTS.json CRITERION_DIR PLAN_LOG OUT.md
+    python3 render.py --section model CRITERION_DIR PLAN_LOG OUT.md
 
-PLAN_LOG is the output of the plan benchmark (its peak heap lines).
+PLAN_LOG is the output of the plan benchmark (its peak heap lines). The
+loader benchmark's figures are read beside them: criterion's
+CRITERION_DIR/../model and PLAN_LOG's sibling model.log. `--section model`
+rewrites only that section of OUT.md (when the lab was not run).
 """
 
 import json
@@ -57,7 +61,79 @@ def verdict(ok):
     return "meets the target" if ok else "**misses the target**"
 
 
+MODEL_TITLE = "## Loader on large and hostile input (in process)"
+
+
+def model_section(criterion, plan_log):
+    """The loader benchmark's section, or None when it has not been run."""
+    crit = os.path.join(os.path.dirname(os.path.normpath(criterion)), "model")
+    log = os.path.join(os.path.dirname(plan_log), "model.log")
+    if not (os.path.isdir(crit) and os.path.exists(log)):
+        return None
+
+    def median_ms(*parts):
+        with open(os.path.join(crit, *parts, "new", "estimates.json")) as f:
+            return json.load(f)["median"]["point_estimate"] / 1e6
+
+    with open(log) as f:
+        runs = {m[0]: m for m in re.findall(r"model/(\S+): input ([0-9.]+) KiB; (loaded|rejected)([^\n]*); peak heap ([0-9.]+) MiB", f.read())}
+    lines = [MODEL_TITLE, ""]
+    w = lines.append
+    w("Command: `cargo bench -p swarmkeeper-model --bench load_hostile` (`BENCH_ONLY=model tests/bench/run`).")
+    w("The whole loader (YAML, interpolation, compose decoding, validation) on a tree in memory. Peak heap: a")
+    w("counting allocator around one load.")
+    w("")
+    w("| input | size | outcome | median time | peak heap |")
+    w("|---|---|---|---|---|")
+    rows = [
+        ("env_keys/25000", ("env_keys", "25000"), "an `environment` mapping of 25,000 keys"),
+        ("env_keys/100000", ("env_keys", "100000"), "an `environment` mapping of 100,000 keys"),
+        ("alias_bomb", ("alias_bomb",), "billion laughs: 9 levels of 10 aliases (10^9 nodes expanded)"),
+        ("large_compose", ("large_compose",), "a valid compose file of 2,000 services"),
+    ]
+    times = {}
+    for key, parts, what in rows:
+        run = runs.get(key)
+        t = median_ms(*parts)
+        times[key] = t
+        size = f"{float(run[1]):,.1f} KiB" if run else "?"
+        outcome = run[2] + (f" ({run[3].lstrip('; ')})" if run and run[3] else "") if run else "?"
+        peak = f"{float(run[4]):.1f} MiB" if run else "?"
+        w(f"| {what} | {size} | {outcome} | {t:.1f} ms | {peak} |")
+    growth = times["env_keys/100000"] / times["env_keys/25000"]
+    w("")
+    w(f"- Target: 100,000 keys well under a second: {times['env_keys/100000']:.0f} ms "
+      f"({verdict(times['env_keys/100000'] < 250)}, taken as under 250 ms).")
+    w(f"- Linear: 4× the keys take ×{growth:.1f} the time ({verdict(growth <= 4 * 1.3)}, taken as at most ×5.2).")
+    bomb = runs.get("alias_bomb")
+    if bomb:
+        w(f"- The alias bomb is rejected in {times['alias_bomb']:.0f} ms with a peak heap of {float(bomb[4]):.0f} MiB "
+          f"(the node cap bounds both; {verdict(float(bomb[4]) <= 512)}, taken as at most 512 MiB).")
+    w("")
+    return lines
+
+
+def splice_model(criterion, plan_log, out):
+    """Rewrite only the loader's section of an existing OUT.md."""
+    section = model_section(criterion, plan_log)
+    if section is None:
+        sys.exit("render.py: the loader benchmark has not been run (cargo bench -p swarmkeeper-model)")
+    with open(out) as f:
+        text = f.read().split("\n")
+    if MODEL_TITLE in text:
+        start = text.index(MODEL_TITLE)
+        end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
+    else:
+        start = end = next((i for i, line in enumerate(text) if line.startswith("## API economy")), len(text))
+    text[start:end] = section
+    with open(out, "w") as f:
+        f.write("\n".join(text))
+
+
 def main():
+    if sys.argv[1:3] == ["--section", "model"]:
+        splice_model(*sys.argv[3:6])
+        return
     results_path, criterion, plan_log, out = sys.argv[1:5]
     with open(results_path) as f:
         r = json.load(f)
@@ -107,6 +183,8 @@ def main():
     w(f"- Growth 1× → 10×: load ×{g_load:.1f}, diff ×{g_diff:.1f}; n log n would be ×13.3 "
       f"({verdict(max(g_load, g_diff) <= 13.3 * 1.15)}).")
     w("")
+
+    lines.extend(model_section(criterion, plan_log) or [])
 
     # 2. API economy
     a = r["api_economy"]

@@ -58,6 +58,11 @@ pub fn corpus_dir(kind: &str) -> PathBuf {
     repo_root().join("tests/corpus").join(kind)
 }
 
+#[path = "../corpus/prepare.rs"]
+mod prepare;
+
+/// The corpus cases in `dir`; a case with files git cannot hold (FIFOs,
+/// sockets, huge files) is a prepared copy (see tests/corpus/prepare.rs).
 pub fn cases(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
@@ -65,7 +70,7 @@ pub fn cases(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| p.is_dir())
         .collect();
     out.sort();
-    out
+    out.iter().map(|case| prepare::prepare(case)).collect()
 }
 
 /// Runs one lab test at a time within a test binary: every test converges

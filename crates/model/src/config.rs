@@ -51,6 +51,14 @@ pub const SYSTEM_PRUNE_KEYS: &[&str] = &["schedule", "at"];
 pub const LOGGING_KEYS: &[&str] = &["cloudwatch"];
 pub const CLOUDWATCH_KEYS: &[&str] = &["group", "retention_days"];
 
+/// The most nodes one pool (and `max_unavailable`) may have: far above a
+/// swarm's practical size, far below what would overflow anything.
+pub const MAX_POOL_COUNT: u32 = 1000;
+
+/// The shortest `cluster.replace_after`: a node Down for less is not
+/// replaced (the lab's tests use 5s).
+pub const MIN_REPLACE_AFTER: Duration = Duration::from_secs(5);
+
 /// Retention periods CloudWatch Logs accepts (PutRetentionPolicy).
 pub const CLOUDWATCH_RETENTION_DAYS: &[u32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -105,13 +113,13 @@ pub struct Cluster {
     pub managers: Pool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<Pool>,
-    /// How long a node may be Down before it is replaced (default 60s).
+    /// How long a node may be Down before it is replaced (default 60s, at least 5s).
     #[serde(default = "default_replace_after", with = "duration_text")]
     #[schemars(with = "DurationText")]
     pub replace_after: Duration,
     /// Nodes taken out at once by rolls and scale-in (default 1).
     #[serde(default = "default_max_unavailable")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 1000))]
     pub max_unavailable: u32,
 }
 
@@ -149,6 +157,7 @@ pub struct Network {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pool {
+    #[schemars(range(max = 1000))]
     pub count: u32,
     /// EC2 instance type, e.g. t2.micro.
     #[schemars(regex(pattern = r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$"))]
@@ -567,22 +576,17 @@ fn decode_cluster(node: &Node, d: &mut Decoder) -> Option<Cluster> {
         .and_then(|n| decode_pool(n, "cluster.workers", d));
     let replace_after = match node.get("replace_after") {
         None => Some(default_replace_after()),
-        Some(n) => d.duration(n, "cluster.replace_after"),
+        Some(n) => d.duration_at_least(
+            n,
+            "cluster.replace_after",
+            MIN_REPLACE_AFTER,
+            "a node briefly Down (a restart of its engine, a network blip) would be replaced",
+        ),
     };
     let max_unavailable = match node.get("max_unavailable") {
         None => Some(default_max_unavailable()),
-        Some(n) => d.u64(n, "cluster.max_unavailable").and_then(|v| {
-            if v == 0 {
-                d.diags.error_help(
-                    "out-of-range",
-                    Some(n.span),
-                    "`cluster.max_unavailable` must be at least 1",
-                    "with 0 no node could ever be replaced; use 1",
-                );
-                return None;
-            }
-            u32::try_from(v).ok()
-        }),
+        // 0 would never let a node be replaced.
+        Some(n) => d.u32_in(n, "cluster.max_unavailable", 1..=MAX_POOL_COUNT),
     };
     Some(Cluster {
         name: name?,
@@ -604,8 +608,7 @@ fn decode_pool(node: &Node, path: &str, d: &mut Decoder) -> Option<Pool> {
         path,
         "set how many nodes the pool has, e.g. `count: 1`",
     )
-    .and_then(|n| d.u64(n, &format!("{path}.count")))
-    .and_then(|c| u32::try_from(c).ok());
+    .and_then(|n| d.u32_in(n, &format!("{path}.count"), 0..=MAX_POOL_COUNT));
     let instance_type = required(
         d,
         node,
@@ -647,19 +650,9 @@ fn decode_pool(node: &Node, path: &str, d: &mut Decoder) -> Option<Pool> {
     let root_volume = node.get("root_volume").filter(|n| !n.is_null()).and_then(|n| {
         let p = format!("{path}.root_volume");
         d.mapping(n, &p, ROOT_VOLUME_KEYS, false)?;
-        let size_gb = required(d, n, "size_gb", &p, "set the root volume size, e.g. `size_gb: 20`").and_then(|s| {
-            let v = d.u64(s, &format!("{p}.size_gb"))?;
-            if !(8..=16384).contains(&v) {
-                d.diags.error_help(
-                    "out-of-range",
-                    Some(s.span),
-                    format!("`{p}.size_gb` is {v}, outside 8..=16384"),
-                    "EBS root volumes are 8 to 16384 GiB",
-                );
-                return None;
-            }
-            u32::try_from(v).ok()
-        });
+        // EBS root volumes are 8 to 16384 GiB.
+        let size_gb = required(d, n, "size_gb", &p, "set the root volume size, e.g. `size_gb: 20`")
+            .and_then(|s| d.u32_in(s, &format!("{p}.size_gb"), 8..=16384));
         let volume_type = match n.get("type") {
             None => Some(EbsType::Gp3),
             Some(t) => enum_value(d, t, &format!("{p}.type"), EbsType::NAMES, EbsType::parse),
@@ -739,19 +732,10 @@ fn decode_volumes(node: &Node, d: &mut Decoder) -> BTreeMap<String, VolumeSpec> 
                 },
             ),
         };
-        let size_gb = value.get("size_gb").and_then(|s| {
-            let v = d.u64(s, &format!("{path}.size_gb"))?;
-            if !(1..=16384).contains(&v) {
-                d.diags.error_help(
-                    "out-of-range",
-                    Some(s.span),
-                    format!("`{path}.size_gb` is {v}, outside 1..=16384"),
-                    "EBS volumes are 1 to 16384 GiB",
-                );
-                return None;
-            }
-            u32::try_from(v).ok()
-        });
+        // EBS volumes are 1 to 16384 GiB.
+        let size_gb = value
+            .get("size_gb")
+            .and_then(|s| d.u32_in(s, &format!("{path}.size_gb"), 1..=16384));
         match (kind, size_gb, value.get("size_gb")) {
             (Some(VolumeKind::Relocatable), None, None) => d.diags.error_help(
                 "missing-key",
@@ -924,13 +908,24 @@ fn decode_routes(node: &Node, d: &mut Decoder) -> Vec<Route> {
                 None => Some(default_path()),
                 Some(n) => d.string(n, &format!("{p}.path")),
             };
+            // The ranges ELBv2 accepts for a target group's health check.
             let interval = match h.get("interval") {
                 None => Some(default_hc_interval()),
-                Some(n) => d.duration(n, &format!("{p}.interval")),
+                Some(n) => d.duration_in(
+                    n,
+                    &format!("{p}.interval"),
+                    Duration::from_secs(5),
+                    Duration::from_secs(300),
+                ),
             };
             let timeout = match h.get("timeout") {
                 None => Some(default_hc_timeout()),
-                Some(n) => d.duration(n, &format!("{p}.timeout")),
+                Some(n) => d.duration_in(
+                    n,
+                    &format!("{p}.timeout"),
+                    Duration::from_secs(2),
+                    Duration::from_secs(120),
+                ),
             };
             let matcher = match h.get("matcher") {
                 None => Some(default_matcher()),

@@ -7,9 +7,13 @@
 use std::time::Duration;
 
 use crate::diagnostic::Diagnostics;
-use crate::duration::parse_duration;
+use crate::duration::{format_duration, parse_duration};
 use crate::source::Span;
 use crate::yaml::{Node, Value, parse_bool};
+
+/// The largest whole number a compose or desired-state field takes: the
+/// engine's API holds signed 64-bit numbers.
+pub const MAX_WHOLE: u64 = i64::MAX as u64;
 
 pub struct Decoder<'d> {
     pub diags: &'d mut Diagnostics,
@@ -112,20 +116,59 @@ impl<'d> Decoder<'d> {
         self.string(node, path)
     }
 
+    /// A whole number from 0 to [`MAX_WHOLE`] (what the engine's API holds).
     pub fn u64(&mut self, node: &Node, path: &str) -> Option<u64> {
-        let parsed = node.as_scalar().and_then(|t| t.trim().parse::<u64>().ok());
-        if parsed.is_none() {
-            self.expected(node, "a whole number (0 or more)", path);
-        }
-        parsed
+        self.whole(node, path, 0, MAX_WHOLE as i128, "a whole number (0 or more)")
+            .and_then(|v| u64::try_from(v).ok())
+    }
+
+    /// A whole number in `min..=max`, as a `u32` (counts and sizes); a
+    /// value outside the range is an error naming the range.
+    pub fn u32_in(&mut self, node: &Node, path: &str, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
+        let v = self.whole(
+            node,
+            path,
+            i128::from(*range.start()),
+            i128::from(*range.end()),
+            "a whole number (0 or more)",
+        )?;
+        u32::try_from(v).ok()
     }
 
     pub fn i64(&mut self, node: &Node, path: &str) -> Option<i64> {
-        let parsed = node.as_scalar().and_then(|t| t.trim().parse::<i64>().ok());
-        if parsed.is_none() {
-            self.expected(node, "a whole number", path);
+        self.whole(node, path, i128::from(i64::MIN), i128::from(i64::MAX), "a whole number")
+            .and_then(|v| i64::try_from(v).ok())
+    }
+
+    /// A whole number in `min..=max`. A number too large for any field is
+    /// out of range, not of the wrong type: the message says which.
+    fn whole(&mut self, node: &Node, path: &str, min: i128, max: i128, what: &str) -> Option<i128> {
+        let text = node.as_scalar().map(str::trim).unwrap_or_default();
+        let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+        let is_integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && !node.is_null();
+        if !is_integer || (min >= 0 && text.starts_with('-')) {
+            self.expected(node, what, path);
+            return None;
         }
-        parsed
+        // More digits than any i128 holds is out of range too.
+        let value = text
+            .parse::<i128>()
+            .unwrap_or(if text.starts_with('-') { i128::MIN } else { i128::MAX });
+        if value < min || value > max {
+            let shown = if text.len() > 40 {
+                format!("{}…", &text[..40])
+            } else {
+                text.to_owned()
+            };
+            self.diags.error_help(
+                "out-of-range",
+                Some(node.span),
+                format!("`{path}` is {shown}, outside {min}..={max}"),
+                format!("write `{path}` as a whole number from {min} to {max}"),
+            );
+            return None;
+        }
+        Some(value)
     }
 
     pub fn f64(&mut self, node: &Node, path: &str) -> Option<f64> {
@@ -145,6 +188,50 @@ impl<'d> Decoder<'d> {
             self.expected(node, "true or false", path);
         }
         parsed
+    }
+
+    /// A duration of at least `min`; shorter is an error naming the key and
+    /// why (`why`: what a shorter value would do).
+    pub fn duration_at_least(&mut self, node: &Node, path: &str, min: Duration, why: &str) -> Option<Duration> {
+        let d = self.duration(node, path)?;
+        if d < min {
+            let text = node.as_scalar().unwrap_or_default();
+            self.diags.error_help(
+                "duration-too-short",
+                Some(node.span),
+                format!(
+                    "`{path}` is {text}, shorter than the minimum of {}",
+                    format_duration(min)
+                ),
+                format!("use {} or more: {why}", format_duration(min)),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
+    /// A duration within `min..=max` (limits set by AWS).
+    pub fn duration_in(&mut self, node: &Node, path: &str, min: Duration, max: Duration) -> Option<Duration> {
+        let d = self.duration(node, path)?;
+        if d < min || d > max {
+            let text = node.as_scalar().unwrap_or_default();
+            self.diags.error_help(
+                "out-of-range",
+                Some(node.span),
+                format!(
+                    "`{path}` is {text}, outside {}..={}",
+                    format_duration(min),
+                    format_duration(max)
+                ),
+                format!(
+                    "use a duration from {} to {}",
+                    format_duration(min),
+                    format_duration(max)
+                ),
+            );
+            return None;
+        }
+        Some(d)
     }
 
     pub fn duration(&mut self, node: &Node, path: &str) -> Option<Duration> {

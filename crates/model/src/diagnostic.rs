@@ -173,6 +173,13 @@ impl Diagnostics {
         self
     }
 
+    /// Remove and return the diagnostics recorded after the first `len`.
+    pub fn split_off(&mut self, len: usize) -> Diagnostics {
+        Diagnostics {
+            items: self.items.split_off(len.min(self.items.len())),
+        }
+    }
+
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);
     }

@@ -43,8 +43,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         total_nanos += number * scale;
         rest = &rest[unit_len..];
     }
-    if total_nanos > u64::MAX as f64 {
-        return Err("it is too long".into());
+    // The engine and the plan hold durations as signed 64-bit nanoseconds
+    // (about 292 years).
+    if !total_nanos.is_finite() || total_nanos >= i64::MAX as f64 {
+        return Err("it is too long (at most 2562047h)".into());
     }
     Ok(Duration::from_nanos(total_nanos as u64))
 }

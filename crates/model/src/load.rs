@@ -15,7 +15,7 @@ use crate::decode::Decoder;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::envfile::parse_env_file;
 use crate::interpolate::{InterpolationError, Variables, interpolate};
-use crate::source::{Sources, Span};
+use crate::source::{FileId, Sources, Span};
 use crate::tree::{DirTree, ReadError, SourceTree, normalise};
 use crate::validate::validate;
 use crate::yaml::{self, Node, Value};
@@ -64,8 +64,29 @@ pub fn load_tree(tree: &dyn SourceTree, environment: &Variables) -> LoadOutcome 
         tree,
         sources: Sources::default(),
         diags: Diagnostics::default(),
+        declared: Declared::default(),
+        total_bytes: 0,
+        over_total: false,
     };
     let state = loader.load(environment);
+    if let Some(state) = &state
+        && !loader.diags.has_errors()
+    {
+        check_declared(&loader.declared, state, &mut loader.diags);
+    }
+    if state.is_none() && !loader.diags.has_errors() {
+        // A failed load always says why.
+        let at = loader
+            .sources
+            .iter()
+            .next()
+            .map(|(id, _)| loader.sources.span_at(id, 0, 0));
+        internal_error(
+            &mut loader.diags,
+            at,
+            "the desired state did not load, and no error says why".into(),
+        );
+    }
     let diagnostics = std::mem::take(&mut loader.diags).sorted();
     let revision = revision(&loader.sources);
     let state = if diagnostics.has_errors() {
@@ -84,6 +105,10 @@ struct Loader<'t> {
     tree: &'t dyn SourceTree,
     sources: Sources,
     diags: Diagnostics,
+    /// What the root file declares (see [`check_declared`]).
+    declared: Declared,
+    total_bytes: u64,
+    over_total: bool,
 }
 
 impl Loader<'_> {
@@ -99,37 +124,58 @@ impl Loader<'_> {
             );
             return None;
         }
-        let text = match self.tree.read(Path::new(ROOT_FILE)).map(String::from_utf8) {
-            Ok(Ok(t)) => t,
-            Ok(Err(_)) => {
-                self.diags.error_help(
-                    "not-utf8",
-                    None,
-                    format!("{ROOT_FILE} is not UTF-8 text"),
-                    "save the file as UTF-8",
-                );
-                return None;
-            }
-            Err(e) => {
+        let root = Path::new(ROOT_FILE);
+        let bytes = match self.tree.read(root) {
+            Ok(bytes) => bytes,
+            Err(ReadError::NotFound) => {
                 self.diags.push(
                     Diagnostic::error(
                         "missing-root-file",
                         None,
-                        format!("cannot read {}/{ROOT_FILE}: {e}", self.tree.describe()),
+                        format!("cannot read {}/{ROOT_FILE}: {}", self.tree.describe(), ReadError::NotFound),
                     )
                     .with_help("a desired-state directory holds swarmkeeper.yaml at its root; `swarmkeeper schema` describes it"),
                 );
                 return None;
             }
+            Err(e) => {
+                // The file exists but cannot be used: point at it.
+                let id = self.sources.add(ROOT_FILE, String::new());
+                let at = self.sources.span_at(id, 0, 0);
+                self.read_error(root, &e, Some(at), ROOT_FILE);
+                return None;
+            }
         };
-        let id = self.sources.add(ROOT_FILE, text);
-        let node = yaml::parse(id, self.sources.get(id), &mut self.diags)?;
+        self.count_bytes(bytes.len(), None)?;
+        let id = self.add_text(root, bytes, ROOT_FILE)?;
+        let node = match yaml::parse_document(id, self.sources.get(id), &mut self.diags) {
+            yaml::Parsed::Document(node) => node,
+            yaml::Parsed::Failed => return None,
+            yaml::Parsed::Empty => {
+                self.diags.push(yaml::empty_file(
+                    id,
+                    self.sources.get(id),
+                    "start swarmkeeper.yaml with `version: 1` and declare what it manages; `swarmkeeper schema` describes the format",
+                ));
+                return None;
+            }
+        };
+        self.declared = declared_sections(&node);
         let config = decode_config(&node, &mut Decoder::new(&mut self.diags))?;
 
         let mut stacks = BTreeMap::new();
         for (name, stack_ref) in &config.stacks {
-            if let Some(stack) = self.load_stack(name, stack_ref, environment) {
-                stacks.insert(name.clone(), stack);
+            let errors = self.diags.error_count();
+            match self.load_stack(name, stack_ref, environment) {
+                Some(stack) => {
+                    stacks.insert(name.clone(), stack);
+                }
+                None if self.diags.error_count() == errors => internal_error(
+                    &mut self.diags,
+                    stack_ref.declared_at,
+                    format!("stack `{name}` did not load, and no error says why"),
+                ),
+                None => {}
             }
         }
         let state = DesiredState {
@@ -150,17 +196,37 @@ impl Loader<'_> {
             let at = stack_ref.env_file_at.or(at);
             let what = format!("stacks.{name}.env_file");
             let rel = self.inside_root(Path::new(""), &env_file.to_string_lossy(), at, &what)?;
-            let text = self.read_text(&rel, at, &format!("stacks.{name}.env_file"))?;
-            let id = self.sources.add(rel, text);
-            for (k, v, _) in parse_env_file(id, &self.sources, &mut self.diags) {
+            let id = self.read_text(&rel, at, &format!("stacks.{name}.env_file"))?;
+            let parsed = parse_env_file(id, &self.sources, &mut self.diags);
+            if parsed.is_empty() {
+                self.diags.warning_help(
+                    "empty-env-file",
+                    Some(self.sources.span_at(id, 0, 0)),
+                    format!("`stacks.{name}.env_file` sets no variable"),
+                    "add KEY=value lines, or remove `env_file` from the stack",
+                );
+            }
+            for (k, v, _) in parsed {
                 vars.insert(k, v);
             }
         }
         vars.extend(environment.iter().map(|(k, v)| (k.clone(), v.clone())));
 
-        let text = self.read_text(&compose_rel, at, &format!("stacks.{name}.compose"))?;
-        let id = self.sources.add(compose_rel.clone(), text);
-        let mut node = yaml::parse(id, self.sources.get(id), &mut self.diags)?;
+        let id = self.read_text(&compose_rel, at, &format!("stacks.{name}.compose"))?;
+        let mut node = match yaml::parse_document(id, self.sources.get(id), &mut self.diags) {
+            yaml::Parsed::Document(node) => node,
+            yaml::Parsed::Failed => return None,
+            yaml::Parsed::Empty => {
+                self.diags.push(yaml::empty_file(
+                    id,
+                    self.sources.get(id),
+                    &format!(
+                        "declare the stack's services here; to remove stack `{name}` on purpose, delete `stacks.{name}` from swarmkeeper.yaml"
+                    ),
+                ));
+                return None;
+            }
+        };
         interpolate_tree(&mut node, &vars, name, &mut self.diags);
 
         let base = compose_rel.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -210,53 +276,228 @@ impl Loader<'_> {
 
     fn read_bytes(&mut self, rel: &Path, at: Option<Span>, what: &str) -> Option<Vec<u8>> {
         match self.tree.read(rel) {
-            Ok(b) => Some(b),
-            Err(ReadError::Escapes) => {
-                self.diags.error_help(
-                    "path-escapes",
-                    at,
-                    format!(
-                        "`{what}`: `{}` is a link that points outside the desired-state directory",
-                        rel.display()
-                    ),
-                    "keep every referenced file inside the desired-state directory, with a relative path",
-                );
-                None
+            Ok(b) => {
+                self.count_bytes(b.len(), at)?;
+                Some(b)
             }
             Err(e) => {
-                let help = if e == ReadError::NotFound {
-                    format!(
-                        "create {} in the desired-state directory, or fix the path",
-                        rel.display()
-                    )
-                } else {
-                    "check the file's permissions".to_owned()
-                };
-                self.diags.error_help(
-                    "missing-file",
-                    at,
-                    format!("`{what}`: cannot read {}: {e}", rel.display()),
-                    help,
-                );
+                self.read_error(rel, &e, at, what);
                 None
             }
         }
     }
 
-    fn read_text(&mut self, rel: &Path, at: Option<Span>, what: &str) -> Option<String> {
+    /// Count the bytes of one more file against [`MAX_TOTAL_BYTES`].
+    fn count_bytes(&mut self, len: usize, at: Option<Span>) -> Option<()> {
+        self.total_bytes = self.total_bytes.saturating_add(len as u64);
+        if self.total_bytes <= MAX_TOTAL_BYTES {
+            return Some(());
+        }
+        if !self.over_total {
+            self.over_total = true;
+            let at = at.or_else(|| self.sources.iter().next().map(|(id, _)| self.sources.span_at(id, 0, 0)));
+            self.diags.error_help(
+                "too-large",
+                at,
+                format!(
+                    "the desired state's files hold more than {} MiB together; this file is not read",
+                    MAX_TOTAL_BYTES / (1024 * 1024)
+                ),
+                "keep large data out of the desired-state directory (images and volumes hold data; configs and secrets are small)",
+            );
+        }
+        None
+    }
+
+    fn read_error(&mut self, rel: &Path, e: &ReadError, at: Option<Span>, what: &str) {
+        let (code, help) = match e {
+            ReadError::Escapes => (
+                "path-escapes",
+                "keep every referenced file inside the desired-state directory, with a relative path".to_owned(),
+            ),
+            ReadError::NotFound => (
+                "missing-file",
+                format!(
+                    "create {} in the desired-state directory, or fix the path",
+                    rel.display()
+                ),
+            ),
+            ReadError::NotRegular(_) => (
+                "not-a-file",
+                format!(
+                    "replace {} with a regular file (a link to a regular file inside the directory is fine)",
+                    rel.display()
+                ),
+            ),
+            ReadError::TooLarge(_) => (
+                "file-too-large",
+                "keep large data out of the desired-state directory: a file holds at most 8 MiB".to_owned(),
+            ),
+            ReadError::Other(_) => ("missing-file", "check the file's permissions".to_owned()),
+        };
+        let message = match e {
+            ReadError::Escapes => format!(
+                "`{what}`: `{}` is a link that points outside the desired-state directory",
+                rel.display()
+            ),
+            _ => format!("`{what}`: cannot read {}: {e}", rel.display()),
+        };
+        self.diags.error_help(code, at, message, help);
+    }
+
+    /// Read a text file and register it as a source.
+    fn read_text(&mut self, rel: &Path, at: Option<Span>, what: &str) -> Option<FileId> {
         let bytes = self.read_bytes(rel, at, what)?;
+        self.add_text(rel, bytes, what)
+    }
+
+    /// Register a file's bytes as a source if they are text (UTF-8, no NUL;
+    /// a leading byte-order mark is dropped), else record why not, at the
+    /// offending byte.
+    fn add_text(&mut self, rel: &Path, mut bytes: Vec<u8>, what: &str) -> Option<FileId> {
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            bytes.drain(..3);
+        }
         match String::from_utf8(bytes) {
-            Ok(t) => Some(t),
-            Err(_) => {
+            Ok(text) => {
+                let nul = text.find('\0');
+                let id = self.sources.add(rel, text);
+                if let Some(at) = nul {
+                    let span = self.sources.span_at(id, at, 1);
+                    self.diags.error_help(
+                        "not-text",
+                        Some(span),
+                        format!("`{what}`: {} holds a NUL byte, so it is not a text file", rel.display()),
+                        "save the file as plain UTF-8 text (YAML, or KEY=value lines for env files)",
+                    );
+                    return None;
+                }
+                Some(id)
+            }
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let id = self.sources.add(rel, text);
+                let span = self.sources.span_at(id, valid, 1);
                 self.diags.error_help(
                     "not-utf8",
-                    at,
+                    Some(span),
                     format!("`{what}`: {} is not UTF-8 text", rel.display()),
                     "save the file as UTF-8",
                 );
                 None
             }
         }
+    }
+}
+
+/// The most bytes all files of one desired state may hold together.
+pub const MAX_TOTAL_BYTES: u64 = 64 * 1024 * 1024;
+
+fn internal_error(diags: &mut Diagnostics, at: Option<Span>, message: String) {
+    diags.error_help(
+        "internal",
+        at,
+        format!("internal error: {message}"),
+        "this is a bug in swarmkeeper: nothing was changed; please report it with the file",
+    );
+}
+
+/// What the root file declares, by name, for the check that every declared
+/// part made it into the state (see [`check_declared`]).
+#[derive(Debug, Default)]
+struct Declared {
+    /// Non-null top-level sections, with their keys' spans.
+    sections: Vec<(String, Span)>,
+    /// Non-null `cluster.workers`.
+    workers: Option<Span>,
+    /// Keys of `stacks:` and `volumes:`, and how many routes.
+    stacks: Vec<(String, Span)>,
+    volumes: Vec<(String, Span)>,
+    routes: usize,
+}
+
+fn declared_sections(node: &Node) -> Declared {
+    let mut out = Declared::default();
+    let named = |n: &Node| -> Vec<(String, Span)> {
+        n.as_map()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(k, _)| k.as_scalar().map(|s| (s.to_owned(), k.span)))
+            .collect()
+    };
+    for (k, v) in node.as_map().unwrap_or_default() {
+        let Some(key) = k.as_scalar() else { continue };
+        if v.is_null() {
+            continue;
+        }
+        out.sections.push((key.to_owned(), k.span));
+        match key {
+            "cluster" => out.workers = v.get("workers").filter(|w| !w.is_null()).map(|w| w.span),
+            "stacks" => out.stacks = named(v),
+            "volumes" => out.volumes = named(v),
+            "routes" => out.routes = v.as_seq().map_or(0, <[Node]>::len),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// An internal check: everything the root file declares is in a state
+/// that passed validation. A part dropped without an error (a decoder that
+/// returned nothing and said nothing) would read as "no longer declared"
+/// and be destroyed; here it becomes an error instead.
+fn check_declared(declared: &Declared, state: &DesiredState, diags: &mut Diagnostics) {
+    let config = &state.config;
+    for (section, at) in &declared.sections {
+        let present = match section.as_str() {
+            "cluster" => config.cluster.is_some(),
+            "ingress" => config.ingress.is_some(),
+            "maintenance" => config.maintenance.is_some(),
+            "logging" => config.logging.is_some(),
+            _ => true,
+        };
+        if !present {
+            internal_error(
+                diags,
+                Some(*at),
+                format!("section `{section}` is declared but did not load"),
+            );
+        }
+    }
+    if let (Some(at), Some(cluster)) = (declared.workers, &config.cluster)
+        && cluster.workers.is_none()
+    {
+        internal_error(diags, Some(at), "`cluster.workers` is declared but did not load".into());
+    }
+    for (name, at) in &declared.stacks {
+        if !state.stacks.contains_key(name) {
+            internal_error(
+                diags,
+                Some(*at),
+                format!("stack `{name}` is declared but is missing from the state"),
+            );
+        }
+    }
+    for (name, at) in &declared.volumes {
+        if !config.volumes.contains_key(name) {
+            internal_error(
+                diags,
+                Some(*at),
+                format!("volume `{name}` is declared but is missing from the state"),
+            );
+        }
+    }
+    if declared.routes != config.routes.len() {
+        internal_error(
+            diags,
+            declared.sections.iter().find(|(s, _)| s == "routes").map(|(_, at)| *at),
+            format!(
+                "{} routes are declared but {} loaded",
+                declared.routes,
+                config.routes.len()
+            ),
+        );
     }
 }
 
@@ -292,12 +533,11 @@ impl FileAccess for StackFiles<'_, '_> {
         let rel = self
             .loader
             .inside_root(&self.base.clone(), path, Some(span), "env_file");
-        let text = rel
+        let id = rel
             .as_ref()
             .and_then(|rel| self.loader.read_text(rel, Some(span), "env_file"));
         move_new_diags(&mut self.loader.diags, before, d);
-        let (rel, text) = (rel?, text?);
-        let id = self.loader.sources.add(rel, text);
+        let id = id?;
         Some(
             parse_env_file(id, &self.loader.sources, d.diags)
                 .into_iter()
@@ -319,14 +559,7 @@ impl FileAccess for StackFiles<'_, '_> {
 
 /// Diagnostics the loader recorded while a decoder is active belong to it.
 fn move_new_diags(from: &mut Diagnostics, before: usize, d: &mut Decoder) {
-    let all: Vec<Diagnostic> = std::mem::take(from).into_iter().collect();
-    let (old, new) = all.split_at(before.min(all.len()));
-    for x in old {
-        from.push(x.clone());
-    }
-    for x in new {
-        d.diags.push(x.clone());
-    }
+    d.diags.extend(from.split_off(before));
 }
 
 /// Interpolate every scalar value (not keys) of a compose tree in place.

@@ -102,6 +102,22 @@ impl Sources {
         }
     }
 
+    /// A span of `len` bytes at byte `offset` of a file, with its line and column.
+    pub fn span_at(&self, id: FileId, offset: usize, len: usize) -> Span {
+        let file = self.get(id);
+        let offset = offset.min(file.text.len());
+        let idx = file.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let start = file.line_starts.get(idx).copied().unwrap_or(0);
+        let column = file.text.get(start..offset).map_or(1, |t| t.chars().count() + 1);
+        Span {
+            file: id,
+            offset,
+            len: len.min(file.text.len() - offset),
+            line: idx as u32 + 1,
+            column: column as u32,
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
     }

@@ -8,12 +8,20 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+/// The most bytes one file of a desired state may hold. Real files are a
+/// few KiB; the cap keeps a stray dump or a device from exhausting memory.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Why a file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadError {
     NotFound,
     /// A symbolic link that leads outside the tree.
     Escapes,
+    /// Not a regular file: what it is ("a FIFO (named pipe)", "a socket", ...).
+    NotRegular(&'static str),
+    /// Larger than [`MAX_FILE_BYTES`]: its size (at least).
+    TooLarge(u64),
     Other(String),
 }
 
@@ -22,6 +30,12 @@ impl std::fmt::Display for ReadError {
         match self {
             ReadError::NotFound => f.write_str("no such file"),
             ReadError::Escapes => f.write_str("it is a link that points outside the desired-state directory"),
+            ReadError::NotRegular(what) => write!(f, "it is {what}, not a regular file"),
+            ReadError::TooLarge(size) => write!(
+                f,
+                "it holds {size} bytes, more than the {} MiB a file may hold",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
             ReadError::Other(why) => f.write_str(why),
         }
     }
@@ -36,7 +50,9 @@ pub trait SourceTree {
     fn describe(&self) -> String;
     /// The bytes of the file at `rel`: a path relative to the root with no
     /// `.`, `..` or root components (the loader normalises it). Links are
-    /// followed while they stay inside the tree.
+    /// followed while they stay inside the tree. Only regular files of at
+    /// most [`MAX_FILE_BYTES`] are read; reading never blocks on a FIFO or
+    /// a device.
     fn read(&self, rel: &Path) -> Result<Vec<u8>, ReadError>;
 }
 
@@ -73,11 +89,78 @@ impl SourceTree for DirTree {
         {
             return Err(ReadError::Escapes);
         }
-        std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => ReadError::NotFound,
-            _ => ReadError::Other(e.to_string()),
-        })
+        read_regular(&path)
     }
+}
+
+fn io_error(e: &std::io::Error) -> ReadError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => ReadError::NotFound,
+        #[cfg(unix)]
+        _ if e.raw_os_error() == Some(libc::ELOOP) => {
+            ReadError::Other("it is a link that leads to itself (a loop of links)".into())
+        }
+        _ => ReadError::Other(e.to_string()),
+    }
+}
+
+/// What a non-regular file is, in words.
+fn kind_of(ft: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+    }
+    if ft.is_dir() {
+        return "a directory";
+    }
+    "not a regular file"
+}
+
+/// Read a regular file of at most [`MAX_FILE_BYTES`], never blocking: the
+/// type is checked before opening, the file is opened non-blocking (a FIFO
+/// swapped in meanwhile does not wait for a writer) and checked again on
+/// the open descriptor, and at most the cap plus one byte is read.
+fn read_regular(path: &Path) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| io_error(&e))?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular(kind_of(meta.file_type())));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge(meta.len()));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(|e| io_error(&e))?;
+    let meta = file.metadata().map_err(|e| io_error(&e))?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular(kind_of(meta.file_type())));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(&e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// One entry of an in-memory tree.
@@ -147,7 +230,12 @@ impl SourceTree for MemoryTree {
                         resolved = Some(normalise(&base.join(target)).ok_or(ReadError::Escapes)?.join(rest));
                         break;
                     }
-                    Some(Entry::File(bytes)) if i + 1 == components.len() => return Ok(bytes.clone()),
+                    Some(Entry::File(bytes)) if i + 1 == components.len() => {
+                        if bytes.len() as u64 > MAX_FILE_BYTES {
+                            return Err(ReadError::TooLarge(bytes.len() as u64));
+                        }
+                        return Ok(bytes.clone());
+                    }
                     Some(Entry::File(_)) => return Err(ReadError::NotFound),
                     None => {}
                 }
@@ -212,6 +300,47 @@ mod tests {
         assert_eq!(t.read(Path::new("nope.yml")), Err(ReadError::NotFound));
         assert_eq!(t.read(Path::new("swarmkeeper.yaml/x")), Err(ReadError::NotFound));
         assert!(matches!(t.read(Path::new("loop")), Err(ReadError::Other(_))));
+    }
+
+    #[test]
+    fn special_files_are_refused_without_blocking() {
+        // A character device that never ends, and one that never yields a byte
+        // to a blocking reader would hang or exhaust memory if opened as a file.
+        let dev = DirTree::new(Path::new("/dev"));
+        assert_eq!(
+            dev.read(Path::new("zero")),
+            Err(ReadError::NotRegular("a character device"))
+        );
+        assert_eq!(
+            dev.read(Path::new("null")),
+            Err(ReadError::NotRegular("a character device"))
+        );
+        let dir = std::env::temp_dir().join(format!("sk-tree-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let fifo = dir.join("pipe");
+        let _ = std::fs::remove_file(&fifo);
+        let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).expect("path");
+        // SAFETY: mkfifo with a valid, NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        std::fs::create_dir_all(dir.join("sub")).expect("sub dir");
+        std::fs::File::create(dir.join("big"))
+            .and_then(|f| f.set_len(MAX_FILE_BYTES + 1))
+            .expect("sparse file");
+        let t = DirTree::new(&dir);
+        assert_eq!(
+            t.read(Path::new("pipe")),
+            Err(ReadError::NotRegular("a FIFO (named pipe)"))
+        );
+        assert_eq!(t.read(Path::new("sub")), Err(ReadError::NotRegular("a directory")));
+        assert_eq!(t.read(Path::new("big")), Err(ReadError::TooLarge(MAX_FILE_BYTES + 1)));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn memory_files_over_the_cap_are_refused() {
+        let mut t = MemoryTree::new("test");
+        t.insert("big", Entry::File(vec![b' '; MAX_FILE_BYTES as usize + 1]));
+        assert_eq!(t.read(Path::new("big")), Err(ReadError::TooLarge(MAX_FILE_BYTES + 1)));
     }
 
     #[test]

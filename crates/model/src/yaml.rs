@@ -6,7 +6,7 @@
 //! resolved here, so later stages see plain mappings; an aliased node keeps
 //! the span of its anchor, which is where an error inside it really is.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
 
@@ -106,9 +106,70 @@ pub fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
+/// How many nodes a document may hold once its aliases are expanded. A
+/// real file holds far fewer; a "billion laughs" bomb of a few hundred
+/// bytes would otherwise expand to billions.
+pub const MAX_NODES: usize = 1_000_000;
+/// How many bytes of scalar text a document may hold once its aliases are
+/// expanded.
+pub const MAX_EXPANDED_BYTES: usize = 64 * 1024 * 1024;
+/// How deeply sequences and mappings may nest (later stages walk the tree
+/// recursively; a real file nests a dozen levels at most).
+pub const MAX_DEPTH: usize = 128;
+
 /// Parse one YAML document. Syntax errors go to `diags`; `None` means the
-/// file could not be read as YAML at all.
+/// file could not be read as YAML at all. A file without any document
+/// (empty, or only comments) is an error too.
 pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Option<Node> {
+    match parse_document(file_id, file, diags) {
+        Parsed::Document(node) => Some(node),
+        Parsed::Failed => None,
+        Parsed::Empty => {
+            diags.push(empty_file(
+                file_id,
+                file,
+                "write the file's content, or remove what refers to it",
+            ));
+            None
+        }
+    }
+}
+
+/// What [`parse_document`] found.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Exactly one document.
+    Document(Node),
+    /// No document at all: the file is empty or holds only comments. No
+    /// diagnostic was recorded: the caller says what the file should hold.
+    Empty,
+    /// An error was recorded.
+    Failed,
+}
+
+/// The error for a file that holds no YAML document, at its first line.
+pub fn empty_file(file_id: FileId, file: &SourceFile, help: &str) -> crate::diagnostic::Diagnostic {
+    let what = if file.text.trim().is_empty() {
+        "this file is empty"
+    } else {
+        "this file holds only comments, no YAML document"
+    };
+    crate::diagnostic::Diagnostic::error(
+        "empty-file",
+        Some(Span {
+            file: file_id,
+            offset: 0,
+            len: 0,
+            line: 1,
+            column: 1,
+        }),
+        what,
+    )
+    .with_help(help)
+}
+
+/// Parse one YAML document, telling an empty file apart (see [`Parsed`]).
+pub fn parse_document(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Parsed {
     let mut builder = Builder {
         file_id,
         file,
@@ -116,9 +177,15 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
         anchors: HashMap::new(),
         documents: Vec::new(),
         diags,
+        nodes: 0,
+        bytes: 0,
+        failed: false,
     };
     let mut parser = Parser::new_from_str(&file.text);
     loop {
+        if builder.failed {
+            return Parsed::Failed;
+        }
         match parser.next_event() {
             None => break,
             Some(Ok((Event::StreamEnd, _))) => break,
@@ -131,14 +198,14 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
                     format!("invalid YAML: {}", e.info()),
                     "fix the YAML syntax at this position (check indentation, quotes and colons)",
                 );
-                return None;
+                return Parsed::Failed;
             }
         }
     }
     let mut documents = builder.documents;
     match documents.len() {
-        0 => None,
-        1 => documents.pop(),
+        0 => Parsed::Empty,
+        1 => documents.pop().map_or(Parsed::Failed, Parsed::Document),
         _ => {
             let extra = &documents[1];
             diags.error_help(
@@ -147,7 +214,7 @@ pub fn parse(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics) -> Opt
                 "this file holds more than one YAML document",
                 "keep a single document per file (remove the `---` separator)",
             );
-            None
+            Parsed::Failed
         }
     }
 }
@@ -162,17 +229,48 @@ enum Frame {
         anchor: usize,
         start: YamlSpan,
         entries: Vec<(Node, Node)>,
+        /// The scalar keys seen so far, for the duplicate check (a linear
+        /// scan made a mapping of n keys cost n²).
+        keys: HashSet<String>,
         pending_key: Option<Node>,
     },
+}
+
+/// An anchored node, with its size once expanded.
+struct Anchored {
+    node: Node,
+    nodes: usize,
+    bytes: usize,
 }
 
 struct Builder<'a> {
     file_id: FileId,
     file: &'a SourceFile,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, Anchored>,
     documents: Vec<Node>,
     diags: &'a mut Diagnostics,
+    /// Nodes and scalar bytes of the document so far, aliases expanded.
+    nodes: usize,
+    bytes: usize,
+    /// An error was recorded that stops the parse (a cap was crossed).
+    failed: bool,
+}
+
+/// Nodes and scalar bytes of a tree.
+fn size_of(node: &Node) -> (usize, usize) {
+    match &node.value {
+        Value::Scalar { text, .. } => (1, text.len()),
+        Value::Seq(items) => items.iter().fold((1, 0), |(n, b), i| {
+            let (a, c) = size_of(i);
+            (n + a, b + c)
+        }),
+        Value::Map(entries) => entries.iter().fold((1, 0), |(n, b), (k, v)| {
+            let (a, c) = size_of(k);
+            let (e, f) = size_of(v);
+            (n + a + e, b + c + f)
+        }),
+    }
 }
 
 impl Builder<'_> {
@@ -208,6 +306,9 @@ impl Builder<'_> {
                     // Quoted/implicit empty scalars have empty spans; mark one column.
                     sp.len = 1.min(self.file.text.len().saturating_sub(sp.offset));
                 }
+                if !self.grow(1, text.len(), sp) {
+                    return;
+                }
                 let node = Node {
                     value: Value::Scalar {
                         text: text.into_owned(),
@@ -220,10 +321,15 @@ impl Builder<'_> {
             }
             Event::Alias(id) => {
                 let sp = self.span(span);
-                match self.anchors.get(&id) {
-                    Some(node) => {
-                        let node = node.clone();
-                        self.add(node);
+                match self.anchors.get(&id).map(|a| (a.nodes, a.bytes)) {
+                    Some((nodes, bytes)) => {
+                        if !self.grow(nodes, bytes, sp) {
+                            return;
+                        }
+                        if let Some(a) = self.anchors.get(&id) {
+                            let node = a.node.clone();
+                            self.add(node);
+                        }
                     }
                     None => {
                         self.diags.error("yaml-alias", Some(sp), "unknown YAML alias");
@@ -231,17 +337,26 @@ impl Builder<'_> {
                     }
                 }
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq {
-                anchor,
-                start: span,
-                items: Vec::new(),
-            }),
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
-                anchor,
-                start: span,
-                entries: Vec::new(),
-                pending_key: None,
-            }),
+            Event::SequenceStart(anchor, _) => {
+                if self.deeper(span) && self.grow(1, 0, self.span(span)) {
+                    self.stack.push(Frame::Seq {
+                        anchor,
+                        start: span,
+                        items: Vec::new(),
+                    });
+                }
+            }
+            Event::MappingStart(anchor, _) => {
+                if self.deeper(span) && self.grow(1, 0, self.span(span)) {
+                    self.stack.push(Frame::Map {
+                        anchor,
+                        start: span,
+                        entries: Vec::new(),
+                        keys: HashSet::new(),
+                        pending_key: None,
+                    });
+                }
+            }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq { anchor, start, items }) = self.stack.pop() {
                     let node = Node {
@@ -272,8 +387,55 @@ impl Builder<'_> {
 
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let (nodes, bytes) = size_of(node);
+            self.anchors.insert(
+                anchor,
+                Anchored {
+                    node: node.clone(),
+                    nodes,
+                    bytes,
+                },
+            );
         }
+    }
+
+    /// Count `nodes` more nodes and `bytes` more scalar bytes; past a cap,
+    /// record an error at `at` (the alias or node that crosses it) and stop.
+    fn grow(&mut self, nodes: usize, bytes: usize, at: Span) -> bool {
+        self.nodes = self.nodes.saturating_add(nodes);
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.nodes > MAX_NODES || self.bytes > MAX_EXPANDED_BYTES {
+            let what = if self.nodes > MAX_NODES {
+                format!("more than {MAX_NODES} nodes")
+            } else {
+                format!("more than {} MiB of text", MAX_EXPANDED_BYTES / (1024 * 1024))
+            };
+            self.diags.error_help(
+                "yaml-too-large",
+                Some(at),
+                format!("with its aliases expanded, this document holds {what}"),
+                "aliases (`*name`) copy what their anchor holds: nested aliases multiply; write the values out or split the file",
+            );
+            self.failed = true;
+            return false;
+        }
+        true
+    }
+
+    /// Whether one more level of nesting is allowed; records the error if not.
+    fn deeper(&mut self, at: YamlSpan) -> bool {
+        if self.stack.len() < MAX_DEPTH {
+            return true;
+        }
+        let sp = self.span(at);
+        self.diags.error_help(
+            "yaml-too-deep",
+            Some(sp),
+            format!("lists and mappings nest more than {MAX_DEPTH} levels deep here"),
+            "flatten the structure: no desired-state or compose file needs this depth",
+        );
+        self.failed = true;
+        false
     }
 
     fn add(&mut self, node: Node) {
@@ -281,15 +443,17 @@ impl Builder<'_> {
             None => self.documents.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map {
-                entries, pending_key, ..
+                entries,
+                keys,
+                pending_key,
+                ..
             }) => match pending_key.take() {
                 None => *pending_key = Some(node),
                 Some(key) => {
-                    let duplicate = key.as_scalar().is_some()
-                        && key.as_scalar() != Some("<<")
-                        && entries
-                            .iter()
-                            .any(|(k, _)| k.as_scalar().is_some() && k.as_scalar() == key.as_scalar());
+                    let duplicate = match key.as_scalar() {
+                        Some("<<") | None => false,
+                        Some(name) => !keys.insert(name.to_owned()),
+                    };
                     if duplicate {
                         let name = key.as_scalar().unwrap_or_default().to_owned();
                         self.diags.error_help(
@@ -317,6 +481,7 @@ impl Builder<'_> {
         }
         let mut own = Vec::new();
         let mut merged: Vec<(Node, Node)> = Vec::new();
+        let mut merged_keys: HashSet<String> = HashSet::new();
         for (key, value) in entries {
             if !matches!(&key.value, Value::Scalar { text, plain: true } if text == "<<") {
                 own.push((key, value));
@@ -339,7 +504,8 @@ impl Builder<'_> {
                 match src.value {
                     Value::Map(src_entries) => {
                         for (k, v) in src_entries {
-                            if !merged.iter().any(|(m, _)| m.as_scalar() == k.as_scalar()) {
+                            let new = k.as_scalar().is_none_or(|name| merged_keys.insert(name.to_owned()));
+                            if new {
                                 merged.push((k, v));
                             }
                         }
@@ -353,12 +519,44 @@ impl Builder<'_> {
                 }
             }
         }
+        let own_keys: HashSet<String> = own
+            .iter()
+            .filter_map(|(k, _)| k.as_scalar().map(str::to_owned))
+            .collect();
         for (k, v) in merged {
-            if !own.iter().any(|(o, _)| o.as_scalar() == k.as_scalar()) {
+            if k.as_scalar().is_none_or(|name| !own_keys.contains(name)) {
                 own.push((k, v));
             }
         }
         own
+    }
+}
+
+/// The node as JSON, with YAML 1.2 core-schema typing of plain scalars
+/// (used to check documents against the JSON Schema).
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &node.value {
+        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => J::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.as_scalar().unwrap_or_default().to_owned(), to_json(v)))
+                .collect(),
+        ),
+        Value::Scalar { .. } if node.is_null() => J::Null,
+        Value::Scalar { text, plain: true } => {
+            if let Some(b) = parse_bool(text) {
+                J::Bool(b)
+            } else if let Ok(i) = text.parse::<i64>() {
+                J::from(i)
+            } else if let Some(f) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                J::Number(f)
+            } else {
+                J::String(text.clone())
+            }
+        }
+        Value::Scalar { text, .. } => J::String(text.clone()),
     }
 }
 
@@ -416,32 +614,67 @@ mod tests {
         assert!(node.is_none());
         assert_eq!(diags.iter().next().map(|d| d.code), Some("yaml-syntax"));
     }
-}
 
-/// The node as JSON, with YAML 1.2 core-schema typing of plain scalars
-/// (used to check documents against the JSON Schema).
-pub fn to_json(node: &Node) -> serde_json::Value {
-    use serde_json::Value as J;
-    match &node.value {
-        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Map(entries) => J::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.as_scalar().unwrap_or_default().to_owned(), to_json(v)))
-                .collect(),
-        ),
-        Value::Scalar { .. } if node.is_null() => J::Null,
-        Value::Scalar { text, plain: true } => {
-            if let Some(b) = parse_bool(text) {
-                J::Bool(b)
-            } else if let Ok(i) = text.parse::<i64>() {
-                J::from(i)
-            } else if let Some(f) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-                J::Number(f)
-            } else {
-                J::String(text.clone())
-            }
+    #[test]
+    fn nested_aliases_stop_at_the_node_cap() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (prev, next) in ["a", "b", "c", "d", "e", "f", "g"].windows(2).map(|w| (w[0], w[1])) {
+            text.push_str(&format!(
+                "{next}: &{next} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
         }
-        Value::Scalar { text, .. } => J::String(text.clone()),
+        let (node, diags) = parse_str(&text);
+        assert!(node.is_none());
+        let d: Vec<_> = diags.iter().collect();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, "yaml-too-large");
+        // `f` holds 1,111,111 nodes: one of its aliases crosses 1,000,000.
+        assert_eq!(d[0].span.map(|s| s.line), Some(6));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = format!("a: {}{}\n", "[".repeat(MAX_DEPTH + 10), "]".repeat(MAX_DEPTH + 10));
+        let (node, diags) = parse_str(&text);
+        assert!(node.is_none());
+        assert_eq!(diags.iter().next().map(|d| d.code), Some("yaml-too-deep"));
+        let ok = format!("a: {}{}\n", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        assert!(parse_str(&ok).0.is_some());
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_are_errors() {
+        for text in ["", "\n\n", "# only a comment\n"] {
+            let (node, diags) = parse_str(text);
+            assert!(node.is_none());
+            assert_eq!(
+                diags.iter().map(|d| d.code).collect::<Vec<_>>(),
+                ["empty-file"],
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicates_are_found_among_many_keys_and_merges_keep_their_order() {
+        let mut text: String = (0..20_000).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k7: again\n");
+        let (node, diags) = parse_str(&text);
+        let d: Vec<_> = diags.iter().collect();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].span.map(|s| s.line), Some(20_001));
+        assert_eq!(node.and_then(|n| n.as_map().map(<[(Node, Node)]>::len)), Some(20_000));
+        let (node, _) = parse_str("a: &a {x: 1, y: 2}\nb: &b {y: 3, z: 4}\nc:\n  <<: [*a, *b]\n  x: 0\n");
+        let c = node.as_ref().and_then(|n| n.get("c")).expect("c");
+        let keys: Vec<_> = c
+            .as_map()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(k, _)| k.as_scalar())
+            .collect();
+        assert_eq!(keys, ["x", "y", "z"]);
+        assert_eq!(c.get("x").and_then(Node::as_scalar), Some("0"));
+        assert_eq!(c.get("y").and_then(Node::as_scalar), Some("2"));
     }
 }

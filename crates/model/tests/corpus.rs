@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use swarmkeeper_model::{Variables, load_dir};
 
+#[path = "../../../tests/corpus/prepare.rs"]
+mod prepare;
+
 fn corpus(kind: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/corpus")
@@ -17,7 +20,8 @@ fn corpus(kind: &str) -> Vec<PathBuf> {
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    cases
+    // Cases with files git cannot hold (FIFOs, sockets) load from a copy.
+    cases.iter().map(|case| prepare::prepare(case)).collect()
 }
 
 /// One diagnostic as a line of an `expect` file.

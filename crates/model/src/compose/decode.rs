@@ -68,13 +68,22 @@ pub fn decode_compose(root: &Node, d: &mut Decoder, files: &mut dyn FileAccess) 
             _ => {} // x- extensions
         }
     }
-    if root.get("services").is_none() {
-        d.diags.error_help(
+    match root.get("services") {
+        None => d.diags.error_help(
             "missing-key",
             Some(root.span),
             "this compose file declares no `services`",
             "add a `services:` section with at least one service",
-        );
+        ),
+        // Null or `{}`: the stack would run nothing, and its services would
+        // be pruned. Removing a stack is done by removing it from `stacks:`.
+        Some(s) if s.is_null() || s.as_map().is_some_and(<[(Node, Node)]>::is_empty) => d.diags.error_help(
+            "empty-services",
+            Some(s.span),
+            "`services` is empty: this stack would run nothing",
+            "declare at least one service; to remove the stack on purpose, delete it from `stacks:` in swarmkeeper.yaml",
+        ),
+        Some(_) => {}
     }
     check_references(&out, d);
     Some(out)
@@ -92,6 +101,7 @@ fn decode_service(name: &str, at: Span, node: &Node, d: &mut Decoder, files: &mu
     let mut env_from_files: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut env_inline: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut has_image = false;
+    let mut sensitive_at: Option<&Node> = None;
     for (k, v) in entries {
         let key = k.as_scalar().unwrap_or_default();
         let p = format!("{path}.{key}");
@@ -162,7 +172,8 @@ fn decode_service(name: &str, at: Span, node: &Node, d: &mut Decoder, files: &mu
             "group_add" => svc.group_add = d.string_list(v, &p, false).unwrap_or_default(),
             "restart" => svc.restart = restart_key(v, &p, d),
             "x-swarmkeeper-sensitive" => {
-                svc.sensitive_env = d.string_list(v, &p, false).unwrap_or_default().into_iter().collect()
+                svc.sensitive_env = d.string_list(v, &p, false).unwrap_or_default().into_iter().collect();
+                sensitive_at = Some(v);
             }
             _ => {} // x- extensions
         }
@@ -200,6 +211,20 @@ fn decode_service(name: &str, at: Span, node: &Node, d: &mut Decoder, files: &mu
     // env_file values first, `environment` overrides them (as docker does).
     env_from_files.extend(env_inline);
     svc.environment = env_from_files;
+    // A key listed as sensitive that the environment lacks is most likely
+    // a typo, which would leave the real key's value visible in plans.
+    for item in sensitive_at.and_then(Node::as_seq).unwrap_or_default() {
+        if let Some(key) = item.as_scalar()
+            && !svc.environment.contains_key(key)
+        {
+            d.diags.warning_help(
+                "unknown-sensitive-key",
+                Some(item.span),
+                format!("`{path}.x-swarmkeeper-sensitive` lists `{key}`, which the service's environment does not set"),
+                "list keys of the service's `environment` or `env_file`; check the spelling",
+            );
+        }
+    }
     for t in &svc.tmpfs {
         svc.volumes.push(Mount {
             kind: MountType::Tmpfs,
@@ -514,7 +539,17 @@ fn decode_limits(node: &Node, p: &str, known: &[&str], d: &mut Decoder) -> Resou
                 d.expected(c, "a number of CPUs of 0 or more", &format!("{p}.cpus"));
                 return None;
             }
-            Some((f * 1e9).round() as i64)
+            let nanos = (f * 1e9).round();
+            if nanos >= i64::MAX as f64 {
+                d.diags.error_help(
+                    "out-of-range",
+                    Some(c.span),
+                    format!("`{p}.cpus` is {f}, more CPUs than any node has"),
+                    "write the number of CPUs, e.g. `cpus: 0.5`",
+                );
+                return None;
+            }
+            Some(nanos as i64)
         });
     }
     if let Some(m) = node.get("memory") {
@@ -688,14 +723,12 @@ fn decode_ports(node: &Node, p: &str, d: &mut Decoder) -> Vec<Port> {
 }
 
 fn port_number(node: &Node, p: &str, d: &mut Decoder) -> Option<u16> {
-    let parsed = node
-        .as_scalar()
-        .and_then(|t| t.trim().parse::<u16>().ok())
-        .filter(|v| *v > 0);
-    if parsed.is_none() {
-        d.expected(node, "a port number from 1 to 65535", p);
+    let text = node.as_scalar().map(str::trim).unwrap_or_default();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return d.u32_in(node, p, 1..=65535).and_then(|v| u16::try_from(v).ok());
     }
-    parsed
+    d.expected(node, "a port number from 1 to 65535", p);
+    None
 }
 
 fn protocol(node: &Node, p: &str, d: &mut Decoder) -> Option<Protocol> {
@@ -1001,8 +1034,7 @@ fn decode_long_mount(item: &Node, p: &str, d: &mut Decoder) -> Option<Mount> {
             .and_then(|n| memory_bytes(n, &format!("{p}.tmpfs.size"), d));
         m.tmpfs_mode = t
             .get("mode")
-            .and_then(|n| d.u64(n, &format!("{p}.tmpfs.mode")))
-            .and_then(|v| u32::try_from(v).ok());
+            .and_then(|n| d.u32_in(n, &format!("{p}.tmpfs.mode"), 0..=0o7777));
     }
     Some(m)
 }
@@ -1066,8 +1098,18 @@ fn file_mode(node: &Node, p: &str, d: &mut Decoder) -> Option<u32> {
     } else {
         text.parse::<u32>().ok()
     };
-    if parsed.is_none() {
-        d.expected(node, "a file mode such as 0440", p);
+    match parsed {
+        None => d.expected(node, "a file mode such as 0440", p),
+        Some(mode) if mode > 0o7777 => {
+            d.diags.error_help(
+                "out-of-range",
+                Some(node.span),
+                format!("`{p}` is {text}, more than the largest file mode 07777"),
+                "write a file mode such as 0440",
+            );
+            return None;
+        }
+        Some(_) => {}
     }
     parsed
 }
