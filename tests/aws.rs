@@ -59,12 +59,12 @@ fn json(run: &common::Run) -> Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("JSON output: {e}\n{run:?}"))
 }
 
-fn setup(test: &str) -> Option<Lab> {
-    let lab = common::lab(test)?;
+fn setup(test: &str) -> Lab {
+    let lab = common::lab(test);
     reset(&lab, &[]);
     reset_moto(&lab);
     common::ensure_certificate(&lab);
-    Some(lab)
+    lab
 }
 
 /// A cluster with a load balancer and the given routes to stack `web`.
@@ -85,11 +85,10 @@ fn rules(lab: &Lab) -> Value {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn empty_account_to_cluster_then_nothing_to_do() {
     let _serial = common::serial();
-    let Some(lab) = setup("empty_account_to_cluster_then_nothing_to_do") else {
-        return;
-    };
+    let lab = setup("empty_account_to_cluster_then_nothing_to_do");
     let dir = DesiredDir::new("aws-full");
     dir.write(
         "swarmkeeper.yaml",
@@ -150,11 +149,10 @@ fn empty_account_to_cluster_then_nothing_to_do() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn counts_and_instance_type_change() {
     let _serial = common::serial();
-    let Some(lab) = setup("counts_and_instance_type_change") else {
-        return;
-    };
+    let lab = setup("counts_and_instance_type_change");
     let dir = DesiredDir::new("aws-change");
     dir.write("swarmkeeper.yaml", &cluster(2, "t3.small", ""));
     assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
@@ -193,11 +191,10 @@ fn counts_and_instance_type_change() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn volumes_are_kept_under_retain_and_deleted_under_delete() {
     let _serial = common::serial();
-    let Some(lab) = setup("volumes_are_kept_under_retain_and_deleted_under_delete") else {
-        return;
-    };
+    let lab = setup("volumes_are_kept_under_retain_and_deleted_under_delete");
     let dir = DesiredDir::new("aws-volumes");
     let kept = "volumes:\n  kept:\n    type: shared\n";
     dir.write("swarmkeeper.yaml", &cluster(1, "t3.small", kept));
@@ -223,11 +220,10 @@ fn volumes_are_kept_under_retain_and_deleted_under_delete() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn drift_behind_swarmkeepers_back_is_put_back() {
     let _serial = common::serial();
-    let Some(lab) = setup("drift_behind_swarmkeepers_back_is_put_back") else {
-        return;
-    };
+    let lab = setup("drift_behind_swarmkeepers_back_is_put_back");
     let dir = DesiredDir::new("aws-drift");
     dir.write(
         "swarmkeeper.yaml",
@@ -258,11 +254,10 @@ fn drift_behind_swarmkeepers_back_is_put_back() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn resources_without_the_cluster_tag_are_never_touched() {
     let _serial = common::serial();
-    let Some(lab) = setup("resources_without_the_cluster_tag_are_never_touched") else {
-        return;
-    };
+    let lab = setup("resources_without_the_cluster_tag_are_never_touched");
     // An untagged group that happens to carry the name swarmkeeper wants, and
     // an unrelated one.
     boto(
@@ -287,12 +282,11 @@ fn resources_without_the_cluster_tag_are_never_touched() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn a_run_killed_mid_apply_then_run_again_leaves_no_duplicates() {
     use std::io::BufRead;
     let _serial = common::serial();
-    let Some(lab) = setup("a_run_killed_mid_apply_then_run_again_leaves_no_duplicates") else {
-        return;
-    };
+    let lab = setup("a_run_killed_mid_apply_then_run_again_leaves_no_duplicates");
     let dir = DesiredDir::new("aws-crash");
     dir.write(
         "swarmkeeper.yaml",
@@ -348,11 +342,10 @@ fn a_run_killed_mid_apply_then_run_again_leaves_no_duplicates() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn routes_through_the_load_balancer_are_added_changed_and_removed() {
     let _serial = common::serial();
-    let Some(lab) = setup("routes_through_the_load_balancer_are_added_changed_and_removed") else {
-        return;
-    };
+    let lab = setup("routes_through_the_load_balancer_are_added_changed_and_removed");
     let dir = DesiredDir::new("aws-routes");
     dir.write("web.yml", WEB_STACK);
     let one =

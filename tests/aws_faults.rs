@@ -17,6 +17,8 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 
+type Lab = std::collections::BTreeMap<String, String>;
+
 const THROTTLED: &str = "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>fault-injected</RequestID></Response>";
 
 /// Throttles the first `faults` requests, then passes requests through.
@@ -55,27 +57,21 @@ impl HttpClient for Throttling {
     }
 }
 
-async fn aws_with_faults(faults: usize) -> (swarmkeeper_aws::Aws, Arc<AtomicUsize>) {
+async fn aws_with_faults(lab: &Lab, faults: usize) -> (swarmkeeper_aws::Aws, Arc<AtomicUsize>) {
     let seen = Arc::new(AtomicUsize::new(0));
     let client = Throttling {
         inner: aws_smithy_http_client::Builder::new().build_http(),
         faults,
         seen: seen.clone(),
     };
-    let config = swarmkeeper_aws::client::loader(Some("eu-west-1"))
-        .http_client(SharedHttpClient::new(client))
-        .load()
-        .await;
-    (swarmkeeper_aws::Aws::from_config(&config), seen)
+    (common::aws_with(lab, SharedHttpClient::new(client)).await, seen)
 }
 
 #[tokio::test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 async fn throttling_is_retried_by_the_sdk_within_its_bound() {
-    let Some(lab) = common::lab("throttling_is_retried_by_the_sdk_within_its_bound") else {
-        return;
-    };
-    common::export(&lab);
-    let (aws, seen) = aws_with_faults(3).await;
+    let lab = common::lab("throttling_is_retried_by_the_sdk_within_its_bound");
+    let (aws, seen) = aws_with_faults(&lab, 3).await;
     let vpcs = aws.list_vpcs().await.expect("succeeds after three throttled attempts");
     assert!(!vpcs.is_empty());
     assert_eq!(
@@ -91,12 +87,10 @@ async fn throttling_is_retried_by_the_sdk_within_its_bound() {
 }
 
 #[tokio::test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 async fn persistent_throttling_gives_up_after_the_bounded_attempts() {
-    let Some(lab) = common::lab("persistent_throttling_gives_up_after_the_bounded_attempts") else {
-        return;
-    };
-    common::export(&lab);
-    let (aws, seen) = aws_with_faults(usize::MAX).await;
+    let lab = common::lab("persistent_throttling_gives_up_after_the_bounded_attempts");
+    let (aws, seen) = aws_with_faults(&lab, usize::MAX).await;
     let err = aws.list_vpcs().await.expect_err("throttled every time");
     assert_eq!(err.code, "RequestLimitExceeded", "{err}");
     assert_eq!(
@@ -157,25 +151,19 @@ impl HttpClient for LostCreate {
 }
 
 #[tokio::test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 async fn a_create_whose_answer_was_lost_does_not_duplicate_the_group() {
     use swarmkeeper_plan::aws::AwsAction;
     use swarmkeeper_plan::aws::spec::AutoScalingGroupSpec;
 
-    let Some(lab) = common::lab("a_create_whose_answer_was_lost_does_not_duplicate_the_group") else {
-        return;
-    };
-    common::export(&lab);
+    let lab = common::lab("a_create_whose_answer_was_lost_does_not_duplicate_the_group");
     let creates = Arc::new(AtomicUsize::new(0));
     let client = LostCreate {
         inner: aws_smithy_http_client::Builder::new().build_http(),
         creates: creates.clone(),
     };
-    let config = swarmkeeper_aws::client::loader(Some("eu-west-1"))
-        .http_client(SharedHttpClient::new(client))
-        .load()
-        .await;
-    let aws = swarmkeeper_aws::Aws::from_config(&config);
-    let plain = swarmkeeper_aws::Aws::connect(Some("eu-west-1")).await;
+    let aws = common::aws_with(&lab, SharedHttpClient::new(client)).await;
+    let plain = common::aws(&lab).await;
 
     // A launch template and subnets for the group, made by the provider.
     let lt = swarmkeeper_plan::aws::spec::LaunchTemplateSpec {

@@ -107,11 +107,10 @@ fn is_zero(v: &Value) -> bool {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn same_service_specs_as_docker_stack_deploy() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("same_service_specs_as_docker_stack_deploy") else {
-        return;
-    };
+    let lab = common::lab("same_service_specs_as_docker_stack_deploy");
     reset(&lab, &["compata"]);
     let source = common::repo_root().join("tests/compat");
 

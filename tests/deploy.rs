@@ -51,11 +51,10 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn the_stack_manifest_runs_the_controller_and_it_converges_the_example_from_git() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("the_stack_manifest_runs_the_controller_and_it_converges_the_example_from_git") else {
-        return;
-    };
+    let lab = common::lab("the_stack_manifest_runs_the_controller_and_it_converges_the_example_from_git");
     reset(&lab, &[]);
     common::ensure_certificate(&lab);
 

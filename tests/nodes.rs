@@ -236,11 +236,10 @@ fn ids(nodes: &[Value]) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn a_dead_worker_is_removed_and_replaced_and_its_replicas_run_on_live_nodes() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("a_dead_worker_is_removed_and_replaced_and_its_replicas_run_on_live_nodes") else {
-        return;
-    };
+    let lab = common::lab("a_dead_worker_is_removed_and_replaced_and_its_replicas_run_on_live_nodes");
     let cluster = cluster_name("wk");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-worker");
@@ -282,11 +281,10 @@ fn a_dead_worker_is_removed_and_replaced_and_its_replicas_run_on_live_nodes() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn a_dead_manager_is_replaced_while_quorum_holds() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("a_dead_manager_is_replaced_while_quorum_holds") else {
-        return;
-    };
+    let lab = common::lab("a_dead_manager_is_replaced_while_quorum_holds");
     let cluster = cluster_name("mg");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-manager");
@@ -311,13 +309,10 @@ fn a_dead_manager_is_replaced_while_quorum_holds() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn with_two_of_three_managers_dead_nothing_destructive_happens_and_quorum_loss_is_reported() {
     let _serial = common::serial();
-    let Some(lab) =
-        common::lab("with_two_of_three_managers_dead_nothing_destructive_happens_and_quorum_loss_is_reported")
-    else {
-        return;
-    };
+    let lab = common::lab("with_two_of_three_managers_dead_nothing_destructive_happens_and_quorum_loss_is_reported");
     let cluster = cluster_name("qm");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-quorum");
@@ -356,11 +351,10 @@ fn with_two_of_three_managers_dead_nothing_destructive_happens_and_quorum_loss_i
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn workers_scale_out_then_in_with_drains_and_the_service_keeps_running() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("workers_scale_out_then_in_with_drains_and_the_service_keeps_running") else {
-        return;
-    };
+    let lab = common::lab("workers_scale_out_then_in_with_drains_and_the_service_keeps_running");
     let cluster = cluster_name("sc");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-scale");
@@ -391,11 +385,10 @@ fn workers_scale_out_then_in_with_drains_and_the_service_keeps_running() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn an_instance_type_change_rolls_the_workers_one_at_a_time() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("an_instance_type_change_rolls_the_workers_one_at_a_time") else {
-        return;
-    };
+    let lab = common::lab("an_instance_type_change_rolls_the_workers_one_at_a_time");
     let cluster = cluster_name("rl");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-roll");

@@ -16,11 +16,10 @@ fn web(image: &str, port: u16, extra: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn create_update_and_stay_idempotent() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("create_update_and_stay_idempotent") else {
-        return;
-    };
+    let lab = common::lab("create_update_and_stay_idempotent");
     reset(&lab, &[]);
     let dir = DesiredDir::new("create");
     dir.stacks(&[(
@@ -129,11 +128,10 @@ fn create_update_and_stay_idempotent() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn replicas_and_global_mode() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("replicas_and_global_mode") else {
-        return;
-    };
+    let lab = common::lab("replicas_and_global_mode");
     reset(&lab, &[]);
     let dir = DesiredDir::new("replicas");
     let compose = |replicas: u32| {
@@ -174,11 +172,10 @@ fn replicas_and_global_mode() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn prune_removes_only_what_swarmkeeper_owns() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("prune_removes_only_what_swarmkeeper_owns") else {
-        return;
-    };
+    let lab = common::lab("prune_removes_only_what_swarmkeeper_owns");
     reset(&lab, &[]);
     let _ = docker(&lab, &["service", "rm", "handmade"]);
     let made = docker(
@@ -236,11 +233,10 @@ fn prune_removes_only_what_swarmkeeper_owns() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn config_and_secret_rotation() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("config_and_secret_rotation") else {
-        return;
-    };
+    let lab = common::lab("config_and_secret_rotation");
     reset(&lab, &[]);
     let dir = DesiredDir::new("rotate");
     let compose = "services:\n  web:\n    image: swarmkeeper-lab/web:1\n    configs:\n      - source: page\n        target: /www/extra.html\n    secrets: [token]\nconfigs:\n  page:\n    file: ./page.html\nsecrets:\n  token:\n    file: ./token.txt\n";
@@ -317,11 +313,10 @@ fn config_and_secret_rotation() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn drift_behind_swarmkeepers_back_is_planned_back() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("drift_behind_swarmkeepers_back_is_planned_back") else {
-        return;
-    };
+    let lab = common::lab("drift_behind_swarmkeepers_back_is_planned_back");
     reset(&lab, &[]);
     let dir = DesiredDir::new("drift");
     dir.stacks(&[("t6", "services:\n  web:\n    image: swarmkeeper-lab/web:1\n")]);
@@ -340,10 +335,9 @@ fn drift_behind_swarmkeepers_back_is_planned_back() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn an_unreachable_engine_is_one_clear_line() {
-    let Some(mut lab) = common::lab("an_unreachable_engine_is_one_clear_line") else {
-        return;
-    };
+    let mut lab = common::lab("an_unreachable_engine_is_one_clear_line");
     lab.insert("DOCKER_HOST".into(), "unix:///nonexistent/docker.sock".into());
     let dir = DesiredDir::new("unreachable");
     dir.stacks(&[("t7", "services:\n  web:\n    image: swarmkeeper-lab/web:1\n")]);
@@ -355,10 +349,9 @@ fn an_unreachable_engine_is_one_clear_line() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn an_invalid_state_stops_before_any_call() {
-    let Some(mut lab) = common::lab("an_invalid_state_stops_before_any_call") else {
-        return;
-    };
+    let mut lab = common::lab("an_invalid_state_stops_before_any_call");
     // An engine that cannot be reached proves no call was attempted: the
     // run must fail on validation, not on the connection.
     lab.insert("DOCKER_HOST".into(), "unix:///nonexistent/docker.sock".into());
@@ -375,11 +368,10 @@ fn an_invalid_state_stops_before_any_call() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn the_example_converges_and_stays_converged() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("the_example_converges_and_stays_converged") else {
-        return;
-    };
+    let lab = common::lab("the_example_converges_and_stays_converged");
     reset(&lab, &[]);
     let example = common::repo_root().join("manifests/examples/nextcloud");
     let example = example.to_string_lossy();
@@ -395,25 +387,22 @@ fn the_example_converges_and_stays_converged() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn an_update_racing_another_writer_is_retried_with_the_new_version() {
     use swarmkeeper_plan::{PlanOptions, desired_swarm, diff};
-    use swarmkeeper_swarm::Engine;
     use swarmkeeper_swarm::execute::Ids;
 
     let _serial = common::serial();
-    let Some(lab) = common::lab("an_update_racing_another_writer_is_retried_with_the_new_version") else {
-        return;
-    };
+    let lab = common::lab("an_update_racing_another_writer_is_retried_with_the_new_version");
     reset(&lab, &[]);
     let dir = DesiredDir::new("race");
     dir.stacks(&[("t9", "services:\n  web:\n    image: swarmkeeper-lab/web:1\n")]);
     assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
     dir.stacks(&[("t9", "services:\n  web:\n    image: swarmkeeper-lab/web:2\n")]);
 
-    common::export(&lab);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let engine = Engine::connect().await.expect("engine");
+        let engine = common::engine(&lab).await;
         let observed = engine.observe().await.expect("observe");
         let state = swarmkeeper_model::load_dir(&dir.path, &Default::default())
             .state

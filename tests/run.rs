@@ -45,11 +45,10 @@ impl Drop for Controller {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn the_controller_follows_edits_keeps_the_last_good_state_and_heals_drift() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("the_controller_follows_edits_keeps_the_last_good_state_and_heals_drift") else {
-        return;
-    };
+    let lab = common::lab("the_controller_follows_edits_keeps_the_last_good_state_and_heals_drift");
     reset(&lab, &[]);
     let dir = DesiredDir::new("run");
     let web = |image: &str| format!("services:\n  web:\n    image: {image}\n");
@@ -148,11 +147,10 @@ fn start_with(lab: &std::collections::BTreeMap<String, String>, source: &[&str],
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn of_two_replicas_one_acts_and_the_other_takes_over_when_it_dies() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("of_two_replicas_one_acts_and_the_other_takes_over_when_it_dies") else {
-        return;
-    };
+    let lab = common::lab("of_two_replicas_one_acts_and_the_other_takes_over_when_it_dies");
     reset(&lab, &[]);
     let dir = DesiredDir::new("lease");
     let web = |image: &str| format!("services:\n  web:\n    image: {image}\n");
@@ -213,11 +211,10 @@ fn commit_and_push(work: &std::path::Path, origin: &str, message: &str) -> Strin
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn a_commit_pushed_to_the_followed_branch_is_applied() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("a_commit_pushed_to_the_followed_branch_is_applied") else {
-        return;
-    };
+    let lab = common::lab("a_commit_pushed_to_the_followed_branch_is_applied");
     reset(&lab, &[]);
     let origin = DesiredDir::new("git-origin");
     git(&origin.path, &["init", "-q", "--bare"]);
@@ -307,11 +304,10 @@ fn a_commit_pushed_to_the_followed_branch_is_applied() {
 }
 
 #[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn a_run_stopped_mid_apply_leaves_a_state_the_next_run_converges() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("a_run_stopped_mid_apply_leaves_a_state_the_next_run_converges") else {
-        return;
-    };
+    let lab = common::lab("a_run_stopped_mid_apply_leaves_a_state_the_next_run_converges");
     reset(&lab, &[]);
     // Many creates, one at a time, so that SIGTERM lands while they run.
     const SERVICES: usize = 200;

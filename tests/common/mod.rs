@@ -1,8 +1,14 @@
 //! Shared by the integration tests: finding the local lab.
 //!
-//! A test that needs the lab calls [`lab`]. When `tests/lab/lab.env` is
-//! missing it FAILS if `SWARMKEEPER_LAB=required` (CI sets it) and otherwise
-//! says loudly that it is skipping; it never passes silently.
+//! A test that needs the lab carries
+//! `#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]`
+//! (so a plain `cargo test` lists it as ignored, never as passed) and calls
+//! [`lab`] first, which FAILS when `tests/lab/lab.env` is missing: a lab test
+//! run without a lab is a failure, never a pass.
+//!
+//! The lab's variables go to what a test starts (`Command::envs`) and to the
+//! clients it builds ([`engine`], [`aws`]); a test never changes its
+//! own process environment, which other test threads read at the same time.
 
 #![allow(dead_code)]
 
@@ -13,24 +19,17 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The variables `tests/lab/up` wrote, or `None` (after a loud notice) when
-/// the lab is down and not required.
-pub fn lab(test: &str) -> Option<BTreeMap<String, String>> {
+/// The variables `tests/lab/up` wrote; panics, saying what to run, when
+/// the lab is not up.
+pub fn lab(test: &str) -> BTreeMap<String, String> {
     let path = repo_root().join("tests/lab/lab.env");
     match std::fs::read_to_string(&path) {
-        Ok(text) => Some(parse_env(&text)),
-        Err(_) => {
-            let required = std::env::var("SWARMKEEPER_LAB").is_ok_and(|v| v == "required");
-            assert!(
-                !required,
-                "{test}: SWARMKEEPER_LAB=required but the lab is not up ({} is missing); run tests/lab/up",
-                path.display()
-            );
-            eprintln!(
-                "SKIPPED {test}: the lab is not up (run tests/lab/up, or set SWARMKEEPER_LAB=required to fail instead)"
-            );
-            None
-        }
+        Ok(text) => parse_env(&text),
+        Err(e) => panic!(
+            "{test} needs the lab, and it is not up ({}: {e}): run tests/lab/up (as root), then \
+             `cargo test -- --include-ignored`; tests/run does both",
+            path.display()
+        ),
     }
 }
 
@@ -44,14 +43,33 @@ fn parse_env(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Set the lab's variables in this test process (each integration test
-/// file is its own process, and these are the same for every test in it).
-pub fn export(vars: &BTreeMap<String, String>) {
-    for (k, v) in vars {
-        // SAFETY: set before any thread of this test reads the environment;
-        // every test in the file sets the same values.
-        unsafe { std::env::set_var(k, v) };
-    }
+/// The lab's engine, reached at its `DOCKER_HOST` (not this process's).
+pub async fn engine(lab: &BTreeMap<String, String>) -> swarmkeeper_swarm::Engine {
+    swarmkeeper_swarm::Engine::connect_to(&lab["DOCKER_HOST"])
+        .await
+        .expect("the lab's engine answers")
+}
+
+/// The AWS provider against the lab's moto through `http_client`: the
+/// lab's endpoint, region and dummy credentials are given explicitly (this
+/// process's environment is not the lab's), with swarmkeeper's own retry
+/// configuration.
+pub async fn aws_with(
+    lab: &BTreeMap<String, String>,
+    http_client: impl aws_smithy_runtime_api::client::http::HttpClient + 'static,
+) -> swarmkeeper_aws::Aws {
+    let config = swarmkeeper_aws::client::loader(Some(&lab["AWS_REGION"]))
+        .endpoint_url(&lab["AWS_ENDPOINT_URL"])
+        .test_credentials()
+        .http_client(http_client)
+        .load()
+        .await;
+    swarmkeeper_aws::Aws::from_config(&config)
+}
+
+/// The AWS provider against the lab's moto, over plain HTTP.
+pub async fn aws(lab: &BTreeMap<String, String>) -> swarmkeeper_aws::Aws {
+    aws_with(lab, aws_smithy_http_client::Builder::new().build_http()).await
 }
 
 pub fn corpus_dir(kind: &str) -> PathBuf {
@@ -190,6 +208,7 @@ pub fn reset(lab: &BTreeMap<String, String>, docker_stacks: &[&str]) {
         let _ = docker(lab, &["stack", "rm", s]);
     }
     // Wait (bounded) until the removed stacks' objects are gone.
+    let mut left = String::new();
     for _ in 0..60 {
         let ls = docker(
             lab,
@@ -202,8 +221,10 @@ pub fn reset(lab: &BTreeMap<String, String>, docker_stacks: &[&str]) {
         if ls.stdout.trim().is_empty() && services.stdout.trim().is_empty() {
             return;
         }
+        left = format!("services {:?}, networks {:?}", services.stdout.trim(), ls.stdout.trim());
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
+    panic!("reset: the lab swarm still holds stack objects after 30 s ({left}); the next test would start dirty");
 }
 
 /// Poll `check` every 500 ms until it returns `Some`, at most `secs` seconds.

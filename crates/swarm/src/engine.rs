@@ -137,11 +137,18 @@ impl Engine {
     /// Connect as the docker CLI would, then negotiate the API version.
     pub async fn connect() -> Result<Self, EngineError> {
         let endpoint = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned());
+        Self::connect_to(&endpoint).await
+    }
+
+    /// Connect to `endpoint` (a `DOCKER_HOST` value) whatever the process
+    /// environment says, then negotiate the API version.
+    pub async fn connect_to(endpoint: &str) -> Result<Self, EngineError> {
+        let endpoint = endpoint.to_owned();
         let unreachable = |source| EngineError::Unreachable {
             endpoint: endpoint.clone(),
             source,
         };
-        let docker = Docker::connect_with_defaults().map_err(unreachable)?;
+        let docker = Docker::connect_with_host(&endpoint).map_err(unreachable)?;
         let calls = Arc::new(CallCounter::default());
         calls.record("GET /version", true);
         let docker = docker.negotiate_version().await.map_err(unreachable)?;
