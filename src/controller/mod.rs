@@ -340,11 +340,14 @@ async fn cycle(
     let Some(state) = last_good.as_ref() else {
         anyhow::bail!("no valid desired state yet: fix {}", config.source.describe());
     };
-    if providers.is_none() {
-        *providers = Some(Providers::connect(state).await?);
-    }
-    let Some(providers) = providers.as_ref() else {
-        unreachable!("connected above")
+    let providers = match providers {
+        Some(p) => {
+            // A cluster that appeared, or a region that changed, in a new
+            // desired state: AWS follows it (and retries a failed connect).
+            p.follow(state).await;
+            &*p
+        }
+        None => &*providers.insert(Providers::connect(state).await?),
     };
     let opts = PlanOptions {
         allow_empty: config.allow_empty,
