@@ -2,7 +2,20 @@
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::controller::source::git::GitUrl;
+
+/// The shortest durations accepted: anything shorter spins (a resync or
+/// fetch loop with no pause) or cannot work (a lease renewed every third of
+/// its ttl, each call bounded by that third).
+pub const MIN_RESYNC: Duration = Duration::from_secs(1);
+pub const MIN_GIT_INTERVAL: Duration = Duration::from_secs(1);
+pub const MIN_POLL: Duration = Duration::from_millis(100);
+pub const MIN_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+pub const MIN_LEASE_TTL: Duration = Duration::from_secs(3);
 
 /// Keeps a Docker Swarm on AWS at the state declared in a directory.
 #[derive(Debug, Parser)]
@@ -90,33 +103,33 @@ pub struct RunArgs {
     /// Follow a git repository instead of a directory: https://, ssh://,
     /// git@host:path or file:// URL. A token may be given in an https URL
     /// (it is never logged).
-    #[arg(long, env = "SWARMKEEPER_GIT", value_name = "URL")]
-    pub git: Option<String>,
+    #[arg(long, env = "SWARMKEEPER_GIT", hide_env_values = true, value_name = "URL", value_parser = GitUrl::parse)]
+    pub git: Option<GitUrl>,
     /// The branch to follow.
-    #[arg(long, env = "SWARMKEEPER_GIT_BRANCH", default_value = "main", requires = "git")]
+    #[arg(long, env = "SWARMKEEPER_GIT_BRANCH", hide_env_values = true, default_value = "main", requires = "git")]
     pub branch: String,
     /// The desired-state directory inside the repository.
-    #[arg(long, env = "SWARMKEEPER_GIT_PATH", default_value = ".", requires = "git")]
+    #[arg(long, env = "SWARMKEEPER_GIT_PATH", hide_env_values = true, default_value = ".", requires = "git")]
     pub git_path: PathBuf,
     /// How often to fetch, with ±20 % jitter.
-    #[arg(long, env = "SWARMKEEPER_GIT_INTERVAL", default_value = "15s", value_parser = parse_duration, requires = "git")]
+    #[arg(long, env = "SWARMKEEPER_GIT_INTERVAL", hide_env_values = true, default_value = "15s", value_parser = at_least(MIN_GIT_INTERVAL), requires = "git")]
     pub git_interval: std::time::Duration,
     /// The bare repository to fetch into (default: a temporary one per
     /// process, removed on exit).
-    #[arg(long, env = "SWARMKEEPER_GIT_CACHE", requires = "git")]
+    #[arg(long, env = "SWARMKEEPER_GIT_CACHE", hide_env_values = true, requires = "git")]
     pub git_cache: Option<PathBuf>,
     /// Where to serve /healthz, /readyz, /metrics and /status.
-    #[arg(long, env = "SWARMKEEPER_LISTEN", default_value = "127.0.0.1:9400")]
+    #[arg(long, env = "SWARMKEEPER_LISTEN", hide_env_values = true, default_value = "127.0.0.1:9400")]
     pub listen: std::net::SocketAddr,
     /// Periodic resync, with ±20 % jitter (e.g. 30s, 5m).
-    #[arg(long, env = "SWARMKEEPER_RESYNC", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, env = "SWARMKEEPER_RESYNC", hide_env_values = true, default_value = "30s", value_parser = at_least(MIN_RESYNC))]
     pub resync: std::time::Duration,
     /// Poll the directory at this interval instead of filesystem events
     /// (for network filesystems).
-    #[arg(long, value_parser = parse_duration, conflicts_with = "git")]
+    #[arg(long, value_parser = at_least(MIN_POLL), conflicts_with = "git")]
     pub poll: Option<std::time::Duration>,
     /// How long running actions may take to finish after SIGTERM.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = at_least(MIN_SHUTDOWN_GRACE))]
     pub shutdown_grace: std::time::Duration,
     /// Independent actions run at once (AWS actions: at most 4).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -126,7 +139,7 @@ pub struct RunArgs {
     pub allow_empty: bool,
     /// The lease's time to live: a replica that stops renewing is replaced
     /// after this long.
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, default_value = "15s", value_parser = at_least(MIN_LEASE_TTL))]
     pub lease_ttl: std::time::Duration,
 }
 
@@ -142,4 +155,24 @@ pub struct StatusArgs {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     swarmkeeper_model::duration::parse_duration(s).map_err(|why| format!("`{s}`: {why} (write e.g. 30s, 5m)"))
+}
+
+/// A duration parser that refuses anything shorter than `min` (clap names
+/// the flag in its error).
+fn at_least(min: Duration) -> impl Fn(&str) -> Result<Duration, String> + Clone + Send + Sync + 'static {
+    move |s| {
+        let d = parse_duration(s)?;
+        if d < min {
+            return Err(format!("must be at least {} (got {s})", show(min)));
+        }
+        Ok(d)
+    }
+}
+
+fn show(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
 }

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use swarmkeeper_aws::{Aws, AwsIds};
 use swarmkeeper_model::DesiredState;
 use swarmkeeper_plan::aws::desired::{AwsInputs, desired_aws, efs_dns, ssm_prefix};
-use swarmkeeper_plan::aws::spec::{Sensitive, TAG_NAME};
+use swarmkeeper_plan::aws::spec::TAG_NAME;
 use swarmkeeper_plan::convert::{SharedVolumes, desired_swarm_with};
 use swarmkeeper_plan::diff::diff_with_aws;
 use swarmkeeper_plan::nodes::NodeContext;
@@ -17,11 +17,14 @@ use swarmkeeper_swarm::execute::Ids;
 pub const BOOTSTRAP: &str = include_str!("../manifests/bootstrap/node.sh");
 
 /// The providers a desired state needs: the swarm always, AWS when it
-/// declares a cluster.
+/// declares a cluster — in the cluster's region, following the desired
+/// state as it changes (see [`Providers::follow`]).
 #[derive(Clone)]
 pub struct Providers {
     pub engine: Engine,
     pub aws: Option<Aws>,
+    /// Why there is no AWS connection although a cluster is declared.
+    pub aws_error: Option<String>,
     /// The swarm node of the engine we talk to (where this process runs
     /// when it runs as the controller): the node lifecycle retires it last.
     pub local_node: Option<String>,
@@ -68,25 +71,73 @@ impl Providers {
     pub async fn connect(state: &DesiredState) -> anyhow::Result<Self> {
         let engine = Engine::connect().await?;
         let local_node = engine.require_manager().await?.node_id;
-        let aws = match &state.config.cluster {
-            Some(cluster) => Some(Aws::connect(Some(&cluster.region)).await),
-            None => None,
-        };
-        Ok(Self {
+        let mut providers = Self {
             engine,
-            aws,
+            aws: None,
+            aws_error: None,
             local_node,
-        })
+        };
+        providers.follow(state).await;
+        Ok(providers)
+    }
+
+    /// Bring the AWS connection in line with `state`: connect when a
+    /// cluster appears (or an earlier attempt failed), reconnect when its
+    /// region changed, let go when the cluster is no longer declared.
+    /// Returns whether the connection changed.
+    pub async fn follow(&mut self, state: &DesiredState) -> bool {
+        let Some(cluster) = &state.config.cluster else {
+            let changed = self.aws.is_some();
+            self.aws = None;
+            self.aws_error = None;
+            return changed;
+        };
+        if self.aws.as_ref().is_some_and(|aws| aws.region() == cluster.region) {
+            return false;
+        }
+        let previous = self.aws.as_ref().map(|a| a.region().to_owned());
+        match Aws::connect_checked(&cluster.region).await {
+            Ok(aws) => {
+                match previous {
+                    Some(old) => tracing::info!(from = %old, to = %cluster.region, "the cluster's region changed: AWS reconnected"),
+                    None => tracing::info!(region = %cluster.region, cluster = %cluster.name, "a cluster is declared: AWS connected"),
+                }
+                self.aws = Some(aws);
+                self.aws_error = None;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, region = %cluster.region, "cannot connect to AWS");
+                self.aws = None;
+                self.aws_error = Some(e.to_string());
+            }
+        }
+        true
     }
 
     pub async fn plan(&self, state: &DesiredState, opts: &PlanOptions) -> anyhow::Result<Planned> {
         let observed = self.engine.observe().await?;
         let mut shared = SharedVolumes::new();
         let mut aws_part = None;
-        if let (Some(aws), Some(cluster)) = (&self.aws, &state.config.cluster) {
+        if let Some(cluster) = &state.config.cluster {
+            // A declared cluster is never skipped silently: without its AWS
+            // connection (in its region) nothing is planned at all, so no
+            // AWS or node step can run on a partial view.
+            let aws = match &self.aws {
+                Some(aws) if aws.region() == cluster.region => aws,
+                Some(aws) => anyhow::bail!(
+                    "cluster `{}` is declared in {} but the AWS connection is for {}: no AWS or node step is taken until it is reconnected",
+                    cluster.name,
+                    cluster.region,
+                    aws.region()
+                ),
+                None => anyhow::bail!(
+                    "cluster `{}` is declared but there is no AWS connection ({}): no AWS or node step is taken; fix the credentials or the network, it is retried every cycle",
+                    cluster.name,
+                    self.aws_error.as_deref().unwrap_or("not connected")
+                ),
+            };
             let (vpc, mut inputs): (String, AwsInputs) = aws.inputs(&state.config).await?;
-            let (worker, manager) = self.engine.join_tokens().await?;
-            inputs.join_tokens = Some((Sensitive(worker), Sensitive(manager)));
+            inputs.join_tokens = Some(self.engine.join_tokens().await?);
             let mut managers: Vec<String> = observed
                 .nodes
                 .iter()

@@ -115,3 +115,57 @@ fn a_missing_directory_is_a_clear_error() {
     assert!(text(&out.stderr).contains("is not a directory"));
     assert!(!Path::new("/nonexistent/desired-state").exists());
 }
+
+#[test]
+fn durations_below_their_minimum_are_refused_naming_the_flag() {
+    let dir = common::repo_root().join("manifests/examples/nextcloud");
+    let dir = dir.to_string_lossy();
+    for (flag, value, minimum) in [
+        ("--resync", "0s", "1s"),
+        ("--resync", "500ms", "1s"),
+        ("--lease-ttl", "0s", "3s"),
+        ("--lease-ttl", "2s", "3s"),
+        ("--shutdown-grace", "0s", "1s"),
+        ("--poll", "0s", "100ms"),
+    ] {
+        let out = swarmkeeper(&["run", &dir, "--listen", "127.0.0.1:0", flag, value]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(&format!("must be at least {minimum}")), "{flag} {value}: {stderr}");
+    }
+    let out = swarmkeeper(&[
+        "run",
+        "--git",
+        "file:///nonexistent",
+        "--listen",
+        "127.0.0.1:0",
+        "--git-interval",
+        "0s",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--git-interval") && stderr.contains("must be at least 1s"), "{stderr}");
+}
+
+#[test]
+fn help_never_shows_environment_values() {
+    let token_url = "https://bot:ghp_helpTokenValue123@git.example.com/org/repo.git";
+    for args in [&["run", "--help"][..], &["run", "-h"], &["help", "run"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("SWARMKEEPER_GIT", token_url)
+            .env("SWARMKEEPER_GIT_BRANCH", "branch-value-xyz")
+            .env("SWARMKEEPER_LISTEN", "127.0.0.1:19999")
+            .env("SWARMKEEPER_RESYNC", "77s")
+            .output()
+            .expect("the binary runs");
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {all}");
+        assert!(all.contains("SWARMKEEPER_GIT"), "{args:?}: the variable's name is shown: {all}");
+        for value in ["ghp_helpTokenValue123", "branch-value-xyz", "127.0.0.1:19999", "77s"] {
+            assert!(!all.contains(value), "{args:?}: `{value}` shown in\n{all}");
+        }
+    }
+}

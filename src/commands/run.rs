@@ -100,7 +100,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,
             Err(e) => {
@@ -128,5 +128,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         };
         run_controller(config, listener, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // A blocking task (a git fetch being interrupted) may not end at once:
+    // the process exits anyway, within the task's stop grace.
+    runtime.shutdown_timeout(SHUTDOWN_TIMEOUT);
+    code
 }
+
+/// How long the runtime waits for blocking tasks once the controller stopped.
+const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -43,6 +43,10 @@ pub struct RunConfig {
     pub lease_ttl: Duration,
 }
 
+/// The longest one cycle (observe, plan, apply rounds, check) may take.
+/// Node work that takes longer (a drain) is requeued, not waited for.
+pub const CYCLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
 /// How soon a cycle with node work in progress (a drain) runs again.
 const NODE_REQUEUE: Duration = Duration::from_secs(5);
 
@@ -142,7 +146,7 @@ pub async fn run(
         let _ = cancel_tx.send(false);
         let started = Instant::now();
         let span = tracing::info_span!("cycle", trigger);
-        let work = tracing::Instrument::instrument(
+        let mut work = Box::pin(tracing::Instrument::instrument(
             cycle(
                 &config,
                 &reader,
@@ -153,11 +157,15 @@ pub async fn run(
                 cancel_rx.clone(),
             ),
             span,
-        );
-        tokio::pin!(work);
+        ));
         // A shutdown during a cycle starts nothing new (the executor sees
         // the stop flag) and gives running actions `shutdown_grace`.
         let mut deadline: Option<tokio::time::Instant> = None;
+        // The whole cycle is bounded: a stalled engine or AWS makes it fail.
+        let bound = tokio::time::Instant::now() + CYCLE_TIMEOUT;
+        // Set when the lease is lost mid-cycle: running actions get until
+        // the lease may pass to another replica, then they are dropped.
+        let mut abandon: Option<tokio::time::Instant> = None;
         let outcome = loop {
             tokio::select! {
                 r = &mut work => break Some(r),
@@ -167,9 +175,26 @@ pub async fn run(
                     let _ = cancel_tx.send(true);
                     deadline = Some(tokio::time::Instant::now() + config.shutdown_grace);
                 }
-                _ = held.wait_for(|h| !*h) => {
-                    // Lost the lease mid-cycle: start nothing new.
+                _ = held.wait_for(|h| !*h), if abandon.is_none() => {
+                    // Lost the lease mid-cycle: start nothing new, say so at once.
                     let _ = cancel_tx.send(true);
+                    shared.update(|s| s.lease_held = false);
+                    metrics.lease(false);
+                    tracing::warn!("lease lost during a cycle: starting nothing new");
+                    abandon = Some(tokio::time::Instant::now() + config.lease_ttl / 3);
+                }
+                () = tokio::time::sleep_until(abandon.unwrap_or(bound)), if abandon.is_some() => {
+                    break Some(Err(anyhow::anyhow!(
+                        "the lease was lost and the running actions did not finish before another replica may take over; \
+                         they were abandoned (the engine at DOCKER_HOST may not be answering)"
+                    )));
+                }
+                () = tokio::time::sleep_until(bound) => {
+                    break Some(Err(anyhow::anyhow!(
+                        "the cycle did not finish within {}s: the Docker Engine (DOCKER_HOST) or AWS stopped answering; \
+                         the next cycle continues from where things are",
+                        CYCLE_TIMEOUT.as_secs()
+                    )));
                 }
                 () = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
                     tracing::warn!("running actions did not finish within the shutdown grace; the next run continues from where things are");
@@ -177,6 +202,8 @@ pub async fn run(
                 }
             }
         };
+        // An abandoned cycle's calls are dropped here, not left pending.
+        drop(work);
         let Some(outcome) = outcome else { break };
         metrics.cycle(trigger, outcome.is_ok(), started.elapsed());
         let wait = match &outcome {
@@ -313,11 +340,14 @@ async fn cycle(
     let Some(state) = last_good.as_ref() else {
         anyhow::bail!("no valid desired state yet: fix {}", config.source.describe());
     };
-    if providers.is_none() {
-        *providers = Some(Providers::connect(state).await?);
-    }
-    let Some(providers) = providers.as_ref() else {
-        unreachable!("connected above")
+    let providers = match providers {
+        Some(p) => {
+            // A cluster that appeared, or a region that changed, in a new
+            // desired state: AWS follows it (and retries a failed connect).
+            p.follow(state).await;
+            &*p
+        }
+        None => &*providers.insert(Providers::connect(state).await?),
     };
     let opts = PlanOptions {
         allow_empty: config.allow_empty,

@@ -8,6 +8,7 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::calls::{CallCounter, CallCounts};
@@ -17,6 +18,9 @@ use crate::error::AwsError;
 /// Throttling and 5xx are retried by the SDK's standard mode; there is no
 /// second retry layer around SDK calls.
 pub const MAX_ATTEMPTS: u32 = 5;
+
+/// How long [`Aws::connect_checked`] may take to find credentials.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Load the shared SDK configuration: standard credential and region chain,
 /// standard retry mode, rustls with ring (no C toolchain needed).
@@ -58,6 +62,34 @@ impl Aws {
     pub async fn connect(region: Option<&str>) -> Self {
         let config = sdk_config(region).await;
         Self::from_config(&config)
+    }
+
+    /// [`Aws::connect`], then resolve the credentials once (bounded), so
+    /// that a controller without credentials says so when it connects
+    /// rather than at its first call.
+    pub async fn connect_checked(region: &str) -> Result<Self, AwsError> {
+        use aws_credential_types::provider::ProvideCredentials as _;
+        let config = sdk_config(Some(region)).await;
+        let failed = |message: String| AwsError {
+            action: "sts:credentials",
+            code: "NoCredentials".to_owned(),
+            message,
+            hint: Some(
+                "give swarmkeeper credentials through the standard chain (instance profile, AWS_PROFILE, AWS_ACCESS_KEY_ID)"
+                    .to_owned(),
+            ),
+        };
+        let Some(provider) = config.credentials_provider() else {
+            return Err(failed("no credentials provider is configured".to_owned()));
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, provider.provide_credentials()).await {
+            Ok(Ok(_)) => Ok(Self::from_config(&config)),
+            Ok(Err(e)) => Err(failed(DisplayErrorContext(&e).to_string())),
+            Err(_) => Err(failed(format!(
+                "resolving the credentials took longer than {}s",
+                CONNECT_TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {

@@ -2,6 +2,7 @@
 //! and message, and what to do about it.
 
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,13 +46,15 @@ impl AwsError {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Self {
                 action,
                 code: "Unreachable".to_owned(),
-                message: format!("{err}"),
+                message: DisplayErrorContext(&err).to_string(),
                 hint: Some("check network access to AWS, or AWS_ENDPOINT_URL if you set one".to_owned()),
             },
             _ => Self {
                 action,
                 code: "Error".to_owned(),
-                message: format!("{err:?}"),
+                // The chain of causes, never `{:?}`: Debug of a response
+                // error can include the raw response and its body.
+                message: DisplayErrorContext(&err).to_string(),
                 hint: None,
             },
         }

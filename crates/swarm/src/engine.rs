@@ -4,6 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use bollard::Docker;
+use swarmkeeper_plan::aws::spec::Sensitive;
 
 use crate::calls::{CallCounter, CallCounts};
 
@@ -262,13 +263,17 @@ impl Engine {
     }
 
     /// The swarm's join tokens (worker, manager), from `GET /swarm`. They
-    /// are secrets: callers must not print them.
-    pub async fn join_tokens(&self) -> Result<(String, String), EngineError> {
+    /// are secrets: wrapped in [`Sensitive`] from here on, so Debug, logs
+    /// and plans show `(sensitive)`.
+    pub async fn join_tokens(&self) -> Result<(Sensitive, Sensitive), EngineError> {
         let swarm = self
             .call("GET /swarm", |d| async move { d.inspect_swarm().await })
             .await?;
         let tokens = swarm.join_tokens.unwrap_or_default();
-        Ok((tokens.worker.unwrap_or_default(), tokens.manager.unwrap_or_default()))
+        Ok((
+            Sensitive(tokens.worker.unwrap_or_default()),
+            Sensitive(tokens.manager.unwrap_or_default()),
+        ))
     }
 
     /// Fail with a clear message unless this engine manages an active swarm.

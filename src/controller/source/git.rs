@@ -17,10 +17,91 @@ use swarmkeeper_model::tree::Entry;
 /// YAML files, and a wrong `--git-path` should not fill the memory.
 const MAX_SNAPSHOT_BYTES: usize = 64 << 20;
 
+/// The longest one fetch may take before it is interrupted.
+pub const FETCH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A git URL that may carry a token: `Debug` and `Display` hide the
+/// password of its userinfo; only [`GitUrl::expose`] (the fetch) gives
+/// the real one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GitUrl(String);
+
+impl GitUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// For clap: any string; gix judges it at the first fetch.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.trim().is_empty() {
+            return Err("an empty URL: give https://, ssh://, git@host:path or file://".to_owned());
+        }
+        Ok(Self::new(url))
+    }
+
+    /// The real URL, with its token: for the fetch only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL's password (token), if it has one.
+    fn secret(&self) -> Option<&str> {
+        let rest = self.0.split_once("://")?.1;
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let userinfo = authority.rsplit_once('@')?.0;
+        userinfo.split_once(':').map(|(_, p)| p).filter(|p| !p.is_empty())
+    }
+
+    /// `text` with every occurrence of the URL and its token hidden (for
+    /// errors from the git client, which may quote the URL).
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.replace(&self.0, &redact(&self.0));
+        if let Some(secret) = self.secret() {
+            out = out.replace(secret, "***");
+            // Percent-decoded in some messages.
+            if let Ok(decoded) = percent_decode(secret)
+                && decoded != secret
+            {
+                out = out.replace(&decoded, "***");
+            }
+        }
+        out
+    }
+}
+
+fn percent_decode(s: &str) -> Result<String, ()> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).map_err(|_| ())?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| ())
+}
+
+impl std::fmt::Debug for GitUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GitUrl({:?})", redact(&self.0))
+    }
+}
+
+impl std::fmt::Display for GitUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
+}
+
 /// One branch of one repository, and where its bare copy lives.
 #[derive(Debug, Clone)]
 pub struct GitSource {
-    pub url: String,
+    pub url: GitUrl,
     pub branch: String,
     /// The desired-state directory inside the repository ("" for its root).
     pub path: PathBuf,
@@ -46,7 +127,7 @@ impl Snapshot {
 impl GitSource {
     /// How this source is named in logs, status and messages.
     pub fn describe(&self) -> String {
-        let url = redact(&self.url);
+        let url = &self.url;
         if self.path.as_os_str().is_empty() {
             format!("{url}#{}", self.branch)
         } else {
@@ -54,25 +135,37 @@ impl GitSource {
         }
     }
 
-    /// Fetch the branch and read its tip. Errors say what to check.
-    pub fn fetch(&self) -> anyhow::Result<Snapshot> {
+    /// Fetch the branch and read its tip. Errors say what to check and
+    /// never show the URL's token. `interrupt` (set on shutdown or at the
+    /// deadline) makes a running fetch give up.
+    pub fn fetch(&self, interrupt: &AtomicBool) -> anyhow::Result<Snapshot> {
+        self.fetch_inner(interrupt).map_err(|e| {
+            let message = self.url.scrub(&format!("{e:#}"));
+            if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                anyhow::anyhow!("the fetch was interrupted (shutdown, or longer than {}s): {message}", FETCH_DEADLINE.as_secs())
+            } else {
+                anyhow::anyhow!(message)
+            }
+        })
+    }
+
+    fn fetch_inner(&self, interrupt: &AtomicBool) -> anyhow::Result<Snapshot> {
         let repo = self.open_or_init()?;
         // Our own ref namespace: nothing else in the bare repository is ours
         // to rely on, and a forced push must be followed (`+`).
         let local_ref = format!("refs/swarmkeeper/heads/{}", self.branch);
         let refspec = format!("+refs/heads/{}:{local_ref}", self.branch);
         let remote = repo
-            .remote_at(self.url.as_str())
-            .with_context(|| format!("`{}` is not a git URL", redact(&self.url)))?
+            .remote_at(self.url.expose())
+            .with_context(|| format!("`{}` is not a git URL", self.url))?
             .with_refspecs([refspec.as_str()], Direction::Fetch)
             .with_context(|| format!("`{}` is not a valid branch name", self.branch))?;
-        let interrupt = AtomicBool::new(false);
         let outcome = remote
             .connect(Direction::Fetch)
             .and_then(|connection| {
                 connection
                     .prepare_fetch(gix::progress::Discard, Default::default())?
-                    .receive(gix::progress::Discard, &interrupt)
+                    .receive(gix::progress::Discard, interrupt)
             })
             .with_context(|| {
                 format!(
@@ -84,7 +177,7 @@ impl GitSource {
             anyhow::bail!(
                 "branch `{}` does not exist in {}: push it, or pass the right --git-branch",
                 self.branch,
-                redact(&self.url)
+                self.url
             );
         }
         let mut reference = repo
@@ -207,6 +300,44 @@ mod tests {
             ("https://tok:en@host", "https://tok:***@host"),
         ] {
             assert_eq!(redact(url), shown, "{url}");
+            let wrapped = GitUrl::new(url);
+            assert_eq!(wrapped.to_string(), shown, "{url}");
+            assert_eq!(format!("{wrapped:?}"), format!("GitUrl({shown:?})"));
         }
+    }
+
+    #[test]
+    fn scrubs_the_token_from_any_message() {
+        let url = GitUrl::new("https://bot:s%40cret@git.example.com/org/repo.git");
+        let message = "failed: https://bot:s%40cret@git.example.com/org/repo.git; user bot:s@cret; s%40cret";
+        let scrubbed = url.scrub(message);
+        assert!(!scrubbed.contains("s%40cret") && !scrubbed.contains("s@cret"), "{scrubbed}");
+        assert!(scrubbed.contains("https://bot:***@git.example.com/org/repo.git"), "{scrubbed}");
+    }
+
+    #[test]
+    fn a_fetch_error_never_shows_the_token() {
+        // A closed port on the loopback: the connection is refused at once.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let cache = std::env::temp_dir().join(format!("sk-git-test-{}", std::process::id()));
+        for url in [
+            format!("https://user:hunter2-secret@127.0.0.1:{port}/x"),
+            format!("ssh://user:hunter2-secret@127.0.0.1:{port}/x"),
+        ] {
+            let source = GitSource {
+                url: GitUrl::new(url.clone()),
+                branch: "main".into(),
+                path: PathBuf::new(),
+                repo_dir: cache.clone(),
+            };
+            let err = source.fetch(&AtomicBool::new(false)).expect_err("nothing listens there");
+            let shown = format!("{err:#} {err:?}");
+            assert!(!shown.contains("hunter2-secret"), "{url}: {shown}");
+            assert!(shown.contains("cannot fetch"), "{url}: {shown}");
+        }
+        let _ = std::fs::remove_dir_all(&cache);
     }
 }

@@ -7,6 +7,7 @@ mod dir;
 pub mod git;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -127,7 +128,30 @@ async fn poll_git(
     let mut failures = 0u32;
     loop {
         let fetching = git.clone();
-        let fetched = tokio::task::spawn_blocking(move || fetching.fetch()).await;
+        // Set at the deadline or on shutdown: gix checks it while it
+        // receives, and this task stops waiting for the thread either way.
+        let interrupt = Arc::new(AtomicBool::new(false));
+        let flag = interrupt.clone();
+        let mut fetch = tokio::task::spawn_blocking(move || fetching.fetch(&flag));
+        let fetched = tokio::select! {
+            r = &mut fetch => r,
+            () = async { let _ = stop.wait_for(|s| *s).await; } => {
+                interrupt.store(true, Ordering::Relaxed);
+                return;
+            }
+            () = tokio::time::sleep(git::FETCH_DEADLINE) => {
+                interrupt.store(true, Ordering::Relaxed);
+                // Give gix a moment to notice, then stop waiting.
+                match tokio::time::timeout(Duration::from_secs(5), &mut fetch).await {
+                    Ok(r) => r,
+                    Err(_) => Ok(Err(anyhow::anyhow!(
+                        "the fetch of {} took longer than {}s and was abandoned: check the network and the server",
+                        git.describe(),
+                        git::FETCH_DEADLINE.as_secs()
+                    ))),
+                }
+            }
+        };
         let wait = match fetched {
             Ok(Ok(snapshot)) => {
                 failures = 0;

@@ -1,0 +1,208 @@
+//! Secrets stay sealed: swarmkeeper is run with known secret values — a
+//! token in the git URL's environment variable, a compose environment
+//! value interpolated from the process environment, a secret file's
+//! content, the swarm's join token — and every output channel is searched
+//! for them: stdout and stderr of `validate`, `reconcile --dry-run` (text
+//! and JSON), `reconcile`, `--help`, and of `swarmkeeper run` its logs,
+//! `/status` and `/metrics`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{DesiredDir, docker, eventually, free_port, get, reset};
+
+const GIT_TOKEN: &str = "ghp_sealedGitToken4711";
+const DB_PASSWORD: &str = "sealed-Db-Passw0rd-4711";
+const FILE_SECRET: &str = "sealed-file-secret-4711";
+
+fn token_url(port: u16) -> String {
+    format!("https://bot:{GIT_TOKEN}@127.0.0.1:{port}/ops/platform.git")
+}
+
+/// Every known secret value, the swarm's join tokens included.
+fn secrets(lab: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = vec![GIT_TOKEN.to_owned(), DB_PASSWORD.to_owned(), FILE_SECRET.to_owned()];
+    for role in ["worker", "manager"] {
+        let token = docker(lab, &["swarm", "join-token", "-q", role]);
+        assert_eq!(token.code, Some(0), "{token:?}");
+        let token = token.stdout.trim().to_owned();
+        assert!(token.starts_with("SWMTKN-"), "{token}");
+        out.push(token.clone());
+        // The secret part alone, too (the last dash-separated field).
+        if let Some(last) = token.rsplit('-').next() {
+            out.push(last.to_owned());
+        }
+    }
+    out
+}
+
+fn assert_sealed(secrets: &[String], channel: &str, text: &str) {
+    for s in secrets {
+        assert!(!text.contains(s.as_str()), "{channel} shows a secret value `{s}`:\n{text}");
+    }
+}
+
+/// The binary with the lab's environment and the secret-bearing variables.
+fn command(lab: &BTreeMap<String, String>, args: &[&str], git_port: u16) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"));
+    c.args(args)
+        .envs(lab)
+        .env("NO_COLOR", "1")
+        .env("DB_PASSWORD", DB_PASSWORD)
+        .env("SWARMKEEPER_GIT", token_url(git_port));
+    c
+}
+
+fn output(lab: &BTreeMap<String, String>, args: &[&str], git_port: u16) -> (Option<i32>, String) {
+    let out = command(lab, args, git_port).output().expect("run swarmkeeper");
+    (
+        out.status.code(),
+        format!(
+            "--- stdout\n{}\n--- stderr\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+const STACK: &str = "services:
+  db:
+    image: swarmkeeper-lab/web:1
+    environment:
+      DB_PASSWORD: ${DB_PASSWORD}
+      PLAIN: visible
+    secrets: [dbpass]
+secrets:
+  dbpass:
+    file: ./dbpass.txt
+";
+
+fn cluster_state() -> String {
+    "version: 1
+cluster:
+  name: sealed
+  region: eu-west-1
+  managers:
+    count: 1
+    instance_type: t3.small
+    ami: ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64
+  workers:
+    count: 1
+    instance_type: t3.small
+    ami: ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64
+stacks:
+  sealed:
+    compose: sealed.yml
+"
+    .to_owned()
+}
+
+/// A controller's whole output after SIGTERM, with its /status and /metrics.
+fn controller_channels(lab: &BTreeMap<String, String>, args: &[&str], git_port: u16, port: u16, wait: &dyn Fn(&serde_json::Value) -> bool) -> Vec<(String, String)> {
+    let listen = format!("127.0.0.1:{port}");
+    let mut full: Vec<&str> = args.to_vec();
+    full.extend_from_slice(&["--listen", &listen, "--resync", "2s", "--lease-ttl", "6s"]);
+    let mut child = command(lab, &full, git_port)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a controller");
+    let status = eventually(60, "the controller to get where the test wants it", || {
+        common::status(port).filter(|s| wait(s))
+    });
+    let metrics = get(port, "/metrics").expect("/metrics");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    while child.try_wait().ok().flatten().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the controller did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().expect("the controller's output");
+    vec![
+        ("run: /status".to_owned(), status.to_string()),
+        ("run: /metrics".to_owned(), metrics),
+        ("run: stdout".to_owned(), String::from_utf8_lossy(&out.stdout).into_owned()),
+        ("run: stderr (logs)".to_owned(), String::from_utf8_lossy(&out.stderr).into_owned()),
+    ]
+}
+
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn no_output_channel_shows_a_secret_value() {
+    let Some(lab) = common::lab("no_output_channel_shows_a_secret_value") else {
+        return;
+    };
+    reset(&lab, &[]);
+    let secrets = secrets(&lab);
+    // Nothing listens there: the fetch fails, and its errors are shown.
+    let git_port = free_port();
+
+    let stacks = DesiredDir::new("sealed-stacks");
+    stacks.write("dbpass.txt", FILE_SECRET);
+    stacks.stacks(&[("sealed", STACK)]);
+    let clustered = DesiredDir::new("sealed-cluster");
+    clustered.write("dbpass.txt", FILE_SECRET);
+    clustered.write("sealed.yml", STACK);
+    clustered.write("swarmkeeper.yaml", &cluster_state());
+
+    let mut seen = 0;
+    for (args, codes) in [
+        (vec!["--help"], &[0][..]),
+        (vec!["run", "--help"], &[0]),
+        (vec!["validate", &stacks.arg()], &[0]),
+        (vec!["validate", &stacks.arg(), "-o", "json"], &[0]),
+        (vec!["reconcile", &stacks.arg(), "--dry-run"], &[2]),
+        (vec!["reconcile", &stacks.arg(), "--dry-run", "-o", "json"], &[2]),
+        (vec!["reconcile", &stacks.arg(), "--dry-run", "-v"], &[2]),
+        // With a cluster: the join tokens are read and go into user data.
+        (vec!["reconcile", &clustered.arg(), "--dry-run"], &[2]),
+        (vec!["reconcile", &clustered.arg(), "--dry-run", "-o", "json"], &[2]),
+        (vec!["reconcile", &stacks.arg()], &[0]),
+        (vec!["reconcile", &stacks.arg(), "-o", "json"], &[0]),
+    ] {
+        let (code, text) = output(&lab, &args, git_port);
+        assert!(code.is_some_and(|c| codes.contains(&c)), "{args:?}: exit {code:?}\n{text}");
+        assert_sealed(&secrets, &format!("{args:?}"), &text);
+        seen += 1;
+    }
+    // The env value did reach the service (the test would prove nothing otherwise).
+    let env = docker(
+        &lab,
+        &["service", "inspect", "sealed_db", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}"],
+    );
+    assert!(env.stdout.contains(DB_PASSWORD), "{env:?}");
+
+    // The controller on the directory: it acts (a drift put back), logs at debug.
+    let _ = docker(&lab, &["service", "update", "-d", "--env-add", "SNEAKY=1", "sealed_db"]);
+    let port = free_port();
+    let dir_run = {
+        let mut c = controller_channels(&lab, &["run", &stacks.arg()], git_port, port, &|s| {
+            s["sync_status"] == "Synced" && s["cycles"].as_u64().is_some_and(|c| c >= 2)
+        });
+        c.iter_mut().for_each(|(name, _)| name.insert_str(0, "dir "));
+        c
+    };
+    // The controller following the token-bearing URL (from SWARMKEEPER_GIT):
+    // its fetch fails; the failure is logged and in /status.
+    let port = free_port();
+    let git_run = {
+        let mut c = controller_channels(&lab, &["run"], git_port, port, &|s| {
+            s["source_error"].as_str().is_some_and(|e| e.contains("cannot fetch"))
+        });
+        c.iter_mut().for_each(|(name, _)| name.insert_str(0, "git "));
+        c
+    };
+    for (channel, text) in dir_run.iter().chain(&git_run) {
+        assert_sealed(&secrets, channel, text);
+        seen += 1;
+    }
+    let git_logs = &git_run[3].1;
+    assert!(git_logs.contains("bot:***@127.0.0.1"), "the redacted URL is what is logged:\n{git_logs}");
+    eprintln!("{seen} output channels searched for {} secret values", secrets.len());
+    reset(&lab, &[]);
+}
