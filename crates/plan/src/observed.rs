@@ -40,8 +40,10 @@ pub struct ObservedNode {
     pub labels: BTreeMap<String, String>,
     pub engine_labels: BTreeMap<String, String>,
     /// When the node last changed (spec or status), in seconds since the
-    /// epoch: a Down node has been down at least since then.
-    pub updated_unix: u64,
+    /// epoch: a Down node has been down at least since then. `None` when
+    /// the engine's time was absent or unreadable: the lifecycle takes an
+    /// unknown time as "just now", never as "long ago".
+    pub updated_unix: Option<u64>,
     /// The raft leader (managers only).
     pub leader: bool,
 }
