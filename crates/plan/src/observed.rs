@@ -112,3 +112,13 @@ pub struct Unmanaged {
     pub kind: &'static str,
     pub name: String,
 }
+
+/// A swarmkeeper object this desired state does not own and leaves alone:
+/// another state's (`owner`), or made by a version before owners and not
+/// declared here (`owner: None`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Foreign {
+    pub kind: &'static str,
+    pub name: String,
+    pub owner: Option<String>,
+}
