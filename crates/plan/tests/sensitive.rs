@@ -19,10 +19,19 @@ fn compose(v: u32) -> String {
 }
 
 fn secrets(v: u32) -> Vec<String> {
-    ["hunter2-pw", "ghp-tok", "key-val", "aws-sec", "cred-val", "priv-val", "auth-val", "login-val"]
-        .iter()
-        .map(|s| format!("{s}-{v}"))
-        .collect()
+    [
+        "hunter2-pw",
+        "ghp-tok",
+        "key-val",
+        "aws-sec",
+        "cred-val",
+        "priv-val",
+        "auth-val",
+        "login-val",
+    ]
+    .iter()
+    .map(|s| format!("{s}-{v}"))
+    .collect()
 }
 
 fn renderings(plan: &Plan) -> (String, String, String) {
@@ -44,7 +53,10 @@ fn a_new_service_shows_no_sensitive_value() {
     }
     assert!(json.contains("DB_PASSWORD=(sensitive)"), "{json}");
     assert!(json.contains("SMTP_LOGIN=(sensitive)"), "the listed key: {json}");
-    assert!(json.contains("PORT=8010") && json.contains("LANG=lang-1"), "others are shown: {json}");
+    assert!(
+        json.contains("PORT=8010") && json.contains("LANG=lang-1"),
+        "others are shown: {json}"
+    );
     // The real value is still what the step sends.
     let swarmkeeper_plan::Action::CreateService { spec } = &plan.steps[1].action else {
         panic!("{:?}", plan.steps)
