@@ -415,3 +415,90 @@ fn an_instance_type_change_rolls_the_workers_one_at_a_time() {
         (rolled && serving == 2).then_some(())
     });
 }
+
+/// Whether the auto scaling group exists in moto.
+fn group_exists(lab: &Lab, group: &str) -> bool {
+    let v = boto(
+        lab,
+        &format!(
+            "a = boto3.client('autoscaling', **kw)\n\
+             print(json.dumps(len(a.describe_auto_scaling_groups(AutoScalingGroupNames=['{group}'])['AutoScalingGroups'])))"
+        ),
+    );
+    v.as_u64().is_some_and(|n| n > 0)
+}
+
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn a_pool_removed_from_the_state_is_drained_to_zero_before_its_group_goes() {
+    let _serial = common::serial();
+    let Some(lab) = common::lab("a_pool_removed_from_the_state_is_drained_to_zero_before_its_group_goes") else {
+        return;
+    };
+    let cluster = cluster_name("pr");
+    let nodes = NodeLab::start(&lab, &cluster);
+    let dir = DesiredDir::new("nodes-pool-removal");
+    let state = |workers: bool| {
+        let pool = if workers {
+            format!("  workers: {{ count: 2, instance_type: t3.small, ami: \"{AMI}\" }}\n")
+        } else {
+            String::new()
+        };
+        dir.write(
+            "swarmkeeper.yaml",
+            &format!(
+                "version: 1\ncluster:\n  name: {cluster}\n  region: eu-west-1\n  \
+                 managers: {{ count: 1, instance_type: t3.small, ami: \"{AMI}\" }}\n{pool}  \
+                 replace_after: 5s\n  max_unavailable: 1\nstacks:\n  app:\n    compose: app.yml\n"
+            ),
+        );
+        // No placement: the replicas may run on the manager once the
+        // workers are gone.
+        dir.write(
+            "app.yml",
+            "services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      replicas: 2\n",
+        );
+    };
+    state(true);
+    let port = free_port();
+    let _controller = controller(&nodes, &dir, port);
+    let group = format!("{cluster}-workers");
+    eventually(180, "2 workers and 2 replicas", || {
+        (nodes.serving("workers").len() == 2 && nodes.running("app_web").len() == 2).then_some(())
+    });
+
+    // The `workers:` section goes: the pool drains one node at a time, and
+    // its group goes only once it has no instance left.
+    state(false);
+    let mut drained_with_group = false;
+    eventually(300, "the workers pool drained and its group deleted", || {
+        let workers = nodes.pool("workers");
+        let exists = group_exists(&lab, &group);
+        let instances = if exists { group_instances(&lab, &group) } else { vec![] };
+        assert!(
+            !nodes.running("app_web").is_empty(),
+            "the service stopped running during the removal"
+        );
+        let out = workers
+            .iter()
+            .filter(|n| n["Spec"]["Availability"] != "active" || n["Status"]["State"] != "ready")
+            .count();
+        assert!(out <= 1, "more than max_unavailable workers out at once: {workers:#?}");
+        if !exists {
+            assert!(
+                workers.is_empty(),
+                "the group went with workers in the swarm: {workers:#?}"
+            );
+        } else if workers.len() < 2 {
+            drained_with_group = true;
+        }
+        (!exists && instances.is_empty()).then_some(())
+    });
+    assert!(
+        drained_with_group,
+        "the drain was watched while the group still existed"
+    );
+    eventually(120, "2 replicas on the remaining node", || {
+        (nodes.running("app_web").len() == 2).then_some(())
+    });
+}

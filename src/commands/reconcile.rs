@@ -101,6 +101,11 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("error: {e:#}");
+                if args.output == OutputFormat::Json {
+                    // A refused plan still says what it cost: reads, no writes.
+                    let refused = serde_json::json!({ "refused": true, "api_calls": calls(&providers) });
+                    println!("{refused}");
+                }
                 return Ok(ExitCode::from(1));
             }
         };

@@ -398,13 +398,15 @@ impl Aws {
                     Ok(_) => Ok(AwsOutcome::Done),
                 }
             }
-            DeleteGroup { name } => {
+            DeleteGroup { name, force } => {
+                // The plan decides: without `force` AWS refuses a group
+                // that still has instances, so no node goes undrained.
                 self.call(
                     "autoscaling:DeleteAutoScalingGroup",
                     self.autoscaling
                         .delete_auto_scaling_group()
                         .auto_scaling_group_name(name)
-                        .force_delete(true)
+                        .force_delete(*force)
                         .send(),
                 )
                 .await?;

@@ -262,7 +262,7 @@ fn world(size: Size, dir: &Path) -> World {
                     (LABEL_INSTANCE.to_owned(), id.clone()),
                 ]),
                 engine_labels: BTreeMap::from([(ENGINE_LABEL_INSTANCE.to_owned(), id)]),
-                updated_unix: 1_900_000_000,
+                updated_unix: Some(1_900_000_000),
                 leader: manager && i == 0,
             });
         }

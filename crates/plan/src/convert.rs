@@ -21,8 +21,17 @@ use crate::spec::*;
 /// Everything a desired state asks of the swarm.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DesiredSwarm {
-    /// Stack names declared (a declared stack may have zero services left).
+    /// Stack names `swarmkeeper.yaml` declares: only a stack missing here
+    /// is pruned as "no longer declared".
     pub stacks: BTreeSet<String>,
+    /// Declared stacks that did not load (a valid state has none: the
+    /// plan refuses to act on such a state rather than prune them).
+    pub unloaded: BTreeSet<String>,
+    /// The desired state's owner name, on everything it creates.
+    pub owner: String,
+    /// Service → environment keys its compose file lists under
+    /// `x-swarmkeeper-sensitive`: plans show their values as `(sensitive)`.
+    pub sensitive_env: BTreeMap<String, BTreeSet<String>>,
     pub services: BTreeMap<String, ServiceSpec>,
     pub networks: BTreeMap<String, NetworkSpec>,
     /// (kind, swarm name) → spec.
@@ -53,11 +62,29 @@ pub fn desired_swarm(state: &DesiredState) -> DesiredSwarm {
 /// whose file system exists. A service mounting a shared volume without an
 /// address yet is deferred to a later round.
 pub fn desired_swarm_with(state: &DesiredState, shared: &SharedVolumes) -> DesiredSwarm {
-    let mut out = DesiredSwarm::default();
+    let mut out = DesiredSwarm {
+        owner: state.config.owner().to_owned(),
+        ..DesiredSwarm::default()
+    };
+    for name in state.config.stacks.keys() {
+        out.stacks.insert(name.clone());
+        if !state.stacks.contains_key(name) {
+            out.unloaded.insert(name.clone());
+        }
+    }
     for (name, stack) in &state.stacks {
         out.stacks.insert(name.clone());
         convert_stack(name, stack, &mut out);
     }
+    // Everything the state creates carries its owner (services, networks,
+    // configs, secrets), over any label of that name in a compose file.
+    let owner = out.owner.clone();
+    let own = |labels: &mut BTreeMap<String, String>| {
+        labels.insert(labels::OWNER.to_owned(), owner.clone());
+    };
+    out.services.values_mut().for_each(|s| own(&mut s.labels));
+    out.networks.values_mut().for_each(|n| own(&mut n.labels));
+    out.files.values_mut().for_each(|f| own(&mut f.labels));
     let shared_kinds: BTreeSet<&String> = state
         .config
         .volumes
@@ -170,6 +197,9 @@ fn convert_stack(stack_name: &str, stack: &Stack, out: &mut DesiredSwarm) {
 
     for (svc_name, svc) in &file.services {
         let spec = convert_service(stack_name, svc_name, svc, file, &file_names);
+        if !svc.sensitive_env.is_empty() {
+            out.sensitive_env.insert(spec.name.clone(), svc.sensitive_env.clone());
+        }
         // Networks the service uses and the stack owns are created with it.
         for key in service_network_keys(svc) {
             let def = file.networks.get(&key);

@@ -12,15 +12,23 @@
 //!   that used them are updated or removed; keep the newest few unused
 //!   revisions of configs and secrets that are still declared;
 //! - refuse to prune everything when the desired state suddenly declares no
-//!   stacks, unless explicitly allowed.
+//!   stacks, or a still-declared stack suddenly has no services, unless
+//!   explicitly allowed; a stack is "no longer declared" only when
+//!   swarmkeeper.yaml no longer lists it, and a plan for a state where a
+//!   declared stack did not load is refused;
+//! - a desired state owns what carries its name (`io.swarmkeeper.owner`):
+//!   another owner's objects are listed and never touched, and a name that
+//!   clashes with one is refused; swarmkeeper objects without an owner
+//!   (earlier versions) are adopted when this state declares them by name,
+//!   and otherwise left alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aws::diff::{AwsSteps, diff_aws};
 use crate::aws::spec::{DesiredAws, ObservedAws};
 use crate::convert::DesiredSwarm;
-use crate::labels;
-use crate::observed::{ObservedFile, ObservedNetwork, ObservedService, ObservedSwarm, Unmanaged};
+use crate::labels::{self, Ownership, ownership};
+use crate::observed::{Foreign, ObservedFile, ObservedNetwork, ObservedService, ObservedSwarm, Unmanaged};
 use crate::plan::{Action, FieldChange, Plan, Step};
 use crate::spec::{FileKind, NetworkSpec, ServiceSpec};
 
@@ -48,6 +56,8 @@ impl Default for PlanOptions {
 pub enum PlanError {
     /// The desired state declares no stack while managed stacks are live.
     EmptyDesiredState { managed_stacks: Vec<String> },
+    /// Declared stacks that have no services while theirs are live.
+    EmptyStacks { stacks: Vec<String> },
     /// Objects that block the plan (name taken by an unmanaged object,
     /// external object missing).
     Conflicts(Vec<String>),
@@ -62,6 +72,13 @@ impl std::fmt::Display for PlanError {
                  If that is what you want, run again with --allow-empty",
                 managed_stacks.len(),
                 managed_stacks.join(", ")
+            ),
+            PlanError::EmptyStacks { stacks } => write!(
+                f,
+                "stack(s) {} declare no services, but their services are live; refusing to remove them all \
+                 (an empty or truncated compose file?). If that is what you want, remove the stack from \
+                 `stacks:` in swarmkeeper.yaml, or run again with --allow-empty",
+                stacks.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
             ),
             PlanError::Conflicts(list) => {
                 write!(f, "the plan is blocked:")?;
@@ -123,6 +140,20 @@ pub fn diff_with_aws(
     let mut plan = Plan::default();
     let mut b = Builder { steps: Vec::new() };
     let mut conflicts = Vec::new();
+    for stack in &desired.unloaded {
+        conflicts.push(format!(
+            "stack `{stack}` is declared in swarmkeeper.yaml but did not load: nothing is planned until it does \
+             (its services are neither changed nor removed)"
+        ));
+    }
+    let me = desired.owner.as_str();
+    let other_owner = |kind: &str, name: &str, owner: &str| {
+        format!(
+            "{kind} `{name}` belongs to the desired state `{owner}` (label {}={owner}): swarmkeeper leaves it alone. \
+             Rename the stack or object here, or remove it from `{owner}` first",
+            labels::OWNER
+        )
+    };
 
     let aws_steps = match aws {
         Some((want, have)) => diff_aws(
@@ -162,6 +193,9 @@ pub fn diff_with_aws(
             Some(o) if !o.is_managed() && !same_stack(&o.spec.labels, &spec.labels) => conflicts.push(format!(
                 "network `{name}` exists but is not managed by swarmkeeper: remove it or rename the compose network"
             )),
+            Some(o) if let Ownership::Other(owner) = ownership(&o.spec.labels, me) => {
+                conflicts.push(other_owner("network", name, owner))
+            }
             Some(o) => {
                 if let Some(field) = network_difference(&o.spec, spec) {
                     plan.warnings.push(format!(
@@ -190,6 +224,9 @@ pub fn diff_with_aws(
                 "{} `{name}` exists but is not managed by swarmkeeper: remove it",
                 kind.word()
             )),
+            Some(o) if let Ownership::Other(owner) = ownership(&o.labels, me) => {
+                conflicts.push(other_owner(kind.word(), name, owner))
+            }
             Some(_) => {}
         }
     }
@@ -242,7 +279,12 @@ pub fn diff_with_aws(
                 service_steps.insert(name, id);
             }
             Some(o) => {
-                let adopt = !o.is_managed();
+                let owned = ownership(&o.spec.labels, me);
+                if let Ownership::Other(owner) = owned {
+                    conflicts.push(other_owner("service", name, owner));
+                    continue;
+                }
+                let adopt = owned == Ownership::Unmanaged;
                 if adopt && !same_stack(&o.spec.labels, &spec.labels) {
                     conflicts.push(format!(
                         "service `{name}` exists but is not managed by swarmkeeper: remove it (docker service rm {name}) or rename the stack"
@@ -264,6 +306,11 @@ pub fn diff_with_aws(
                     }
                     let reason = if adopt {
                         "adopt a service deployed by docker stack deploy".to_owned()
+                    } else if owned == Ownership::Legacy {
+                        format!(
+                            "adopt: made by an earlier swarmkeeper without an owner; it now carries {}={me}",
+                            labels::OWNER
+                        )
                     } else {
                         format!("{} field(s) differ", changes.len())
                     };
@@ -285,14 +332,26 @@ pub fn diff_with_aws(
 
     // Prune services no longer declared.
     for o in &observed.services {
-        if !o.is_managed() {
-            plan.unmanaged.push(Unmanaged {
-                kind: "service",
-                name: o.spec.name.clone(),
-            });
-            continue;
+        let declared = desired.services.contains_key(&o.spec.name) || desired.deferred.contains_key(&o.spec.name);
+        match ownership(&o.spec.labels, me) {
+            Ownership::Unmanaged => {
+                plan.unmanaged.push(Unmanaged {
+                    kind: "service",
+                    name: o.spec.name.clone(),
+                });
+                continue;
+            }
+            Ownership::Other(owner) => {
+                plan.foreign.push(foreign("service", &o.spec.name, Some(owner)));
+                continue;
+            }
+            Ownership::Legacy if !declared => {
+                plan.foreign.push(foreign("service", &o.spec.name, None));
+                continue;
+            }
+            Ownership::Legacy | Ownership::Mine => {}
         }
-        if !desired.services.contains_key(&o.spec.name) && !desired.deferred.contains_key(&o.spec.name) {
+        if !declared {
             let id = b.push(
                 Action::RemoveService {
                     id: o.id.clone(),
@@ -320,14 +379,26 @@ pub fn diff_with_aws(
         if o.scope != "swarm" || desired.networks.contains_key(&o.spec.name) {
             continue;
         }
-        if !o.is_managed() {
-            if !is_builtin_network(&o.spec.name) {
-                plan.unmanaged.push(Unmanaged {
-                    kind: "network",
-                    name: o.spec.name.clone(),
-                });
+        match ownership(&o.spec.labels, me) {
+            Ownership::Unmanaged => {
+                if !is_builtin_network(&o.spec.name) {
+                    plan.unmanaged.push(Unmanaged {
+                        kind: "network",
+                        name: o.spec.name.clone(),
+                    });
+                }
+                continue;
             }
-            continue;
+            Ownership::Other(owner) => {
+                plan.foreign.push(foreign("network", &o.spec.name, Some(owner)));
+                continue;
+            }
+            // Not declared here (declared ones were skipped above).
+            Ownership::Legacy => {
+                plan.foreign.push(foreign("network", &o.spec.name, None));
+                continue;
+            }
+            Ownership::Mine => {}
         }
         let name = o.spec.name.clone();
         let deps = detaching(&|s: &ServiceSpec| s.task.networks.iter().any(|n| n.target == name));
@@ -349,21 +420,37 @@ pub fn diff_with_aws(
         .collect();
     let mut unused: BTreeMap<(FileKind, String), Vec<&ObservedFile>> = BTreeMap::new();
     for o in &observed.files {
-        if !o.is_managed() {
-            plan.unmanaged.push(Unmanaged {
-                kind: o.kind.word(),
-                name: o.name.clone(),
-            });
-            continue;
-        }
-        if desired.files.contains_key(&(o.kind, o.name.clone())) {
-            continue;
-        }
         let object = o
             .labels
             .get(labels::OBJECT_NAME)
             .cloned()
             .unwrap_or_else(|| o.name.clone());
+        match ownership(&o.labels, me) {
+            Ownership::Unmanaged => {
+                plan.unmanaged.push(Unmanaged {
+                    kind: o.kind.word(),
+                    name: o.name.clone(),
+                });
+                continue;
+            }
+            Ownership::Other(owner) => {
+                plan.foreign.push(foreign(o.kind.word(), &o.name, Some(owner)));
+                continue;
+            }
+            // A revision made before owners belongs to the state that
+            // declares its object (configs and secrets cannot be relabelled).
+            Ownership::Legacy
+                if !declared_objects.contains(&(o.kind, object.as_str()))
+                    && !desired.files.contains_key(&(o.kind, o.name.clone())) =>
+            {
+                plan.foreign.push(foreign(o.kind.word(), &o.name, None));
+                continue;
+            }
+            Ownership::Legacy | Ownership::Mine => {}
+        }
+        if desired.files.contains_key(&(o.kind, o.name.clone())) {
+            continue;
+        }
         unused.entry((o.kind, object)).or_default().push(o);
     }
     for ((kind, object), mut revisions) in unused {
@@ -403,8 +490,26 @@ pub fn diff_with_aws(
         return Err(PlanError::Conflicts(conflicts));
     }
     plan.steps = b.steps;
+    plan.sensitive_env = desired.sensitive_env.clone();
     plan.unmanaged.sort();
+    plan.foreign.sort();
+    let legacy = plan.foreign.iter().filter(|f| f.owner.is_none()).count();
+    if legacy > 0 {
+        plan.warnings.push(format!(
+            "{legacy} swarmkeeper object(s) carry no owner (made by an earlier version) and are not declared by `{me}`: \
+             left alone, never pruned. Declare them in the desired state that should own them, or remove them by hand \
+             (docs/operations.md, \"Migrating to owners\")"
+        ));
+    }
     Ok(plan)
+}
+
+fn foreign(kind: &'static str, name: &str, owner: Option<&str>) -> Foreign {
+    Foreign {
+        kind,
+        name: name.to_owned(),
+        owner: owner.map(str::to_owned),
+    }
 }
 
 fn with_revision(spec: &ServiceSpec, revision: Option<&str>) -> ServiceSpec {
@@ -416,21 +521,43 @@ fn with_revision(spec: &ServiceSpec, revision: Option<&str>) -> ServiceSpec {
 }
 
 fn guard_empty(desired: &DesiredSwarm, observed: &ObservedSwarm, opts: &PlanOptions) -> Result<(), PlanError> {
-    if !desired.stacks.is_empty() || opts.allow_empty {
+    if opts.allow_empty {
         return Ok(());
     }
-    let managed: BTreeSet<String> = observed
+    // Stacks with live services this state would prune (its own only).
+    let managed: BTreeSet<&str> = observed
         .services
         .iter()
-        .filter(|s| s.is_managed())
-        .filter_map(|s| s.stack().map(str::to_owned))
+        .filter(|s| ownership(&s.spec.labels, &desired.owner) == Ownership::Mine)
+        .filter_map(|s| s.stack())
         .collect();
-    if managed.is_empty() {
-        return Ok(());
+    if desired.stacks.is_empty() {
+        if managed.is_empty() {
+            return Ok(());
+        }
+        return Err(PlanError::EmptyDesiredState {
+            managed_stacks: managed.into_iter().map(str::to_owned).collect(),
+        });
     }
-    Err(PlanError::EmptyDesiredState {
-        managed_stacks: managed.into_iter().collect(),
-    })
+    let declares_services = |stack: &str| {
+        let prefix = format!("{stack}_");
+        let any = |name: &String| name.starts_with(&prefix);
+        desired
+            .services
+            .iter()
+            .any(|(name, spec)| any(name) && spec.labels.get(labels::STACK_NAMESPACE).is_some_and(|s| s == stack))
+            || desired.deferred.keys().any(any)
+    };
+    let emptied: Vec<String> = managed
+        .into_iter()
+        .filter(|s| desired.stacks.contains(*s) && !desired.unloaded.contains(*s) && !declares_services(s))
+        .map(str::to_owned)
+        .collect();
+    if emptied.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::EmptyStacks { stacks: emptied })
+    }
 }
 
 fn same_stack(observed: &BTreeMap<String, String>, desired: &BTreeMap<String, String>) -> bool {

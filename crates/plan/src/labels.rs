@@ -21,6 +21,35 @@ pub const REVISION: &str = "io.swarmkeeper.revision";
 /// Content hash of a config or secret revision.
 pub const CONTENT_HASH: &str = "io.swarmkeeper.content-hash";
 
+/// The desired state (its `name:`, else `cluster.name`) that owns the
+/// object. Objects of another owner are never touched; managed objects
+/// without it were made by a version before owners.
+pub const OWNER: &str = "io.swarmkeeper.owner";
+
+/// Who an observed object belongs to, from the point of view of `me`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership<'a> {
+    /// Carries `me` as owner.
+    Mine,
+    /// swarmkeeper's, made before owners existed: no owner label.
+    Legacy,
+    /// swarmkeeper's, owned by another desired state.
+    Other(&'a str),
+    /// No swarmkeeper label at all.
+    Unmanaged,
+}
+
+pub fn ownership<'a>(labels: &'a std::collections::BTreeMap<String, String>, me: &str) -> Ownership<'a> {
+    if !is_managed(labels) {
+        return Ownership::Unmanaged;
+    }
+    match labels.get(OWNER) {
+        None => Ownership::Legacy,
+        Some(o) if o == me => Ownership::Mine,
+        Some(o) => Ownership::Other(o),
+    }
+}
+
 pub fn is_managed(labels: &std::collections::BTreeMap<String, String>) -> bool {
     labels.get(MANAGED_BY).is_some_and(|v| v == MANAGED_BY_VALUE)
 }

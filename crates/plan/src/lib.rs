@@ -14,6 +14,7 @@ pub mod labels;
 pub mod nodes;
 pub mod observed;
 pub mod plan;
+pub mod redact;
 pub mod render;
 pub mod simulate;
 pub mod spec;

@@ -27,8 +27,31 @@ pub const ENGINE_LABEL_INSTANCE: &str = "swarmkeeper.instance-id";
 pub const LABEL_POOL: &str = "io.swarmkeeper.pool";
 /// Node label swarmkeeper sets on a node it adopted: its instance.
 pub const LABEL_INSTANCE: &str = "io.swarmkeeper.instance-id";
-/// Node label on a node being retired: `roll` or `scale-in`.
+/// Node label on a node being retired: `roll` or `scale-in`, then `@` and
+/// when the drain started (seconds since the epoch), e.g. `roll@1795563350`:
+/// the drain timeout counts from there, not from the node's last change
+/// (which any spec write resets). A value without the time (earlier
+/// versions) counts from the node's last change.
 pub const LABEL_RETIRE: &str = "io.swarmkeeper.retire";
+
+/// The reason and start of a retire label's value.
+pub fn retire_label(value: &str) -> (&str, Option<u64>) {
+    match value.split_once('@') {
+        Some((reason, at)) => (reason, at.parse().ok()),
+        None => (value, None),
+    }
+}
+
+fn retiring_for_scale_in(n: &ObservedNode) -> bool {
+    n.labels
+        .get(LABEL_RETIRE)
+        .is_some_and(|r| retire_label(r).0 == "scale-in")
+}
+
+/// Seconds since the node last changed; an unknown time is "just now".
+fn since_change(n: &ObservedNode, now: u64) -> u64 {
+    n.updated_unix.map_or(0, |t| now.saturating_sub(t))
+}
 
 /// How the lifecycle behaves (from `cluster:` in swarmkeeper.yaml).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -149,7 +172,7 @@ pub fn plan_nodes(
         quorum: Quorum::of(&swarm.nodes),
         ..NodeReport::default()
     };
-    let pools = pools(desired);
+    let pools = pools(desired, aws);
     if pools.is_empty() {
         return report;
     }
@@ -203,7 +226,7 @@ pub fn plan_nodes(
     }
 
     let now = ctx.now_unix;
-    let down_for = |n: &ObservedNode| now.saturating_sub(n.updated_unix);
+    let down_for = |n: &ObservedNode| since_change(n, now);
     let replace_after = policy.replace_after_secs;
 
     // 1. Failed nodes: workers Down too long or whose instance is bad;
@@ -359,7 +382,7 @@ fn plan_pool(
     let retiring_scale_in = members
         .iter()
         .filter_map(|m| m.node)
-        .filter(|n| n.labels.get(LABEL_RETIRE).is_some_and(|r| r == "scale-in"))
+        .filter(|n| retiring_for_scale_in(n))
         .count() as u32;
     let mut excess = (members.len() as u32)
         .saturating_sub(pool.count)
@@ -417,12 +440,14 @@ fn plan_pool(
     // Drains in progress: remove the node once its work runs elsewhere.
     for m in &members {
         let Some(node) = m.node else { continue };
-        let Some(reason) = node.labels.get(LABEL_RETIRE) else {
+        let Some(label) = node.labels.get(LABEL_RETIRE) else {
             continue;
         };
+        let (reason, started) = retire_label(label);
         let scale_in = reason == "scale-in";
         let left = tasks_left(node, swarm);
-        let drained_for = now.saturating_sub(node.updated_unix);
+        // A start in the future (another clock) counts as "just now".
+        let drained_for = started.map_or_else(|| since_change(node, now), |t| now.saturating_sub(t));
         if left > 0 && drained_for < policy.drain_timeout_secs {
             report.progress.push(format!(
                 "draining {} ({reason}): {left} task(s) not yet running elsewhere",
@@ -458,7 +483,7 @@ fn plan_pool(
     let fresh = members
         .iter()
         .filter_map(|m| m.node)
-        .any(|n| now.saturating_sub(n.updated_unix) < SETTLE_SECS);
+        .any(|n| since_change(n, now) < SETTLE_SECS);
     if let Some(task) = starting_task(swarm, fresh) {
         // The node before this one just moved its tasks: let them start
         // (on the new node, maybe) before taking the next one out, or a
@@ -520,7 +545,7 @@ fn plan_pool(
             availability: Some("drain".into()),
             ..NodeChange::default()
         };
-        change.labels.insert(LABEL_RETIRE.into(), reason.into());
+        change.labels.insert(LABEL_RETIRE.into(), format!("{reason}@{now}"));
         let why = if reason == "roll" {
             format!(
                 "roll: runs {} {}, the pool wants {} {}",
@@ -637,7 +662,7 @@ fn retire(
         };
         deps.push(push(update_node(node, change), why, vec![]));
     }
-    let scale_in = node.labels.get(LABEL_RETIRE).is_some_and(|r| r == "scale-in");
+    let scale_in = retiring_for_scale_in(node);
     match instance {
         Some(instance) => retire_drained(push_with(push, deps), node, instance, why, demote, scale_in),
         None => {
@@ -733,8 +758,11 @@ fn map_nodes<'a>(nodes: &'a [ObservedNode], instances: &[&'a ObservedInstance]) 
     out
 }
 
-fn pools(desired: &DesiredAws) -> Vec<Pool<'_>> {
-    desired
+/// The declared pools, and the cluster's groups no longer declared that
+/// still have instances: pools of size 0, scaled in through the drain
+/// path before the AWS diff deletes their group.
+fn pools<'a>(desired: &'a DesiredAws, aws: &'a ObservedAws) -> Vec<Pool<'a>> {
+    let mut out: Vec<Pool<'a>> = desired
         .groups
         .iter()
         .filter_map(|g| {
@@ -748,7 +776,26 @@ fn pools(desired: &DesiredAws) -> Vec<Pool<'_>> {
                 image_id: &lt.image_id,
             })
         })
-        .collect()
+        .collect();
+    for g in &aws.groups {
+        let declared = desired.groups.iter().any(|d| d.name == g.name);
+        if declared || !crate::aws::spec::owned(&g.tags, &desired.cluster) {
+            continue;
+        }
+        if !aws.instances.iter().any(|i| i.group == g.name) {
+            continue;
+        }
+        let name = crate::aws::diff::removed_pool_name(&desired.cluster, &g.name);
+        out.push(Pool {
+            group: &g.name,
+            name,
+            role: if name == "managers" { "manager" } else { "worker" },
+            count: 0,
+            instance_type: "",
+            image_id: "",
+        });
+    }
+    out
 }
 
 /// The step that applies `change` to `node`.

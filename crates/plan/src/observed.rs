@@ -40,8 +40,10 @@ pub struct ObservedNode {
     pub labels: BTreeMap<String, String>,
     pub engine_labels: BTreeMap<String, String>,
     /// When the node last changed (spec or status), in seconds since the
-    /// epoch: a Down node has been down at least since then.
-    pub updated_unix: u64,
+    /// epoch: a Down node has been down at least since then. `None` when
+    /// the engine's time was absent or unreadable: the lifecycle takes an
+    /// unknown time as "just now", never as "long ago".
+    pub updated_unix: Option<u64>,
     /// The raft leader (managers only).
     pub leader: bool,
 }
@@ -109,4 +111,14 @@ impl ObservedFile {
 pub struct Unmanaged {
     pub kind: &'static str,
     pub name: String,
+}
+
+/// A swarmkeeper object this desired state does not own and leaves alone:
+/// another state's (`owner`), or made by a version before owners and not
+/// declared here (`owner: None`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Foreign {
+    pub kind: &'static str,
+    pub name: String,
+    pub owner: Option<String>,
 }

@@ -12,8 +12,15 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Objects seen and left alone.
     pub unmanaged: Vec<Unmanaged>,
+    /// swarmkeeper objects of another desired state (or of none, made
+    /// before owners and not declared here): never touched.
+    pub foreign: Vec<crate::observed::Foreign>,
     /// Things the user should know that change nothing.
     pub warnings: Vec<String>,
+    /// Service → environment keys declared sensitive in its compose file
+    /// (besides keys whose name looks secret): rendering redacts them.
+    #[serde(skip)]
+    pub sensitive_env: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
     /// The node lifecycle's findings (with a cluster declared).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nodes: Option<crate::nodes::NodeReport>,

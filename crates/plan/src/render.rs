@@ -1,12 +1,15 @@
 //! How a plan reads: Terraform-style text for people (`+` create, `~`
 //! update with old → new per field, `-` delete, a summary line) and JSON for
-//! machines. Secret contents are not part of any spec, so cannot leak here.
+//! machines. Secret contents are not part of any spec, so cannot leak here;
+//! environment values of sensitive keys are shown as `(sensitive)` in both
+//! (see [`crate::redact`]).
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use crate::plan::{Action, Op, Plan, Summary};
+use crate::redact::{ENV_PATH, Redactor};
 use crate::spec::Mode;
 
 struct Paint {
@@ -42,6 +45,9 @@ fn symbol(op: Op) -> &'static str {
 /// The plan for a person. `verbose` adds unmanaged objects.
 pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
     let p = Paint { color };
+    let redactor = Redactor {
+        listed: &plan.sensitive_env,
+    };
     let mut out = String::new();
     for w in &plan.warnings {
         let _ = writeln!(out, "{} {w}", p.code("1;33", "warning:"));
@@ -49,7 +55,9 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
     if let Some(nodes) = &plan.nodes {
         let q = nodes.quorum;
         if !q.ok {
-            let _ = writeln!(out, "{} {}", p.code("1;31", "error:"), nodes.problems[0]);
+            if let Some(first) = nodes.problems.first() {
+                let _ = writeln!(out, "{} {first}", p.code("1;31", "error:"));
+            }
         }
         for problem in nodes.problems.iter().skip(usize::from(!q.ok)) {
             let _ = writeln!(out, "{} {problem}", p.code("1;33", "note:"));
@@ -89,9 +97,18 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
                 Action::UpdateNode { change, .. } => {
                     let _ = writeln!(out, "      {}", serde_json::to_string(change).unwrap_or_default());
                 }
-                Action::UpdateService { changes, .. } => {
+                Action::UpdateService { changes, spec, .. } => {
                     for c in changes {
-                        let line = format!("~ {}: {} → {}", c.path, short(&c.old), short(&c.new));
+                        let line = if c.path == ENV_PATH {
+                            let keys = redactor.env_changes(&spec.name, &c.old, &c.new);
+                            format!("~ {}: {}", c.path, keys.join(", "))
+                        } else {
+                            let (old, new) = (
+                                redact_at(&redactor, &spec.name, &c.path, &c.old),
+                                redact_at(&redactor, &spec.name, &c.path, &c.new),
+                            );
+                            format!("~ {}: {} → {}", c.path, short(&old), short(&new))
+                        };
                         let _ = writeln!(out, "      {}", p.op(Op::Update, &line));
                     }
                 }
@@ -99,6 +116,39 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
             }
         }
         let _ = writeln!(out);
+    }
+    let (others, legacy): (Vec<_>, Vec<_>) = plan.foreign.iter().partition(|f| f.owner.is_some());
+    if verbose {
+        if !others.is_empty() {
+            let _ = writeln!(out, "Other desired states' objects (left alone):");
+            for f in &others {
+                let owner = f.owner.as_deref().unwrap_or_default();
+                let _ = writeln!(out, "  {} {}  (owned by `{owner}`)", f.kind, f.name);
+            }
+            let _ = writeln!(out);
+        }
+        if !legacy.is_empty() {
+            let _ = writeln!(
+                out,
+                "Made by an earlier swarmkeeper, no owner, not declared here (left alone):"
+            );
+            for f in &legacy {
+                let _ = writeln!(out, "  {} {}", f.kind, f.name);
+            }
+            let _ = writeln!(out);
+        }
+    } else if !others.is_empty() {
+        let owners: std::collections::BTreeSet<&str> = others.iter().filter_map(|f| f.owner.as_deref()).collect();
+        let _ = writeln!(
+            out,
+            "{} object(s) of other desired states left alone ({}); --verbose lists them.",
+            others.len(),
+            owners
+                .into_iter()
+                .map(|o| format!("owned by `{o}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     if verbose && !plan.unmanaged.is_empty() {
         let _ = writeln!(out, "Unmanaged (left alone, no ownership label):");
@@ -138,9 +188,13 @@ pub struct JsonPlan<'a> {
     pub format_version: u32,
     pub changes: bool,
     pub summary: Summary,
-    pub steps: &'a [crate::plan::Step],
+    /// The steps, with sensitive environment values redacted.
+    pub steps: Vec<serde_json::Value>,
     pub warnings: &'a [String],
     pub unmanaged: &'a [crate::observed::Unmanaged],
+    /// Objects of other desired states (`owner`), or of none (made before
+    /// owners, not declared here): never touched.
+    pub foreign: &'a [crate::observed::Foreign],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nodes: Option<&'a crate::nodes::NodeReport>,
 }
@@ -150,9 +204,70 @@ pub fn json(plan: &Plan) -> JsonPlan<'_> {
         format_version: 1,
         changes: !plan.is_empty(),
         summary: plan.summary(),
-        steps: &plan.steps,
+        steps: plan.steps.iter().map(|s| redacted_step(plan, s)).collect(),
         warnings: &plan.warnings,
         unmanaged: &plan.unmanaged,
+        foreign: &plan.foreign,
         nodes: plan.nodes.as_ref(),
     }
+}
+
+/// A step as JSON, its services' sensitive environment values redacted;
+/// a changed sensitive value is listed by key under `sensitive_changed`.
+fn redacted_step(plan: &Plan, step: &crate::plan::Step) -> serde_json::Value {
+    let redactor = Redactor {
+        listed: &plan.sensitive_env,
+    };
+    let Ok(mut v) = serde_json::to_value(step) else {
+        // Never expected; a step that cannot be shown is not shown.
+        return serde_json::json!({ "id": step.id, "reason": step.reason });
+    };
+    let service = match &step.action {
+        Action::CreateService { spec } | Action::UpdateService { spec, .. } => spec.name.clone(),
+        _ => return v,
+    };
+    if let Some(spec) = v.get_mut("spec") {
+        *spec = redact_at(&redactor, &service, "", spec);
+    }
+    if let Some(serde_json::Value::Array(changes)) = v.get_mut("changes") {
+        for c in changes.iter_mut() {
+            let path = c.get("path").and_then(|p| p.as_str()).unwrap_or_default().to_owned();
+            let old = c.get("old").cloned().unwrap_or_default();
+            let new = c.get("new").cloned().unwrap_or_default();
+            if path == ENV_PATH {
+                let keys = redactor.changed_keys(&service, &old, &new);
+                if !keys.is_empty() {
+                    c["sensitive_changed"] = serde_json::json!(keys);
+                }
+            }
+            c["old"] = redact_at(&redactor, &service, &path, &old);
+            c["new"] = redact_at(&redactor, &service, &path, &new);
+        }
+    }
+    v
+}
+
+/// `value`, found at `path` of a service spec, with the environment inside
+/// it (or it, when it is the environment) redacted.
+fn redact_at(redactor: &Redactor, service: &str, path: &str, value: &serde_json::Value) -> serde_json::Value {
+    if path == ENV_PATH {
+        return redactor.env(service, value);
+    }
+    let rest = if path.is_empty() {
+        ENV_PATH
+    } else {
+        match ENV_PATH.strip_prefix(path).and_then(|r| r.strip_prefix('.')) {
+            Some(rest) => rest,
+            None => return value.clone(),
+        }
+    };
+    let mut out = value.clone();
+    let mut at = Some(&mut out);
+    for key in rest.split('.') {
+        at = at.and_then(|v| v.get_mut(key));
+    }
+    if let Some(env) = at {
+        *env = redactor.env(service, env);
+    }
+    out
 }

@@ -203,3 +203,56 @@ fn a_first_plan_orders_groups_templates_and_file_systems() {
     let json = serde_json::to_string(&swarmkeeper_plan::render::json(&p)).expect("json");
     assert!(!json.contains("SWMTKN"), "{json}");
 }
+
+#[test]
+fn a_target_group_is_deleted_only_after_the_rules_that_stop_using_it() {
+    let both = Decl {
+        workers: 1,
+        instance_type: "t3.small",
+        volumes: vec![],
+        logs: None,
+        routes: vec![("site.example.com", "site"), ("api.example.com", "api")],
+    };
+    let mut swarm = ObservedSwarm::default();
+    let mut aws = ObservedAws::default();
+    converge(&both, &mut swarm, &mut aws);
+    let site_tg = aws
+        .rules
+        .iter()
+        .min_by_key(|r| r.spec.priority)
+        .map(|r| r.spec.target_group.clone())
+        .expect("a rule");
+    // Dropping the first route moves its rule (matched by priority) to
+    // the api target group: the site target group is still in use until
+    // that rule is modified.
+    let api_only = Decl {
+        routes: vec![("api.example.com", "api")],
+        ..both
+    };
+    let p = plan(&api_only, &swarm, &aws);
+    let delete = p
+        .steps
+        .iter()
+        .find(
+            |s| matches!(&s.action, Action::Aws { aws: AwsAction::DeleteTargetGroup { name, .. } } if *name == site_tg),
+        )
+        .unwrap_or_else(|| panic!("{site_tg} is deleted: {:#?}", p.steps));
+    let moving: Vec<usize> = p
+        .steps
+        .iter()
+        .filter(|s| match &s.action {
+            Action::Aws {
+                aws: AwsAction::ModifyRule { arn, .. } | AwsAction::DeleteRule { arn, .. },
+            } => aws
+                .rules
+                .iter()
+                .any(|r| &r.arn == arn && r.spec.target_group == site_tg),
+            _ => false,
+        })
+        .map(|s| s.id)
+        .collect();
+    assert!(!moving.is_empty(), "a rule stops using {site_tg}: {:#?}", p.steps);
+    for id in moving {
+        assert!(delete.depends_on.contains(&id), "{delete:?} waits for step {id}");
+    }
+}

@@ -87,7 +87,7 @@ fn node(id: &str, role: &str, instance: &str) -> ObservedNode {
             (ENGINE_LABEL_INSTANCE.to_owned(), instance.to_owned()),
             ("swarmkeeper.cluster".to_owned(), "c1".to_owned()),
         ]),
-        updated_unix: NOW - 3600,
+        updated_unix: Some(NOW - 3600),
         leader: false,
     }
 }
@@ -144,7 +144,8 @@ fn lines(plan: &Plan) -> Vec<String> {
                     what.push(a.clone());
                 }
                 if let Some(r) = change.labels.get(LABEL_RETIRE) {
-                    what.push(format!("retire={r}"));
+                    // The drain's start after `@` is checked on its own.
+                    what.push(format!("retire={}", retire_label(r).0));
                 } else if change.labels.contains_key(LABEL_POOL) {
                     what.push("adopt".into());
                 }
@@ -163,7 +164,7 @@ fn down(swarm: &mut ObservedSwarm, id: &str, for_secs: u64) {
     let n = swarm.nodes.iter_mut().find(|n| n.id == id).expect("node");
     n.state = "down".into();
     n.reachable = false;
-    n.updated_unix = NOW - for_secs;
+    n.updated_unix = Some(NOW - for_secs);
 }
 
 #[test]
@@ -312,7 +313,7 @@ fn a_drained_node_is_removed_once_its_tasks_run_elsewhere() {
         let w1 = swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1");
         w1.availability = "drain".into();
         w1.labels.insert(LABEL_RETIRE.into(), "scale-in".into());
-        w1.updated_unix = NOW - 10;
+        w1.updated_unix = Some(NOW - 10);
     }
     // Service a wants 2 replicas: one is still only on w1.
     tasks(&mut swarm, &[("w1", "a"), ("w0", "a")]);
@@ -339,7 +340,7 @@ fn a_drained_node_is_removed_once_its_tasks_run_elsewhere() {
 
     // A drain that takes too long is cut short.
     swarm.tasks.pop();
-    swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1").updated_unix = NOW - 301;
+    swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1").updated_unix = Some(NOW - 301);
     aws.groups.clear();
     let (p, _) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
     assert_eq!(lines(&p), ["rm w1", "terminate i-w1 -1"]);
@@ -397,7 +398,7 @@ fn nodes_outside_the_pools_are_reported_and_left_alone() {
     seed.engine_labels.clear();
     seed.labels.clear();
     seed.state = "down".into();
-    seed.updated_unix = 0;
+    seed.updated_unix = Some(0);
     swarm.nodes.push(seed);
     let (p, report) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
     assert!(p.steps.is_empty(), "{:?}", lines(&p));
@@ -481,7 +482,7 @@ fn no_new_drain_starts_while_tasks_are_still_starting_unless_they_cannot_be_plac
     assert_eq!(lines(&p), ["drain+retire=roll w1"]);
 
     // ...unless a node just joined: the scheduler may place it there now.
-    swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1").updated_unix = NOW - 5;
+    swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1").updated_unix = Some(NOW - 5);
     let (p, _) = plan(&desired(1, 2, "t3.large"), &aws, &swarm, None);
     assert!(p.steps.is_empty(), "{:?}", lines(&p));
 }
@@ -498,4 +499,274 @@ fn scale_in_terminates_instances_that_never_joined_before_draining_nodes() {
         lines(&p),
         ["terminate i-x0 -1", "terminate i-x1 -1", "terminate i-x2 -1"]
     );
+}
+
+/// The cluster's own groups as AWS shows them, sized as declared.
+fn groups(managers: u32, workers: u32) -> Vec<ObservedGroup> {
+    [("c1-managers", managers), ("c1-workers", workers)]
+        .into_iter()
+        .map(|(name, n)| ObservedGroup {
+            name: name.into(),
+            tags: BTreeMap::from([
+                (TAG_CLUSTER.to_owned(), "c1".to_owned()),
+                (TAG_NAME.to_owned(), name.to_owned()),
+            ]),
+            launch_template: name.into(),
+            launch_template_version: "$Default".into(),
+            min: n,
+            max: n,
+            desired: n,
+            subnets: vec![],
+            target_groups: vec![],
+        })
+        .collect()
+}
+
+/// The launch templates of [`groups`], as AWS shows them.
+fn templates(want: &DesiredAws) -> Vec<ObservedLaunchTemplate> {
+    want.launch_templates
+        .iter()
+        .map(|t| ObservedLaunchTemplate {
+            id: format!("lt-{}", t.name),
+            name: t.name.clone(),
+            tags: BTreeMap::from([(TAG_CLUSTER.to_owned(), "c1".to_owned())]),
+            default_version: 1,
+            spec: t.clone(),
+        })
+        .collect()
+}
+
+fn full_plan(want: &DesiredAws, aws: &ObservedAws, swarm: &ObservedSwarm) -> Plan {
+    let opts = swarmkeeper_plan::PlanOptions {
+        nodes: NodeContext {
+            now_unix: NOW,
+            local_node: Some("m0".into()),
+        },
+        ..Default::default()
+    };
+    swarmkeeper_plan::diff::diff_with_aws(
+        &swarmkeeper_plan::convert::DesiredSwarm::default(),
+        swarm,
+        Some((want, aws)),
+        &opts,
+    )
+    .expect("a plan")
+}
+
+#[test]
+fn a_removed_pool_is_drained_to_zero_max_unavailable_at_a_time_before_its_group_goes() {
+    let (mut aws, mut swarm) = cluster(1, 3);
+    let all = desired(1, 3, "t3.small");
+    aws.groups = groups(1, 3);
+    aws.launch_templates = templates(&all);
+    let mut want = all.clone();
+    want.groups.retain(|g| g.pool != "workers");
+    want.launch_templates.retain(|t| t.name != "c1-workers");
+    tasks(&mut swarm, &[("w0", "a"), ("m0", "a"), ("w1", "b"), ("m0", "b")]);
+    // Services of someone else: the swarm diff leaves them alone.
+    for s in swarm.services.iter_mut() {
+        s.spec.labels.clear();
+    }
+
+    let mut group_deleted_at = None;
+    for cycle in 0..20 {
+        let p = full_plan(&want, &aws, &swarm);
+        let live_workers = aws.instances.iter().filter(|i| i.group == "c1-workers").count();
+        for s in &p.steps {
+            match &s.action {
+                Action::Aws {
+                    aws: AwsAction::DeleteGroup { name, force },
+                } => {
+                    assert!(!force, "never a forced delete");
+                    assert_eq!(name, "c1-workers");
+                    assert_eq!(
+                        live_workers,
+                        0,
+                        "cycle {cycle}: group deleted with instances: {:?}",
+                        lines(&p)
+                    );
+                    group_deleted_at = Some(cycle);
+                }
+                Action::Aws {
+                    aws: AwsAction::DeleteLaunchTemplate { name, .. },
+                } => {
+                    assert_eq!(name, "c1-workers");
+                    assert!(
+                        live_workers == 0
+                            && s.depends_on.iter().any(|d| matches!(
+                                p.steps[*d].action,
+                                Action::Aws {
+                                    aws: AwsAction::DeleteGroup { .. }
+                                }
+                            ))
+                            || !aws.groups.iter().any(|g| g.name == "c1-workers"),
+                        "launch template deleted before its group: {:?}",
+                        lines(&p)
+                    );
+                }
+                Action::Aws {
+                    aws: AwsAction::TerminateInstance { group, decrement, .. },
+                } => {
+                    assert_eq!(group, "c1-workers");
+                    assert!(decrement, "the group shrinks: nothing is replaced");
+                }
+                Action::RemoveNode { id, .. } => assert!(id.starts_with('w'), "only workers go: {id}"),
+                _ => {}
+            }
+        }
+        let drains = p
+            .steps
+            .iter()
+            .filter(
+                |s| matches!(&s.action, Action::UpdateNode { change, .. } if change.labels.contains_key(LABEL_RETIRE)),
+            )
+            .count();
+        let out_of_service = swarm
+            .nodes
+            .iter()
+            .filter(|n| n.role == "worker" && n.availability != "active")
+            .count();
+        assert!(
+            drains + out_of_service <= 1,
+            "more than max_unavailable: {:?}",
+            lines(&p)
+        );
+        if p.steps.is_empty() {
+            break;
+        }
+        swarmkeeper_plan::simulate::apply_all(&p, &mut swarm, &mut aws, "c1");
+        // The scheduler moves a drained node's tasks to the manager.
+        for t in swarm.tasks.iter_mut() {
+            let on_drained = swarm
+                .nodes
+                .iter()
+                .any(|n| Some(&n.id) == t.node_id.as_ref() && n.availability == "drain");
+            if on_drained {
+                t.node_id = Some("m0".into());
+            }
+        }
+    }
+    assert!(group_deleted_at.is_some(), "the empty group is deleted");
+    assert!(!aws.groups.iter().any(|g| g.name == "c1-workers"));
+    assert!(!aws.launch_templates.iter().any(|t| t.name == "c1-workers"));
+    assert!(aws.instances.iter().all(|i| i.group == "c1-managers"));
+    assert_eq!(
+        swarm.nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        ["m0"],
+        "every worker left the swarm"
+    );
+    assert!(full_plan(&want, &aws, &swarm).steps.is_empty(), "converged");
+}
+
+#[test]
+fn a_removed_pool_first_drops_its_minimum_and_keeps_its_size_and_launch_template() {
+    let (mut aws, swarm) = cluster(1, 2);
+    let all = desired(1, 2, "t3.small");
+    aws.groups = groups(1, 2);
+    aws.launch_templates = templates(&all);
+    let mut want = all.clone();
+    want.groups.retain(|g| g.pool != "workers");
+    want.launch_templates.retain(|t| t.name != "c1-workers");
+    let p = full_plan(&want, &aws, &swarm);
+    let update = p
+        .steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::Aws {
+                aws: AwsAction::UpdateGroup { spec },
+            } => Some(spec),
+            _ => None,
+        })
+        .expect("an update of the removed pool's group");
+    assert_eq!(
+        (update.name.as_str(), update.min, update.desired, update.max),
+        ("c1-workers", 0, 2, 2)
+    );
+    assert!(
+        !p.steps.iter().any(|s| matches!(
+            &s.action,
+            Action::Aws {
+                aws: AwsAction::DeleteGroup { .. } | AwsAction::DeleteLaunchTemplate { .. }
+            }
+        )),
+        "{:?}",
+        lines(&p)
+    );
+    assert_eq!(
+        lines(&p).iter().filter(|l| l.starts_with("drain")).collect::<Vec<_>>(),
+        ["drain+retire=scale-in w0"]
+    );
+}
+
+#[test]
+fn an_unknown_node_time_is_just_now_never_long_ago() {
+    // A Down worker whose time the engine did not give: not replaced yet,
+    // looked at again after replace_after.
+    let (aws, mut swarm) = cluster(1, 2);
+    down(&mut swarm, "w1", 0);
+    swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1").updated_unix = None;
+    let (p, report) = plan(&desired(1, 2, "t3.small"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
+    assert_eq!(report.recheck_in_secs, Some(60));
+
+    // A draining node with a task left and no time: not removed.
+    let (aws, mut swarm) = cluster(1, 3);
+    {
+        let w1 = swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1");
+        w1.availability = "drain".into();
+        w1.labels.insert(LABEL_RETIRE.into(), "scale-in".into());
+        w1.updated_unix = None;
+    }
+    tasks(&mut swarm, &[("w1", "a")]);
+    let (p, report) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
+    assert!(report.progress[0].contains("not yet running elsewhere"), "{report:?}");
+}
+
+#[test]
+fn the_drain_timeout_counts_from_the_start_recorded_in_the_retire_label() {
+    let new_drain = |swarm: &ObservedSwarm| {
+        let (p, _) = plan(&desired(1, 1, "t3.small"), &cluster(1, 3).0, swarm, None);
+        p
+    };
+    // A drain starts: the label records when.
+    let (aws, mut swarm) = cluster(1, 3);
+    tasks(&mut swarm, &[("w0", "a"), ("w2", "b"), ("w2", "c")]);
+    let p = new_drain(&swarm);
+    let label = p
+        .steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::UpdateNode { change, .. } => change.labels.get(LABEL_RETIRE).cloned(),
+            _ => None,
+        })
+        .expect("a drain");
+    assert_eq!(label, format!("scale-in@{NOW}"));
+
+    // Recorded long ago, though the node changed just now (a label write
+    // resets UpdatedAt): the timeout is due.
+    let mut swarm = cluster(1, 3).1;
+    tasks(&mut swarm, &[("w1", "a")]);
+    {
+        let w1 = swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1");
+        w1.availability = "drain".into();
+        w1.labels.insert(LABEL_RETIRE.into(), format!("scale-in@{}", NOW - 301));
+        w1.updated_unix = Some(NOW - 1);
+    }
+    let (p, _) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
+    assert_eq!(lines(&p), ["rm w1", "terminate i-w1 -1"]);
+    assert!(p.steps[0].reason.contains("drain timeout"), "{}", p.steps[0].reason);
+
+    // Recorded just now, though the node's last change is long ago: wait.
+    let w1 = swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1");
+    w1.labels.insert(LABEL_RETIRE.into(), format!("scale-in@{}", NOW - 10));
+    w1.updated_unix = Some(NOW - 3600);
+    let (p, _) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
+    // An unreadable start is "just now" too.
+    let w1 = swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1");
+    w1.labels.insert(LABEL_RETIRE.into(), "scale-in@soon".into());
+    w1.updated_unix = None;
+    let (p, _) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
+    assert!(p.steps.is_empty(), "{:?}", lines(&p));
 }

@@ -112,7 +112,9 @@ impl Engine {
                     .is_some_and(|r| r.to_string() == "reachable"),
                 labels: sorted(spec.labels),
                 engine_labels: sorted(desc.engine.and_then(|e| e.labels)),
-                updated_unix: n.updated_at.as_deref().and_then(rfc3339_unix).unwrap_or(0),
+                // Unknown (absent, unparsable, Go's zero time) stays unknown:
+                // the lifecycle reads it as "just now", never as "long ago".
+                updated_unix: n.updated_at.as_deref().and_then(rfc3339_unix),
                 leader: n.manager_status.as_ref().and_then(|m| m.leader).unwrap_or(false),
             });
         }
@@ -176,16 +178,49 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Seconds since the epoch of an RFC 3339 UTC time as the engine writes it
-/// (`2026-11-24T23:35:50.898428Z`); `None` for anything else.
-fn rfc3339_unix(s: &str) -> Option<u64> {
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.strip_suffix('Z')?;
-    let hms = time.split('.').next()?;
-    let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
-    let (h, min, sec) = (t.next()??, t.next()??, t.next()??);
+/// Seconds since the epoch of an RFC 3339 time as the engine writes it
+/// (`2026-11-24T23:35:50.898428123Z`, or with an offset such as `+01:00`,
+/// fractions of any length). `None` for anything else, for times outside
+/// their ranges and for times at or before the epoch (Go's zero time
+/// `0001-01-01T00:00:00Z` means "never set").
+pub(crate) fn rfc3339_unix(s: &str) -> Option<u64> {
+    let (date, time) = s.split_once(['T', 't', ' '])?;
+    let num = |p: &str, len: usize| -> Option<i64> {
+        (p.len() == len && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse().ok())
+            .flatten()
+    };
+    let mut d = date.split('-');
+    let (y, m, day) = (num(d.next()?, 4)?, num(d.next()?, 2)?, num(d.next()?, 2)?);
+    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=days_in_month(y, m)).contains(&day) {
+        return None;
+    }
+    // The offset: `Z`, or `±hh:mm` (east of UTC is ahead: subtract it).
+    let (clock, offset) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
+        (c, 0)
+    } else {
+        let at = time.rfind(['+', '-'])?;
+        let (c, off) = time.split_at(at);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = off[1..].split_once(':')?;
+        let (oh, om) = (num(oh, 2)?, num(om, 2)?);
+        if oh > 23 || om > 59 {
+            return None;
+        }
+        (c, sign * (oh * 3600 + om * 60))
+    };
+    let (hms, fraction) = match clock.split_once('.') {
+        Some((hms, f)) => (hms, Some(f)),
+        None => (clock, None),
+    };
+    if fraction.is_some_and(|f| f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let mut t = hms.split(':');
+    let (h, min, sec) = (num(t.next()?, 2)?, num(t.next()?, 2)?, num(t.next()?, 2)?);
+    if t.next().is_some() || h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
     // Days from the civil date (Howard Hinnant's algorithm).
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -193,7 +228,17 @@ fn rfc3339_unix(s: &str) -> Option<u64> {
     let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + h * 3600 + min * 60 + sec).ok()
+    let unix = days * 86_400 + h * 3600 + min * 60 + sec - offset;
+    u64::try_from(unix).ok().filter(|&t| t > 0)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 #[cfg(test)]
@@ -202,9 +247,40 @@ mod tests {
 
     #[test]
     fn engine_times_become_unix_seconds() {
-        assert_eq!(rfc3339_unix("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_unix("1970-01-01T00:00:01Z"), Some(1));
         assert_eq!(rfc3339_unix("2026-11-24T23:35:50.898428123Z"), Some(1_795_563_350));
+        assert_eq!(rfc3339_unix("2026-11-24T23:35:50Z"), Some(1_795_563_350));
         assert_eq!(rfc3339_unix("2000-02-29T12:00:00Z"), Some(951_825_600));
-        assert_eq!(rfc3339_unix("yesterday"), None);
+    }
+
+    #[test]
+    fn offsets_are_taken_into_account() {
+        // The same instant, written in three zones.
+        assert_eq!(rfc3339_unix("2026-11-25T00:35:50.898428123+01:00"), Some(1_795_563_350));
+        assert_eq!(rfc3339_unix("2026-11-24T18:05:50.5-05:30"), Some(1_795_563_350));
+        assert_eq!(rfc3339_unix("2026-11-24T23:35:50+00:00"), Some(1_795_563_350));
+    }
+
+    #[test]
+    fn unknown_times_are_none_never_zero() {
+        for s in [
+            "0001-01-01T00:00:00Z", // Go's zero time: never set
+            "1970-01-01T00:00:00Z", // the epoch itself is "unset" too
+            "1969-12-31T23:59:59Z",
+            "",
+            "yesterday",
+            "2026-11-24",
+            "2026-11-24T23:35:50",       // no zone
+            "2026-13-01T00:00:00Z",      // month
+            "2026-02-30T00:00:00Z",      // day
+            "2026-11-24T24:00:00Z",      // hour
+            "2026-11-24T23:35:50.Z",     // empty fraction
+            "2026-11-24T23:35:50.12x4Z", // junk fraction
+            "2026-11-24T23:35:50+1:00",  // offset digits
+            "+2026-11-24T23:35:50Z",
+            "2026-11-24T23:35:50Z trailing",
+        ] {
+            assert_eq!(rfc3339_unix(s), None, "{s:?}");
+        }
     }
 }

@@ -316,20 +316,55 @@ pub fn diff_aws(
 
     // Prune what the cluster owns and no longer declares, leaves first.
     let declared_groups: BTreeSet<&str> = desired.groups.iter().map(|g| g.name.as_str()).collect();
+    // A pool no longer declared is scaled in by the node lifecycle (drain,
+    // remove from the swarm, terminate with the group shrinking); its group
+    // and launch template go only once the group has no instance left.
     let mut removed_groups = Vec::new();
+    let mut draining_groups: BTreeSet<&str> = BTreeSet::new();
     for o in observed.groups.iter().filter(|g| owned(&g.tags, cluster)) {
-        if !declared_groups.contains(o.name.as_str()) {
-            removed_groups.push(aws(
-                AwsAction::DeleteGroup { name: o.name.clone() },
-                "pool no longer declared",
-                vec![],
-            ));
+        if declared_groups.contains(o.name.as_str()) {
+            continue;
         }
+        let instances = observed.instances.iter().filter(|i| i.group == o.name).count();
+        if instances > 0 {
+            draining_groups.insert(o.name.as_str());
+            draining_groups.insert(o.launch_template.as_str());
+            if o.min > 0 {
+                // Terminating with the group shrinking cannot go below min.
+                let spec = AutoScalingGroupSpec {
+                    name: o.name.clone(),
+                    launch_template: o.launch_template.clone(),
+                    min: 0,
+                    max: o.max,
+                    desired: o.desired,
+                    subnets: o.subnets.clone(),
+                    pool: removed_pool_name(cluster, &o.name).to_owned(),
+                    target_groups: o.target_groups.clone(),
+                };
+                aws(
+                    AwsAction::UpdateGroup { spec },
+                    "pool no longer declared: minimum 0, so the node lifecycle can scale it in",
+                    vec![],
+                );
+            }
+            continue;
+        }
+        removed_groups.push(aws(
+            AwsAction::DeleteGroup {
+                name: o.name.clone(),
+                force: false,
+            },
+            "pool no longer declared, and its group has no instance left",
+            vec![],
+        ));
     }
     let declared_lts: BTreeSet<&str> = desired.launch_templates.iter().map(|t| t.name.as_str()).collect();
     let mut removed_lts = Vec::new();
     for o in observed.launch_templates.iter().filter(|t| owned(&t.tags, cluster)) {
-        if !declared_lts.contains(o.name.as_str()) && !declared_groups.contains(o.name.as_str()) {
+        if !declared_lts.contains(o.name.as_str())
+            && !declared_groups.contains(o.name.as_str())
+            && !draining_groups.contains(o.name.as_str())
+        {
             removed_lts.push(aws(
                 AwsAction::DeleteLaunchTemplate {
                     id: o.id.clone(),
@@ -383,7 +418,8 @@ pub fn diff_aws(
     }
     let declared_sgs: BTreeSet<&str> = desired.security_groups.iter().map(|g| g.name.as_str()).collect();
     for o in observed.security_groups.iter().filter(|g| owned(&g.tags, cluster)) {
-        if !declared_sgs.contains(o.name.as_str()) {
+        // Instances of a pool still being drained may use it.
+        if !declared_sgs.contains(o.name.as_str()) && draining_groups.is_empty() {
             let mut deps = removed_lts.clone();
             deps.extend(removed_groups.iter().copied());
             deps.extend(removed_fs.iter().copied());
@@ -492,18 +528,20 @@ fn diff_load_balancer(
             .iter()
             .find(|r| r.spec.listener_port == spec.listener_port && r.spec.priority == spec.priority)
         {
-            None => rule_steps.push(aws(
-                AwsAction::CreateRule { spec: spec.clone() },
-                "route not present",
-                deps,
+            None => rule_steps.push((
+                aws(AwsAction::CreateRule { spec: spec.clone() }, "route not present", deps),
+                None,
             )),
-            Some(o) if o.spec != *spec => rule_steps.push(aws(
-                AwsAction::ModifyRule {
-                    arn: o.arn.clone(),
-                    spec: spec.clone(),
-                },
-                "host, path or target differs (edited by hand, or the route changed)",
-                deps,
+            Some(o) if o.spec != *spec => rule_steps.push((
+                aws(
+                    AwsAction::ModifyRule {
+                        arn: o.arn.clone(),
+                        spec: spec.clone(),
+                    },
+                    "host, path or target differs (edited by hand, or the route changed)",
+                    deps,
+                ),
+                Some(o.spec.target_group.clone()),
             )),
             Some(_) => {}
         }
@@ -570,8 +608,16 @@ fn diff_load_balancer(
     let mut removed_tgs = Vec::new();
     for o in observed.target_groups.iter().filter(|t| owned(&t.tags, cluster)) {
         if !desired.target_groups.iter().any(|t| t.name == o.spec.name) {
+            // After the rules that stop using it: deleted, or moved to
+            // another target group (AWS refuses to delete one in use).
             let mut deps = removed_rules.clone();
             deps.extend(detach_steps.iter().copied());
+            deps.extend(
+                rule_steps
+                    .iter()
+                    .filter(|(_, was)| was.as_deref() == Some(o.spec.name.as_str()))
+                    .map(|(id, _)| *id),
+            );
             removed_tgs.push(aws(
                 AwsAction::DeleteTargetGroup {
                     arn: o.arn.clone(),
@@ -594,7 +640,14 @@ fn diff_load_balancer(
             vec![],
         );
     }
-    let _ = rule_steps;
+}
+
+/// `managers` or `workers` of a group named `<cluster>-<pool>`.
+pub(crate) fn removed_pool_name<'a>(cluster: &str, group: &'a str) -> &'a str {
+    group
+        .strip_prefix(cluster)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .unwrap_or(group)
 }
 
 fn rule_deps(rule: &IngressRule, sg_steps: &BTreeMap<&str, usize>) -> Vec<usize> {

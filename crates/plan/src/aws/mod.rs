@@ -48,9 +48,12 @@ pub enum AwsAction {
     UpdateGroup {
         spec: AutoScalingGroupSpec,
     },
-    /// Deletes the group and terminates its instances.
+    /// Deletes a group. The plan deletes only groups with no instance left
+    /// (a removed pool is drained to zero first): `force` (terminate what
+    /// is still in it) is never set by the diff and stays a visible choice.
     DeleteGroup {
         name: String,
+        force: bool,
     },
     PutParameter {
         spec: ParameterSpec,
@@ -174,7 +177,9 @@ impl AwsAction {
                 };
                 format!("{group}: {ports} from {source}")
             }
-            DeleteSecurityGroup { name, .. } | DeleteLaunchTemplate { name, .. } | DeleteGroup { name } => name.clone(),
+            DeleteSecurityGroup { name, .. } | DeleteLaunchTemplate { name, .. } | DeleteGroup { name, .. } => {
+                name.clone()
+            }
             CreateLaunchTemplate { spec } | CreateLaunchTemplateVersion { spec } => spec.name.clone(),
             CreateGroup { spec } | UpdateGroup { spec } => spec.name.clone(),
             PutParameter { spec, .. } => spec.name.clone(),

@@ -75,7 +75,16 @@ pub fn apply_action(action: &AwsAction, cluster: &str, aws: &mut ObservedAws) {
                 g.subnets = spec.subnets.clone();
             }
         }
-        DeleteGroup { name } => aws.groups.retain(|g| &g.name != name),
+        DeleteGroup { name, force } => {
+            // AWS refuses to delete a group with instances unless forced.
+            if aws.instances.iter().any(|i| &i.group == name) {
+                if !force {
+                    return;
+                }
+                aws.instances.retain(|i| &i.group != name);
+            }
+            aws.groups.retain(|g| &g.name != name)
+        }
         PutParameter { spec, .. } => {
             aws.parameters.insert(spec.name.clone(), spec.value.clone());
         }
