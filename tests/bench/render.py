@@ -64,6 +64,14 @@ def verdict(ok):
 MODEL_TITLE = "## Loader on large and hostile input (in process)"
 
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().split()[0]
+    except (OSError, IndexError):
+        return "unknown"
+
+
 def model_section(criterion, plan_log):
     """The loader benchmark's section, or None when it has not been run."""
     crit = os.path.join(os.path.dirname(os.path.normpath(criterion)), "model")
@@ -81,7 +89,8 @@ def model_section(criterion, plan_log):
     w = lines.append
     w("Command: `cargo bench -p swarmkeeper-model --bench load_hostile` (`BENCH_ONLY=model tests/bench/run`).")
     w("The whole loader (YAML, interpolation, compose decoding, validation) on a tree in memory. Peak heap: a")
-    w("counting allocator around one load.")
+    w("counting allocator around one load. Times are wall-clock medians: on a shared machine they grow with")
+    w(f"its load (load average {loadavg()} on {os.cpu_count()} cores when this section was written).")
     w("")
     w("| input | size | outcome | median time | peak heap |")
     w("|---|---|---|---|---|")

@@ -231,9 +231,37 @@ enum Frame {
         entries: Vec<(Node, Node)>,
         /// The scalar keys seen so far, for the duplicate check (a linear
         /// scan made a mapping of n keys cost n²).
-        keys: HashSet<String>,
+        keys: KeyIndex,
         pending_key: Option<Node>,
     },
+}
+
+/// The scalar keys of a mapping being built, for the duplicate check in
+/// constant time per key without copying them: a key's hash maps to the
+/// index of its entry; on the rare collision of two different keys the
+/// entries are scanned.
+#[derive(Default)]
+struct KeyIndex {
+    by_hash: HashMap<u64, usize>,
+}
+
+impl KeyIndex {
+    /// Record `name` (the key of the entry about to be pushed onto
+    /// `entries`); false when the mapping already has it.
+    fn insert(&mut self, name: &str, entries: &[(Node, Node)]) -> bool {
+        use std::hash::{BuildHasher, RandomState};
+        static STATE: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+        let hash = STATE.get_or_init(RandomState::new).hash_one(name);
+        match self.by_hash.get(&hash) {
+            None => {
+                self.by_hash.insert(hash, entries.len());
+                true
+            }
+            Some(&i) if entries.get(i).and_then(|(k, _)| k.as_scalar()) == Some(name) => false,
+            // Same hash, another key: compare them all.
+            Some(_) => !entries.iter().any(|(k, _)| k.as_scalar() == Some(name)),
+        }
+    }
 }
 
 /// An anchored node, with its size once expanded.
@@ -352,7 +380,7 @@ impl Builder<'_> {
                         anchor,
                         start: span,
                         entries: Vec::new(),
-                        keys: HashSet::new(),
+                        keys: KeyIndex::default(),
                         pending_key: None,
                     });
                 }
@@ -452,7 +480,7 @@ impl Builder<'_> {
                 Some(key) => {
                     let duplicate = match key.as_scalar() {
                         Some("<<") | None => false,
-                        Some(name) => !keys.insert(name.to_owned()),
+                        Some(name) => !keys.insert(name, entries),
                     };
                     if duplicate {
                         let name = key.as_scalar().unwrap_or_default().to_owned();

@@ -209,7 +209,11 @@ fn decode_service(name: &str, at: Span, node: &Node, d: &mut Decoder, files: &mu
         );
     }
     // env_file values first, `environment` overrides them (as docker does).
-    env_from_files.extend(env_inline);
+    if env_from_files.is_empty() {
+        env_from_files = env_inline;
+    } else {
+        env_from_files.extend(env_inline);
+    }
     svc.environment = env_from_files;
     // A key listed as sensitive that the environment lacks is most likely
     // a typo, which would leave the real key's value visible in plans.
