@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{DesiredDir, docker, eventually, free_port, get, reset};
+use common::{DesiredDir, docker, free_port, get, reset};
 
 const GIT_TOKEN: &str = "ghp_sealedGitToken4711";
 const DB_PASSWORD: &str = "sealed-Db-Passw0rd-4711";
@@ -125,9 +125,46 @@ fn controller_channels(
         .stderr(Stdio::piped())
         .spawn()
         .expect("start a controller");
-    let status = eventually(60, "the controller to get where the test wants it", || {
-        common::status(port).filter(|s| wait(s))
-    });
+    // Drained while it runs: a full pipe would block its logging.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut last = None;
+    let status = loop {
+        last = common::status(port).or(last);
+        if let Some(s) = last.as_ref().filter(|s| wait(s)) {
+            break s.clone();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{args:?} did not get where the test wants it within 60 s; last /status: {last:#?}\n{}",
+                stderr.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
     let metrics = get(port, "/metrics").expect("/metrics");
     let pid = child.id().to_string();
     assert!(
@@ -142,18 +179,13 @@ fn controller_channels(
         assert!(std::time::Instant::now() < deadline, "the controller did not exit");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let out = child.wait_with_output().expect("the controller's output");
+    let exited = child.wait().expect("the controller's exit");
+    assert!(exited.success(), "{args:?}: {exited:?}");
     vec![
         ("run: /status".to_owned(), status.to_string()),
         ("run: /metrics".to_owned(), metrics),
-        (
-            "run: stdout".to_owned(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        ),
-        (
-            "run: stderr (logs)".to_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        ),
+        ("run: stdout".to_owned(), stdout.join().unwrap_or_default()),
+        ("run: stderr (logs)".to_owned(), stderr.join().unwrap_or_default()),
     ]
 }
 
