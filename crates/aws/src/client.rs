@@ -72,7 +72,7 @@ impl Aws {
         let config = sdk_config(Some(region)).await;
         let failed = |message: String| {
             AwsError {
-            action: "sts:credentials",
+            action: "credentials",
             code: "NoCredentials".to_owned(),
             message,
             hint: Some(
