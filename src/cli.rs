@@ -106,10 +106,22 @@ pub struct RunArgs {
     #[arg(long, env = "SWARMKEEPER_GIT", hide_env_values = true, value_name = "URL", value_parser = GitUrl::parse)]
     pub git: Option<GitUrl>,
     /// The branch to follow.
-    #[arg(long, env = "SWARMKEEPER_GIT_BRANCH", hide_env_values = true, default_value = "main", requires = "git")]
+    #[arg(
+        long,
+        env = "SWARMKEEPER_GIT_BRANCH",
+        hide_env_values = true,
+        default_value = "main",
+        requires = "git"
+    )]
     pub branch: String,
     /// The desired-state directory inside the repository.
-    #[arg(long, env = "SWARMKEEPER_GIT_PATH", hide_env_values = true, default_value = ".", requires = "git")]
+    #[arg(
+        long,
+        env = "SWARMKEEPER_GIT_PATH",
+        hide_env_values = true,
+        default_value = ".",
+        requires = "git"
+    )]
     pub git_path: PathBuf,
     /// How often to fetch, with ±20 % jitter.
     #[arg(long, env = "SWARMKEEPER_GIT_INTERVAL", hide_env_values = true, default_value = "15s", value_parser = at_least(MIN_GIT_INTERVAL), requires = "git")]
@@ -119,7 +131,12 @@ pub struct RunArgs {
     #[arg(long, env = "SWARMKEEPER_GIT_CACHE", hide_env_values = true, requires = "git")]
     pub git_cache: Option<PathBuf>,
     /// Where to serve /healthz, /readyz, /metrics and /status.
-    #[arg(long, env = "SWARMKEEPER_LISTEN", hide_env_values = true, default_value = "127.0.0.1:9400")]
+    #[arg(
+        long,
+        env = "SWARMKEEPER_LISTEN",
+        hide_env_values = true,
+        default_value = "127.0.0.1:9400"
+    )]
     pub listen: std::net::SocketAddr,
     /// Periodic resync, with ±20 % jitter (e.g. 30s, 5m).
     #[arg(long, env = "SWARMKEEPER_RESYNC", hide_env_values = true, default_value = "30s", value_parser = at_least(MIN_RESYNC))]

@@ -99,8 +99,12 @@ impl Providers {
         match Aws::connect_checked(&cluster.region).await {
             Ok(aws) => {
                 match previous {
-                    Some(old) => tracing::info!(from = %old, to = %cluster.region, "the cluster's region changed: AWS reconnected"),
-                    None => tracing::info!(region = %cluster.region, cluster = %cluster.name, "a cluster is declared: AWS connected"),
+                    Some(old) => {
+                        tracing::info!(from = %old, to = %cluster.region, "the cluster's region changed: AWS reconnected")
+                    }
+                    None => {
+                        tracing::info!(region = %cluster.region, cluster = %cluster.name, "a cluster is declared: AWS connected")
+                    }
                 }
                 self.aws = Some(aws);
                 self.aws_error = None;

@@ -132,7 +132,10 @@ fn durations_below_their_minimum_are_refused_naming_the_flag() {
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
         assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
-        assert!(stderr.contains(&format!("must be at least {minimum}")), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.contains(&format!("must be at least {minimum}")),
+            "{flag} {value}: {stderr}"
+        );
     }
     let out = swarmkeeper(&[
         "run",
@@ -145,7 +148,10 @@ fn durations_below_their_minimum_are_refused_naming_the_flag() {
     ]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("--git-interval") && stderr.contains("must be at least 1s"), "{stderr}");
+    assert!(
+        stderr.contains("--git-interval") && stderr.contains("must be at least 1s"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -163,7 +169,10 @@ fn help_never_shows_environment_values() {
             .expect("the binary runs");
         let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
         assert_eq!(out.status.code(), Some(0), "{args:?}: {all}");
-        assert!(all.contains("SWARMKEEPER_GIT"), "{args:?}: the variable's name is shown: {all}");
+        assert!(
+            all.contains("SWARMKEEPER_GIT"),
+            "{args:?}: the variable's name is shown: {all}"
+        );
         for value in ["ghp_helpTokenValue123", "branch-value-xyz", "127.0.0.1:19999", "77s"] {
             assert!(!all.contains(value), "{args:?}: `{value}` shown in\n{all}");
         }

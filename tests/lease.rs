@@ -91,7 +91,16 @@ impl Drop for Controller {
 fn start(lab: &BTreeMap<String, String>, dir: &DesiredDir, port: u16, docker_host: &str) -> Controller {
     let listen = format!("127.0.0.1:{port}");
     let child = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
-        .args(["run", &dir.arg(), "--listen", &listen, "--resync", "2s", "--lease-ttl", "6s"])
+        .args([
+            "run",
+            &dir.arg(),
+            "--listen",
+            &listen,
+            "--resync",
+            "2s",
+            "--lease-ttl",
+            "6s",
+        ])
         .envs(lab)
         .env("DOCKER_HOST", docker_host)
         .stdout(Stdio::null())
@@ -104,7 +113,13 @@ fn start(lab: &BTreeMap<String, String>, dir: &DesiredDir, port: u16, docker_hos
 fn image(lab: &BTreeMap<String, String>) -> String {
     let out = docker(
         lab,
-        &["service", "inspect", "ls_web", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"],
+        &[
+            "service",
+            "inspect",
+            "ls_web",
+            "--format",
+            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+        ],
     );
     out.stdout.trim().to_owned()
 }
@@ -183,7 +198,13 @@ fn a_holder_whose_engine_stalls_stops_before_another_replica_takes_over() {
         (image(&lab) == "swarmkeeper-lab/web:2").then_some(())
     });
     let pid = b.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
     let exited = eventually(40, "the new holder to exit", || b.0.try_wait().ok().flatten());
     assert!(exited.success(), "{exited:?}");
     reset(&lab, &[]);

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{DesiredDir, docker, eventually, free_port, get, reset};
+use common::{DesiredDir, docker, free_port, get, reset};
 
 const GIT_TOKEN: &str = "ghp_sealedGitToken4711";
 const DB_PASSWORD: &str = "sealed-Db-Passw0rd-4711";
@@ -41,7 +41,10 @@ fn secrets(lab: &BTreeMap<String, String>) -> Vec<String> {
 
 fn assert_sealed(secrets: &[String], channel: &str, text: &str) {
     for s in secrets {
-        assert!(!text.contains(s.as_str()), "{channel} shows a secret value `{s}`:\n{text}");
+        assert!(
+            !text.contains(s.as_str()),
+            "{channel} shows a secret value `{s}`:\n{text}"
+        );
     }
 }
 
@@ -101,33 +104,88 @@ stacks:
 }
 
 /// A controller's whole output after SIGTERM, with its /status and /metrics.
-fn controller_channels(lab: &BTreeMap<String, String>, args: &[&str], git_port: u16, port: u16, wait: &dyn Fn(&serde_json::Value) -> bool) -> Vec<(String, String)> {
+fn controller_channels(
+    lab: &BTreeMap<String, String>,
+    args: &[&str],
+    git_port: u16,
+    port: u16,
+    wait: &dyn Fn(&serde_json::Value) -> bool,
+) -> Vec<(String, String)> {
     let listen = format!("127.0.0.1:{port}");
     let mut full: Vec<&str> = args.to_vec();
     full.extend_from_slice(&["--listen", &listen, "--resync", "2s", "--lease-ttl", "6s"]);
-    let mut child = command(lab, &full, git_port)
+    let mut c = command(lab, &full, git_port);
+    if !args.contains(&"--git") && args.len() > 1 {
+        // A directory source: the variable would select git instead.
+        c.env_remove("SWARMKEEPER_GIT");
+    }
+    let mut child = c
         .env("RUST_LOG", "debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start a controller");
-    let status = eventually(60, "the controller to get where the test wants it", || {
-        common::status(port).filter(|s| wait(s))
-    });
+    // Drained while it runs: a full pipe would block its logging.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut last = None;
+    let status = loop {
+        last = common::status(port).or(last);
+        if let Some(s) = last.as_ref().filter(|s| wait(s)) {
+            break s.clone();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{args:?} did not get where the test wants it within 60 s; last /status: {last:#?}\n{}",
+                stderr.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
     let metrics = get(port, "/metrics").expect("/metrics");
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(40);
     while child.try_wait().ok().flatten().is_none() {
         assert!(std::time::Instant::now() < deadline, "the controller did not exit");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let out = child.wait_with_output().expect("the controller's output");
+    let exited = child.wait().expect("the controller's exit");
+    assert!(exited.success(), "{args:?}: {exited:?}");
     vec![
         ("run: /status".to_owned(), status.to_string()),
         ("run: /metrics".to_owned(), metrics),
-        ("run: stdout".to_owned(), String::from_utf8_lossy(&out.stdout).into_owned()),
-        ("run: stderr (logs)".to_owned(), String::from_utf8_lossy(&out.stderr).into_owned()),
+        ("run: stdout".to_owned(), stdout.join().unwrap_or_default()),
+        ("run: stderr (logs)".to_owned(), stderr.join().unwrap_or_default()),
     ]
 }
 
@@ -166,14 +224,23 @@ fn no_output_channel_shows_a_secret_value() {
         (vec!["reconcile", &stacks.arg(), "-o", "json"], &[0]),
     ] {
         let (code, text) = output(&lab, &args, git_port);
-        assert!(code.is_some_and(|c| codes.contains(&c)), "{args:?}: exit {code:?}\n{text}");
+        assert!(
+            code.is_some_and(|c| codes.contains(&c)),
+            "{args:?}: exit {code:?}\n{text}"
+        );
         assert_sealed(&secrets, &format!("{args:?}"), &text);
         seen += 1;
     }
     // The env value did reach the service (the test would prove nothing otherwise).
     let env = docker(
         &lab,
-        &["service", "inspect", "sealed_db", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}"],
+        &[
+            "service",
+            "inspect",
+            "sealed_db",
+            "--format",
+            "{{json .Spec.TaskTemplate.ContainerSpec.Env}}",
+        ],
     );
     assert!(env.stdout.contains(DB_PASSWORD), "{env:?}");
 
@@ -202,7 +269,10 @@ fn no_output_channel_shows_a_secret_value() {
         seen += 1;
     }
     let git_logs = &git_run[3].1;
-    assert!(git_logs.contains("bot:***@127.0.0.1"), "the redacted URL is what is logged:\n{git_logs}");
+    assert!(
+        git_logs.contains("bot:***@127.0.0.1"),
+        "the redacted URL is what is logged:\n{git_logs}"
+    );
     eprintln!("{seen} output channels searched for {} secret values", secrets.len());
     reset(&lab, &[]);
 }

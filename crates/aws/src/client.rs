@@ -70,14 +70,16 @@ impl Aws {
     pub async fn connect_checked(region: &str) -> Result<Self, AwsError> {
         use aws_credential_types::provider::ProvideCredentials as _;
         let config = sdk_config(Some(region)).await;
-        let failed = |message: String| AwsError {
-            action: "sts:credentials",
+        let failed = |message: String| {
+            AwsError {
+            action: "credentials",
             code: "NoCredentials".to_owned(),
             message,
             hint: Some(
                 "give swarmkeeper credentials through the standard chain (instance profile, AWS_PROFILE, AWS_ACCESS_KEY_ID)"
                     .to_owned(),
             ),
+        }
         };
         let Some(provider) = config.credentials_provider() else {
             return Err(failed("no credentials provider is configured".to_owned()));

@@ -165,9 +165,14 @@ mod tests {
     #[tokio::test]
     async fn a_silent_engine_times_out_with_a_clear_error() {
         let (_dir, endpoint) = server(None).await;
-        let err = get_json_within(&endpoint, "/v1.41/services", std::time::Duration::from_millis(200), 1 << 20)
-            .await
-            .expect_err("must time out");
+        let err = get_json_within(
+            &endpoint,
+            "/v1.41/services",
+            std::time::Duration::from_millis(200),
+            1 << 20,
+        )
+        .await
+        .expect_err("must time out");
         assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
         assert!(err.to_string().contains("did not answer within"), "{err}");
     }

@@ -142,7 +142,10 @@ impl GitSource {
         self.fetch_inner(interrupt).map_err(|e| {
             let message = self.url.scrub(&format!("{e:#}"));
             if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
-                anyhow::anyhow!("the fetch was interrupted (shutdown, or longer than {}s): {message}", FETCH_DEADLINE.as_secs())
+                anyhow::anyhow!(
+                    "the fetch was interrupted (shutdown, or longer than {}s): {message}",
+                    FETCH_DEADLINE.as_secs()
+                )
             } else {
                 anyhow::anyhow!(message)
             }
@@ -311,12 +314,20 @@ mod tests {
         let url = GitUrl::new("https://bot:s%40cret@git.example.com/org/repo.git");
         let message = "failed: https://bot:s%40cret@git.example.com/org/repo.git; user bot:s@cret; s%40cret";
         let scrubbed = url.scrub(message);
-        assert!(!scrubbed.contains("s%40cret") && !scrubbed.contains("s@cret"), "{scrubbed}");
-        assert!(scrubbed.contains("https://bot:***@git.example.com/org/repo.git"), "{scrubbed}");
+        assert!(
+            !scrubbed.contains("s%40cret") && !scrubbed.contains("s@cret"),
+            "{scrubbed}"
+        );
+        assert!(
+            scrubbed.contains("https://bot:***@git.example.com/org/repo.git"),
+            "{scrubbed}"
+        );
     }
 
     #[test]
     fn a_fetch_error_never_shows_the_token() {
+        // As `swarmkeeper run` does before its first fetch.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         // A closed port on the loopback: the connection is refused at once.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -333,7 +344,9 @@ mod tests {
                 path: PathBuf::new(),
                 repo_dir: cache.clone(),
             };
-            let err = source.fetch(&AtomicBool::new(false)).expect_err("nothing listens there");
+            let err = source
+                .fetch(&AtomicBool::new(false))
+                .expect_err("nothing listens there");
             let shown = format!("{err:#} {err:?}");
             assert!(!shown.contains("hunter2-secret"), "{url}: {shown}");
             assert!(shown.contains("cannot fetch"), "{url}: {shown}");
