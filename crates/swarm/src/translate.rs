@@ -1096,6 +1096,25 @@ mod tests {
             prop_assert_eq!(&service_from_api(&over_the_wire(&sent), &names), &spec);
         }
 
+        /// Swarm keeps environment, ports and network attachments in the
+        /// order a writer sent them; another writer's order (`docker stack
+        /// deploy`, a human) reads back as the same neutral spec.
+        #[test]
+        fn the_order_of_unordered_lists_does_not_matter(spec in service()) {
+            let (ids, names) = network_ids(&spec);
+            let mut sent = service_to_api(&spec, &ids);
+            if let Some(task) = sent.task_template.as_mut() {
+                task.networks.iter_mut().for_each(|n| n.reverse());
+                if let Some(c) = task.container_spec.as_mut() {
+                    c.env.iter_mut().for_each(|e| e.reverse());
+                }
+            }
+            if let Some(endpoint) = sent.endpoint_spec.as_mut() {
+                endpoint.ports.iter_mut().for_each(|p| p.reverse());
+            }
+            prop_assert_eq!(&service_from_api(&sent, &names), &spec);
+        }
+
         #[test]
         fn a_network_spec_reads_back_as_sent(spec in network()) {
             let sent = network_to_api(&spec);
