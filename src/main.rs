@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod controller;
 mod cycle;
+mod execute;
 mod render;
 
 use std::process::ExitCode;

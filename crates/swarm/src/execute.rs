@@ -19,8 +19,7 @@ use swarmkeeper_plan::observed::ObservedSwarm;
 use swarmkeeper_plan::spec::{FileKind, FileObjectSpec};
 
 use crate::engine::{Engine, EngineError};
-use crate::observe::encode;
-use crate::translate::{network_to_api, service_to_api};
+use crate::translate::{config_to_api, network_to_api, secret_to_api, service_to_api};
 
 /// Names → ids of networks, configs and secrets, from observation and
 /// from what this run created.
@@ -171,20 +170,9 @@ impl Engine {
     }
 
     async fn create_file(&self, kind: FileKind, spec: &FileObjectSpec) -> Result<Outcome, EngineError> {
-        let labels = Some(spec.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
-        let data = Some(encode(&spec.content.0));
-        let templating = spec.template_driver.as_ref().map(|name| api::Driver {
-            name: name.clone(),
-            options: None,
-        });
         let id = match kind {
             FileKind::Config => {
-                let request = api::ConfigSpec {
-                    name: Some(spec.name.clone()),
-                    labels,
-                    data,
-                    templating,
-                };
+                let request = config_to_api(spec);
                 self.call(
                     "POST /configs/create",
                     |d| async move { d.create_config(request).await },
@@ -193,13 +181,7 @@ impl Engine {
                 .id
             }
             FileKind::Secret => {
-                let request = api::SecretSpec {
-                    name: Some(spec.name.clone()),
-                    labels,
-                    data,
-                    driver: None,
-                    templating,
-                };
+                let request = secret_to_api(spec);
                 self.call(
                     "POST /secrets/create",
                     |d| async move { d.create_secret(request).await },

@@ -12,7 +12,7 @@ use swarmkeeper_plan::observed::*;
 use swarmkeeper_plan::spec::FileKind;
 
 use crate::engine::{Engine, EngineError};
-use crate::translate::{network_from_api, service_from_api};
+use crate::translate::{config_from_api, network_from_api, secret_from_api, service_from_api};
 
 fn sorted(map: Option<HashMap<String, String>>) -> std::collections::BTreeMap<String, String> {
     map.unwrap_or_default().into_iter().collect()
@@ -72,24 +72,26 @@ impl Engine {
             let (Some(id), Some(spec)) = (c.id, c.spec) else {
                 continue;
             };
+            let file = config_from_api(&spec);
             out.files.push(ObservedFile {
                 kind: FileKind::Config,
                 id,
-                name: spec.name.unwrap_or_default(),
+                name: file.name,
                 version: c.version.and_then(|v| v.index).unwrap_or(0),
-                labels: sorted(spec.labels),
+                labels: file.labels,
             });
         }
         for s in secrets {
             let (Some(id), Some(spec)) = (s.id, s.spec) else {
                 continue;
             };
+            let file = secret_from_api(&spec);
             out.files.push(ObservedFile {
                 kind: FileKind::Secret,
                 id,
-                name: spec.name.unwrap_or_default(),
+                name: file.name,
                 version: s.version.and_then(|v| v.index).unwrap_or(0),
-                labels: sorted(spec.labels),
+                labels: file.labels,
             });
         }
         for n in nodes {

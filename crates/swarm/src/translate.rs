@@ -4,7 +4,8 @@
 //! `from_api` reads an absent field as the engine default, so a spec that
 //! went through the engine reads back equal to what was sent. Networks,
 //! configs and secrets are named in neutral specs and identified by id in
-//! the API; [`Ids`] translates.
+//! the API; [`Ids`] translates. Configs and secrets carry their content
+//! base64-encoded, as the API wants it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -606,5 +607,560 @@ pub fn network_from_api(n: &api::Network) -> NetworkSpec {
             .into_iter()
             .filter_map(|c| c.subnet)
             .collect(),
+    }
+}
+
+/// Config and secret data as the Engine API carries it.
+fn file_data(spec: &FileObjectSpec) -> Option<String> {
+    Some(crate::observe::encode(&spec.content.0))
+}
+
+fn file_labels(spec: &FileObjectSpec) -> Option<HashMap<String, String>> {
+    Some(spec.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+fn templating(spec: &FileObjectSpec) -> Option<api::Driver> {
+    spec.template_driver.as_ref().map(|name| api::Driver {
+        name: name.clone(),
+        options: None,
+    })
+}
+
+/// Content from the API's base64 (empty when absent: the engine never
+/// returns a secret's data, and config data that does not decode is
+/// reported as empty rather than guessed).
+fn file_content(data: Option<&String>) -> swarmkeeper_model::compose::Content {
+    use base64::Engine as _;
+    let bytes = data
+        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+        .unwrap_or_default();
+    swarmkeeper_model::compose::Content(bytes)
+}
+
+pub fn config_to_api(spec: &FileObjectSpec) -> api::ConfigSpec {
+    api::ConfigSpec {
+        name: Some(spec.name.clone()),
+        labels: file_labels(spec),
+        data: file_data(spec),
+        templating: templating(spec),
+    }
+}
+
+pub fn secret_to_api(spec: &FileObjectSpec) -> api::SecretSpec {
+    api::SecretSpec {
+        name: Some(spec.name.clone()),
+        labels: file_labels(spec),
+        data: file_data(spec),
+        driver: None,
+        templating: templating(spec),
+    }
+}
+
+pub fn config_from_api(spec: &api::ConfigSpec) -> FileObjectSpec {
+    FileObjectSpec {
+        name: spec.name.clone().unwrap_or_default(),
+        labels: sorted(spec.labels.as_ref()),
+        content: file_content(spec.data.as_ref()),
+        template_driver: spec
+            .templating
+            .as_ref()
+            .map(|d| d.name.clone())
+            .filter(|n| !n.is_empty()),
+    }
+}
+
+pub fn secret_from_api(spec: &api::SecretSpec) -> FileObjectSpec {
+    FileObjectSpec {
+        name: spec.name.clone().unwrap_or_default(),
+        labels: sorted(spec.labels.as_ref()),
+        content: file_content(spec.data.as_ref()),
+        template_driver: spec
+            .templating
+            .as_ref()
+            .map(|d| d.name.clone())
+            .filter(|n| !n.is_empty()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Neutral → Engine API → neutral is the identity, for generated specs
+    //! in normalised form (what the plan crate produces: sorted where swarm
+    //! does not care about order, engine defaults filled in, no empty
+    //! string or zero standing for "unset"). Each spec goes both ways in
+    //! memory and over the wire: serialised as bollard sends it, read back
+    //! as the engine answers (its `Healthcheck` key, see [`crate::raw`]).
+
+    use proptest::collection::{btree_map, vec};
+    use proptest::option;
+    use proptest::prelude::*;
+    use swarmkeeper_model::compose::Content;
+
+    use super::*;
+
+    fn word() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9._-]{0,8}"
+    }
+
+    /// Any text, empty and non-ASCII included.
+    fn text() -> impl Strategy<Value = String> {
+        "\\PC{0,10}"
+    }
+
+    fn some_text() -> impl Strategy<Value = String> {
+        "\\PC{1,10}"
+    }
+
+    fn map() -> impl Strategy<Value = BTreeMap<String, String>> {
+        btree_map(word(), text(), 0..3)
+    }
+
+    fn words(max: usize) -> impl Strategy<Value = Vec<String>> {
+        vec(word(), 0..max)
+    }
+
+    fn one_of(values: &'static [&'static str]) -> impl Strategy<Value = String> {
+        proptest::sample::select(values).prop_map(str::to_owned)
+    }
+
+    /// A positive count the API's signed integers hold.
+    fn count() -> impl Strategy<Value = u64> {
+        prop_oneof![0..5u64, 0..=i64::MAX as u64]
+    }
+
+    /// A duration or size the engine stores: zero is "unset" and reads
+    /// back as `None`.
+    fn nonzero() -> impl Strategy<Value = i64> {
+        prop_oneof![1..1_000i64, 1..=i64::MAX]
+    }
+
+    fn mount() -> impl Strategy<Value = MountSpec> {
+        let kind = one_of(&["bind", "volume", "tmpfs", "npipe", "cluster"]);
+        (
+            kind,
+            option::of(some_text()),
+            word(),
+            any::<bool>(),
+            option::of(one_of(&["consistent", "cached", "delegated"])),
+            option::of(one_of(&["private", "rprivate", "shared", "rshared", "slave", "rslave"])),
+            (any::<bool>(), map(), option::of(word()), map()),
+            (option::of(nonzero()), option::of(1..=u32::MAX)),
+        )
+            .prop_map(
+                |(kind, source, target, read_only, consistency, propagation, volume, tmpfs)| {
+                    // Volume options belong to volume mounts, and driver
+                    // options to a named driver.
+                    let (nocopy, labels, driver, driver_options) = match (kind.as_str(), volume) {
+                        ("volume", (nocopy, labels, Some(driver), options)) => (nocopy, labels, Some(driver), options),
+                        ("volume", (nocopy, labels, None, _)) => (nocopy, labels, None, BTreeMap::new()),
+                        _ => (false, BTreeMap::new(), None, BTreeMap::new()),
+                    };
+                    MountSpec {
+                        kind,
+                        source,
+                        target: format!("/{target}"),
+                        read_only,
+                        consistency,
+                        bind_propagation: propagation,
+                        volume_nocopy: nocopy,
+                        volume_labels: labels,
+                        volume_driver: driver,
+                        volume_driver_options: driver_options,
+                        tmpfs_size: tmpfs.0,
+                        tmpfs_mode: tmpfs.1,
+                    }
+                },
+            )
+    }
+
+    fn file_ref() -> impl Strategy<Value = FileRefSpec> {
+        (word(), word(), word(), word(), 0..=0o7777u32).prop_map(|(name, target, uid, gid, mode)| FileRefSpec {
+            name,
+            target,
+            uid,
+            gid,
+            mode,
+        })
+    }
+
+    fn healthcheck() -> impl Strategy<Value = HealthcheckSpec> {
+        (
+            option::of(vec(text(), 0..3)),
+            option::of(nonzero()),
+            option::of(nonzero()),
+            option::of(nonzero()),
+            option::of(nonzero()),
+        )
+            .prop_map(
+                |(test, interval_ns, timeout_ns, start_period_ns, retries)| HealthcheckSpec {
+                    test,
+                    interval_ns,
+                    timeout_ns,
+                    start_period_ns,
+                    retries,
+                },
+            )
+    }
+
+    fn dns() -> impl Strategy<Value = Option<DnsSpec>> {
+        option::of((words(3), words(3), words(3)))
+            .prop_map(|d| {
+                d.map(|(nameservers, search, options)| DnsSpec {
+                    nameservers,
+                    search,
+                    options,
+                })
+            })
+            // An empty DNS config is no DNS config.
+            .prop_map(|d| d.filter(|d| !(d.nameservers.is_empty() && d.search.is_empty() && d.options.is_empty())))
+    }
+
+    prop_compose! {
+        fn container()(
+            (image, labels, command, args, hostname, mut env) in (
+                some_text(),
+                map(),
+                option::of(vec(text(), 1..3)),
+                option::of(vec(text(), 1..3)),
+                option::of(word()),
+                vec("[A-Z_]{1,6}(=\\PC{0,6})?", 0..4),
+            ),
+            (dir, user, groups, tty, open_stdin, read_only) in (
+                option::of(word()),
+                option::of(word()),
+                words(3),
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+            (mounts, stop_signal, stop_grace_period_ns, healthcheck, hosts, dns) in (
+                vec(mount(), 0..3),
+                option::of(word()),
+                option::of(any::<i64>()),
+                option::of(healthcheck()),
+                vec("[0-9.]{1,8} [a-z]{1,6}", 0..3),
+                dns(),
+            ),
+            (secrets, configs, isolation, init, sysctls, capability_add, capability_drop, ulimits) in (
+                vec(file_ref(), 0..3),
+                vec(file_ref(), 0..3),
+                one_of(&["default", "process", "hyperv"]),
+                option::of(any::<bool>()),
+                map(),
+                words(3),
+                words(3),
+                btree_map(word(), (any::<i64>(), any::<i64>()), 0..3),
+            ),
+        ) -> ContainerSpec {
+            env.sort();
+            ContainerSpec {
+                image,
+                labels,
+                command,
+                args,
+                hostname,
+                env,
+                dir,
+                user,
+                groups,
+                tty,
+                open_stdin,
+                read_only,
+                mounts,
+                stop_signal,
+                stop_grace_period_ns,
+                healthcheck,
+                hosts,
+                dns,
+                secrets,
+                configs,
+                isolation,
+                init,
+                sysctls,
+                capability_add,
+                capability_drop,
+                ulimits,
+            }
+        }
+    }
+
+    fn resources() -> impl Strategy<Value = ResourcesSpec> {
+        (
+            option::of(nonzero()),
+            option::of(nonzero()),
+            option::of(nonzero()),
+            option::of(nonzero()),
+            option::of(nonzero()),
+            vec((word(), any::<i64>()), 0..3),
+        )
+            .prop_map(
+                |(
+                    limit_nano_cpus,
+                    limit_memory_bytes,
+                    limit_pids,
+                    reserve_nano_cpus,
+                    reserve_memory_bytes,
+                    reserve_generic,
+                )| {
+                    ResourcesSpec {
+                        limit_nano_cpus,
+                        limit_memory_bytes,
+                        limit_pids,
+                        reserve_nano_cpus,
+                        reserve_memory_bytes,
+                        reserve_generic,
+                    }
+                },
+            )
+    }
+
+    fn update(failure_actions: &'static [&'static str]) -> impl Strategy<Value = UpdateSpec> {
+        (
+            count(),
+            any::<i64>(),
+            one_of(failure_actions),
+            nonzero(),
+            // Finite: NaN equals nothing, itself included.
+            prop_oneof![Just(0.0), 0.0..1.0f64, proptest::num::f64::NORMAL],
+            one_of(&["stop-first", "start-first"]),
+        )
+            .prop_map(
+                |(parallelism, delay_ns, failure_action, monitor_ns, max_failure_ratio, order)| UpdateSpec {
+                    parallelism,
+                    delay_ns,
+                    failure_action,
+                    monitor_ns,
+                    max_failure_ratio,
+                    order,
+                },
+            )
+    }
+
+    fn mode() -> impl Strategy<Value = Mode> {
+        prop_oneof![
+            count().prop_map(|replicas| Mode::Replicated { replicas }),
+            Just(Mode::Global),
+            (count(), count()).prop_map(|(max_concurrent, total_completions)| Mode::ReplicatedJob {
+                max_concurrent,
+                total_completions
+            }),
+            Just(Mode::GlobalJob),
+        ]
+    }
+
+    fn port() -> impl Strategy<Value = PortSpec> {
+        (
+            any::<u16>(),
+            any::<u16>(),
+            one_of(&["tcp", "udp", "sctp"]),
+            one_of(&["ingress", "host"]),
+        )
+            .prop_map(|(published, target, protocol, publish_mode)| PortSpec {
+                published,
+                target,
+                protocol,
+                publish_mode,
+            })
+    }
+
+    prop_compose! {
+        fn service()(
+            name in word(),
+            labels in map(),
+            container in container(),
+            resources in resources(),
+            restart in (one_of(&["none", "on-failure", "any"]), any::<i64>(), count(), any::<i64>()),
+            placement in (words(3), words(3), count()),
+            networks in btree_map(word(), (words(3), map()), 0..3),
+            log_driver in option::of((word(), map())),
+            mode in mode(),
+            update_config in update(&["continue", "pause", "rollback"]),
+            // A rollback cannot itself roll back.
+            rollback_config in update(&["continue", "pause"]),
+            endpoint in (one_of(&["vip", "dnsrr"]), vec(port(), 0..4)),
+        ) -> ServiceSpec {
+            let (condition, delay_ns, max_attempts, window_ns) = restart;
+            let (mode_name, mut ports) = endpoint;
+            ports.sort();
+            ServiceSpec {
+                name,
+                labels,
+                task: TaskSpec {
+                    container,
+                    resources,
+                    restart_policy: RestartPolicySpec { condition, delay_ns, max_attempts, window_ns },
+                    placement: PlacementSpec {
+                        constraints: placement.0,
+                        preferences: placement.1,
+                        max_replicas: placement.2,
+                    },
+                    // Sorted by network name (a BTreeMap's order).
+                    networks: networks
+                        .into_iter()
+                        .map(|(target, (aliases, driver_opts))| NetworkAttachment { target, aliases, driver_opts })
+                        .collect(),
+                    log_driver: log_driver.map(|(name, options)| LogDriverSpec { name, options }),
+                },
+                mode,
+                update_config,
+                rollback_config,
+                endpoint: EndpointSpec { mode: mode_name, ports },
+            }
+        }
+    }
+
+    prop_compose! {
+        fn network()(
+            name in word(),
+            driver in one_of(&["overlay", "bridge", "macvlan"]),
+            driver_opts in map(),
+            labels in map(),
+            attachable in any::<bool>(),
+            internal in any::<bool>(),
+            ipam_driver in option::of(word().prop_filter("the engine's default reads back as unset", |d| d != "default")),
+            ipam_subnets in vec("10\\.[0-9]{1,3}\\.[0-9]{1,3}\\.0/24", 0..3),
+        ) -> NetworkSpec {
+            NetworkSpec { name, driver, driver_opts, labels, attachable, internal, ipam_driver, ipam_subnets }
+        }
+    }
+
+    prop_compose! {
+        fn file()(
+            name in word(),
+            labels in map(),
+            content in vec(any::<u8>(), 0..64),
+            template_driver in option::of(word()),
+        ) -> FileObjectSpec {
+            FileObjectSpec { name, labels, content: Content(content), template_driver }
+        }
+    }
+
+    /// Names → ids for every network a service may attach to, both ways.
+    fn network_ids(spec: &ServiceSpec) -> (Ids, HashMap<String, String>) {
+        let mut ids = Ids::default();
+        let mut names = HashMap::new();
+        for n in &spec.task.networks {
+            let id = format!("id{}", n.target.len() * 7919 + names.len());
+            ids.insert_network(&n.target, &id);
+            names.insert(id, n.target.clone());
+        }
+        for s in &spec.task.container.secrets {
+            ids.insert(FileKind::Secret, &s.name, &format!("secret-id-of-{}", s.name));
+        }
+        for c in &spec.task.container.configs {
+            ids.insert(FileKind::Config, &c.name, &format!("config-id-of-{}", c.name));
+        }
+        (ids, names)
+    }
+
+    /// A value as bollard sends it and reads the engine's answer back.
+    fn over_the_wire<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
+        let mut json = serde_json::to_value(value).expect("bollard's types serialise");
+        // The engine answers with Go's key, which bollard does not read.
+        rename_key(&mut json, "HealthCheck", "Healthcheck");
+        crate::raw::fix_healthcheck_keys(&mut json);
+        serde_json::from_value(json).expect("what bollard wrote reads back")
+    }
+
+    fn rename_key(value: &mut serde_json::Value, from: &str, to: &str) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(v) = map.remove(from) {
+                    map.insert(to.to_owned(), v);
+                }
+                map.values_mut().for_each(|v| rename_key(v, from, to));
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| rename_key(v, from, to)),
+            _ => {}
+        }
+    }
+
+    /// A created network as the engine lists it: the create request's
+    /// fields under the same keys.
+    fn as_listed(request: &api::NetworkCreateRequest) -> api::Network {
+        let mut json = serde_json::to_value(request).expect("bollard's types serialise");
+        if let Some(map) = json.as_object_mut() {
+            map.insert("Id".to_owned(), serde_json::Value::String("n1".to_owned()));
+        }
+        serde_json::from_value(json).expect("a created network reads as a network")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn a_service_spec_reads_back_as_sent(spec in service()) {
+            let (ids, names) = network_ids(&spec);
+            let sent = service_to_api(&spec, &ids);
+            prop_assert_eq!(&service_from_api(&sent, &names), &spec);
+            prop_assert_eq!(&service_from_api(&over_the_wire(&sent), &names), &spec);
+        }
+
+        /// Swarm keeps environment, ports and network attachments in the
+        /// order a writer sent them; another writer's order (`docker stack
+        /// deploy`, a human) reads back as the same neutral spec.
+        #[test]
+        fn the_order_of_unordered_lists_does_not_matter(spec in service()) {
+            let (ids, names) = network_ids(&spec);
+            let mut sent = service_to_api(&spec, &ids);
+            if let Some(task) = sent.task_template.as_mut() {
+                task.networks.iter_mut().for_each(|n| n.reverse());
+                if let Some(c) = task.container_spec.as_mut() {
+                    c.env.iter_mut().for_each(|e| e.reverse());
+                }
+            }
+            if let Some(endpoint) = sent.endpoint_spec.as_mut() {
+                endpoint.ports.iter_mut().for_each(|p| p.reverse());
+            }
+            prop_assert_eq!(&service_from_api(&sent, &names), &spec);
+        }
+
+        #[test]
+        fn a_network_spec_reads_back_as_sent(spec in network()) {
+            let sent = network_to_api(&spec);
+            prop_assert_eq!(&network_from_api(&as_listed(&sent)), &spec);
+            prop_assert_eq!(&network_from_api(&as_listed(&over_the_wire(&sent))), &spec);
+        }
+
+        #[test]
+        fn a_config_reads_back_as_sent(spec in file()) {
+            let sent = config_to_api(&spec);
+            prop_assert_eq!(&config_from_api(&sent), &spec);
+            prop_assert_eq!(&config_from_api(&over_the_wire(&sent)), &spec);
+        }
+
+        #[test]
+        fn a_secret_reads_back_as_sent(spec in file()) {
+            let sent = secret_to_api(&spec);
+            prop_assert_eq!(&secret_from_api(&sent), &spec);
+            prop_assert_eq!(&secret_from_api(&over_the_wire(&sent)), &spec);
+        }
+    }
+
+    #[test]
+    fn network_ids_become_names_and_unknown_ids_stay() {
+        let mut spec = ServiceSpec {
+            name: "s".to_owned(),
+            ..service_from_api(&api::ServiceSpec::default(), &HashMap::new())
+        };
+        spec.task.networks = vec![NetworkAttachment {
+            target: "web_default".to_owned(),
+            aliases: vec!["app".to_owned()],
+            driver_opts: BTreeMap::new(),
+        }];
+        let mut ids = Ids::default();
+        ids.insert_network("web_default", "abc123");
+        let sent = service_to_api(&spec, &ids);
+        let target = sent
+            .task_template
+            .as_ref()
+            .and_then(|t| t.networks.as_ref())
+            .and_then(|n| n.first())
+            .and_then(|n| n.target.clone());
+        assert_eq!(target.as_deref(), Some("abc123"), "sent by id");
+        // Read back without knowing the id: the id stands (and differs).
+        assert_ne!(service_from_api(&sent, &HashMap::new()), spec);
+        let names = HashMap::from([("abc123".to_owned(), "web_default".to_owned())]);
+        assert_eq!(service_from_api(&sent, &names), spec);
     }
 }
