@@ -399,7 +399,10 @@ mod tests {
 
     /// An AWS step (the action's name is `name`).
     fn aws(id: usize, name: &str, depends_on: &[usize]) -> Step {
-        let aws = AwsAction::DeleteGroup { name: name.to_owned() };
+        let aws = AwsAction::DeleteGroup {
+            name: name.to_owned(),
+            force: false,
+        };
         step(id, Action::Aws { aws }, depends_on)
     }
 

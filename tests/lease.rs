@@ -137,9 +137,7 @@ fn lease_metric(port: u16) -> Option<String> {
 #[test]
 #[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn a_holder_whose_engine_stalls_stops_before_another_replica_takes_over() {
-    let Some(lab) = common::lab("a_holder_whose_engine_stalls_stops_before_another_replica_takes_over") else {
-        return;
-    };
+    let lab = common::lab("a_holder_whose_engine_stalls_stops_before_another_replica_takes_over");
     reset(&lab, &[]);
     let socket = lab
         .get("DOCKER_HOST")

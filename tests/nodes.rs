@@ -432,9 +432,7 @@ fn group_exists(lab: &Lab, group: &str) -> bool {
 #[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn a_pool_removed_from_the_state_is_drained_to_zero_before_its_group_goes() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("a_pool_removed_from_the_state_is_drained_to_zero_before_its_group_goes") else {
-        return;
-    };
+    let lab = common::lab("a_pool_removed_from_the_state_is_drained_to_zero_before_its_group_goes");
     let cluster = cluster_name("pr");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-pool-removal");

@@ -52,9 +52,7 @@ fn versions(lab: &Lab, services: &[&str]) -> Vec<String> {
 #[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn two_named_states_share_the_swarm_and_neither_prunes_the_other() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("two_named_states_share_the_swarm_and_neither_prunes_the_other") else {
-        return;
-    };
+    let lab = common::lab("two_named_states_share_the_swarm_and_neither_prunes_the_other");
     reset(&lab, &[]);
     forget(&lab, "platform");
     forget(&lab, "apps");
@@ -135,9 +133,7 @@ fn two_named_states_share_the_swarm_and_neither_prunes_the_other() {
 #[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn an_emptied_compose_file_is_refused_with_zero_engine_writes() {
     let _serial = common::serial();
-    let Some(lab) = common::lab("an_emptied_compose_file_is_refused_with_zero_engine_writes") else {
-        return;
-    };
+    let lab = common::lab("an_emptied_compose_file_is_refused_with_zero_engine_writes");
     reset(&lab, &[]);
     let dir = DesiredDir::new("safety-emptied");
     let web = "services:\n  web:\n    image: swarmkeeper-lab/web:1\n";
