@@ -54,10 +54,10 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
     }
     if let Some(nodes) = &plan.nodes {
         let q = nodes.quorum;
-        if !q.ok {
-            if let Some(first) = nodes.problems.first() {
-                let _ = writeln!(out, "{} {first}", p.code("1;31", "error:"));
-            }
+        if !q.ok
+            && let Some(first) = nodes.problems.first()
+        {
+            let _ = writeln!(out, "{} {first}", p.code("1;31", "error:"));
         }
         for problem in nodes.problems.iter().skip(usize::from(!q.ok)) {
             let _ = writeln!(out, "{} {problem}", p.code("1;33", "note:"));
