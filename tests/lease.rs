@@ -161,7 +161,7 @@ fn a_holder_whose_engine_stalls_stops_before_another_replica_takes_over() {
     });
     let mut b = start(&lab, &dir, port_b, &format!("unix://{socket}"));
     eventually(20, "the second replica standing by", || {
-        (status(port_b)?["lease_held"].as_bool()? == false).then_some(())
+        (!status(port_b)?["lease_held"].as_bool()?).then_some(())
     });
     assert_eq!(lease_metric(port_a).as_deref(), Some("1"));
 
