@@ -207,6 +207,30 @@ pub fn reset(lab: &BTreeMap<String, String>, docker_stacks: &[&str]) {
     for s in docker_stacks {
         let _ = docker(lab, &["stack", "rm", s]);
     }
+    // The empty state above prunes only what its own owner (`default`)
+    // made; tests that converge named states (the example is `cloud`) leave
+    // objects of other owners, which no state of `default` may touch. Remove
+    // every managed stack object directly, as an operator would by hand.
+    for kind in ["service", "config", "secret", "network"] {
+        let ids = docker(
+            lab,
+            &[
+                kind,
+                "ls",
+                "--filter",
+                "label=io.swarmkeeper.managed-by=swarmkeeper",
+                "-q",
+            ],
+        );
+        let ids: Vec<&str> = ids.stdout.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec![kind, "rm"];
+            args.extend(ids);
+            // Networks and secrets still in use by departing tasks fail
+            // here; the wait below retries them.
+            let _ = docker(lab, &args);
+        }
+    }
     // Wait (bounded) until the removed stacks' objects are gone.
     let mut left = String::new();
     for _ in 0..60 {
@@ -221,6 +245,11 @@ pub fn reset(lab: &BTreeMap<String, String>, docker_stacks: &[&str]) {
         if ls.stdout.trim().is_empty() && services.stdout.trim().is_empty() {
             return;
         }
+        // A network still in use by a departing task: try again.
+        let nets: Vec<&str> = ls.stdout.split_whitespace().collect();
+        let mut args = vec!["network", "rm"];
+        args.extend(nets);
+        let _ = docker(lab, &args);
         left = format!("services {:?}, networks {:?}", services.stdout.trim(), ls.stdout.trim());
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
