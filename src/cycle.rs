@@ -43,10 +43,16 @@ pub struct Planned {
 
 /// Managed services without all their tasks running: replicated services
 /// short of their replicas, global services with a task that is not.
-fn unhealthy(observed: &swarmkeeper_plan::ObservedSwarm) -> Vec<String> {
+fn unhealthy(observed: &swarmkeeper_plan::ObservedSwarm, owner: &str) -> Vec<String> {
+    use swarmkeeper_plan::labels::{Ownership, ownership};
     use swarmkeeper_plan::spec::Mode;
     let mut out = Vec::new();
-    for s in observed.services.iter().filter(|s| s.is_managed()) {
+    // Only this state's services (and those of earlier versions it may
+    // adopt) count for its health: another owner's are another state's.
+    let own = |s: &&swarmkeeper_plan::observed::ObservedService| {
+        matches!(ownership(&s.spec.labels, owner), Ownership::Mine | Ownership::Legacy)
+    };
+    for s in observed.services.iter().filter(own) {
         let tasks = observed
             .tasks
             .iter()
@@ -183,7 +189,7 @@ impl Providers {
             swarm_ids: Ids::from_observed(&observed),
             aws_ids: aws_part.map(|(_, _, ids)| ids),
             deferred: desired.deferred.len(),
-            unhealthy: unhealthy(&observed),
+            unhealthy: unhealthy(&observed, state.config.owner()),
         })
     }
 }

@@ -8,11 +8,36 @@ use crate::cli::RunArgs;
 use crate::controller::source::git::GitSource;
 use crate::controller::{RunConfig, Source, run as run_controller};
 
+/// Libraries whose debug and trace output carries request and response
+/// bodies (service specs with their environment, swarm inspect with its join
+/// tokens, SDK responses): capped at `info` whatever `RUST_LOG` asks, so no
+/// log level can print a secret.
+const BODY_LOGGING_TARGETS: &[&str] = &[
+    "bollard",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http_client",
+    "aws_sdk_ssm",
+    "aws_config",
+    "gix",
+    "gix_transport",
+];
+
 /// Logs: human-readable on a terminal, JSON lines otherwise (for log
-/// shippers); `RUST_LOG` overrides the default `info` level.
+/// shippers); `RUST_LOG` overrides the default `info` level, except for
+/// [`BODY_LOGGING_TARGETS`].
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for target in BODY_LOGGING_TARGETS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

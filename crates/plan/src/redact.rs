@@ -80,7 +80,7 @@ impl Redactor<'_> {
     }
 
     /// How the environment changed, key by key: `+KEY=v`, `-KEY=v`,
-    /// `KEY: old → new`, and `KEY (sensitive) changed` with neither value.
+    /// `KEY: "old" → "new"`, and `KEY (sensitive) changed` with neither value.
     pub fn env_changes(&self, service: &str, old: &Value, new: &Value) -> Vec<String> {
         let (old, new) = (env_map(old), env_map(new));
         let keys: BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
@@ -103,7 +103,8 @@ impl Redactor<'_> {
                     if secret {
                         out.push(format!("{key} {SENSITIVE} changed"));
                     } else {
-                        out.push(format!("{key}: {} → {}", entry(a), entry(b)));
+                        let value = |v: &Option<&str>| v.map_or("(no value)".to_owned(), |v| format!("{v:?}"));
+                        out.push(format!("{key}: {} → {}", value(a), value(b)));
                     }
                 }
                 _ => {}

@@ -81,7 +81,7 @@ fn a_changed_sensitive_value_says_the_key_changed_without_either_value() {
     for key in ["DB_PASSWORD", "github_token", "Api_Key", "SMTP_LOGIN"] {
         assert!(text.contains(&format!("{key} (sensitive) changed")), "{key}: {text}");
     }
-    assert!(text.contains("LANG: LANG=lang-1 → LANG=lang-2"), "{text}");
+    assert!(text.contains("LANG: \"lang-1\" → \"lang-2\""), "{text}");
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     let changed = &v["steps"][0]["changes"][0]["sensitive_changed"];
     assert!(changed.as_array().is_some_and(|a| a.len() == 8), "{changed}");
