@@ -470,9 +470,14 @@ fn a_pool_removed_from_the_state_is_drained_to_zero_before_its_group_goes() {
     state(false);
     let mut drained_with_group = false;
     eventually(300, "the workers pool drained and its group deleted", || {
-        let workers = nodes.pool("workers");
+        // The group is read before the swarm: the controller removes a node
+        // before it terminates the instance and deletes the group a cycle
+        // later, so a group seen gone means the nodes read after it are gone
+        // too. (Read the other way round, a node list taken just before the
+        // last removal looks like a group deleted under a live worker.)
         let exists = group_exists(&lab, &group);
         let instances = if exists { group_instances(&lab, &group) } else { vec![] };
+        let workers = nodes.pool("workers");
         assert!(
             !nodes.running("app_web").is_empty(),
             "the service stopped running during the removal"
