@@ -13,9 +13,9 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::decode::Decoder;
-use crate::duration::format_duration;
-use crate::names;
 use crate::source::Span;
+use crate::syntax::duration::format_duration;
+use crate::syntax::names;
 use crate::yaml::Node;
 
 pub const TOP_KEYS: &[&str] = &[

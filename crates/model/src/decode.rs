@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use crate::diagnostic::Diagnostics;
-use crate::duration::{format_duration, parse_duration};
 use crate::source::Span;
+use crate::syntax::duration::{format_duration, parse_duration};
+use crate::syntax::keyword::Keyword;
 use crate::yaml::{Node, Value, parse_bool};
 
 /// The largest whole number a compose or desired-state field takes: the
@@ -106,6 +107,27 @@ impl<'d> Decoder<'d> {
                 None
             }
         }
+    }
+
+    /// One word of a closed set ([`Keyword`]); any other is an error listing
+    /// the accepted words (and the closest one, if it looks like a typo).
+    pub fn keyword<T: Keyword>(&mut self, node: &Node, path: &str) -> Option<T> {
+        let s = self.string(node, path)?;
+        let parsed = T::parse(&s);
+        if parsed.is_none() {
+            let names = T::NAMES;
+            let help = match did_you_mean(&s, names) {
+                Some(m) => format!("did you mean `{m}`? (one of: {})", names.join(", ")),
+                None => format!("use one of: {}", names.join(", ")),
+            };
+            self.diags.error_help(
+                "invalid-value",
+                Some(node.span),
+                format!("`{path}`: `{s}` is not a valid value"),
+                help,
+            );
+        }
+        parsed
     }
 
     /// A string that may also be written as null (meaning "unset").
@@ -356,6 +378,36 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_outside_a_closed_set_names_the_accepted_words() {
+        use crate::compose::BindPropagation;
+        use crate::source::Sources;
+        let mut sources = Sources::default();
+        let id = sources.add("f.yml", "a: rshard\nb: slave\nc: upward\n".to_owned());
+        let mut diags = Diagnostics::default();
+        let root = crate::yaml::parse(id, sources.get(id), &mut diags).expect("parses");
+        let mut d = Decoder::new(&mut diags);
+        let get = |k: &str| root.get(k).expect("key present");
+        assert_eq!(d.keyword::<BindPropagation>(get("a"), "a"), None);
+        assert_eq!(d.keyword(get("b"), "b"), Some(BindPropagation::Slave));
+        assert_eq!(d.keyword::<BindPropagation>(get("c"), "c"), None);
+        let got: Vec<(String, Option<String>)> = diags.iter().map(|x| (x.message.clone(), x.help.clone())).collect();
+        let all = "private, rprivate, shared, rshared, slave, rslave";
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "`a`: `rshard` is not a valid value".to_owned(),
+                    Some(format!("did you mean `rshared`? (one of: {all})"))
+                ),
+                (
+                    "`c`: `upward` is not a valid value".to_owned(),
+                    Some(format!("use one of: {all}"))
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn suggestions_catch_typos_only() {

@@ -11,20 +11,20 @@ pub mod compose;
 pub mod config;
 pub mod decode;
 pub mod diagnostic;
-pub mod duration;
-pub mod envfile;
-pub mod interpolate;
 pub mod load;
-pub mod names;
 pub mod schema;
 pub mod source;
+pub mod syntax;
 pub mod tree;
 pub mod validate;
 pub mod yaml;
 
+/// The duration syntax at its old path (the CLI parses flags with it).
+pub use syntax::duration;
+
 pub use config::Config;
 pub use diagnostic::{Diagnostic, Diagnostics, ResolvedDiagnostic, Severity};
-pub use interpolate::Variables;
 pub use load::{DesiredState, LoadOutcome, ROOT_FILE, Stack, load_dir, load_tree};
 pub use source::Sources;
+pub use syntax::interpolate::Variables;
 pub use tree::{DirTree, MemoryTree, SourceTree};

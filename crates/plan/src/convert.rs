@@ -503,7 +503,7 @@ fn convert_mount(stack: &str, m: &compose::Mount, file: &ComposeFile) -> MountSp
         // Consistency only means something to Docker Desktop; the engine
         // drops it, so sending it would read back as a change forever.
         consistency: None,
-        bind_propagation: m.bind_propagation.clone(),
+        bind_propagation: m.bind_propagation.map(|p| p.as_str().to_owned()),
         volume_nocopy: m.volume_nocopy,
         volume_labels: BTreeMap::new(),
         volume_driver: None,

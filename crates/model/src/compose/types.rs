@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::source::Span;
+use crate::syntax::keyword::keywords;
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ComposeFile {
@@ -71,14 +72,16 @@ pub struct Service {
     pub declared_at: Option<Span>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ServiceMode {
-    #[default]
-    Replicated,
-    Global,
-    ReplicatedJob,
-    GlobalJob,
+keywords! {
+    /// `deploy.mode`.
+    #[derive(Default)]
+    pub enum ServiceMode {
+        #[default]
+        Replicated = "replicated",
+        Global = "global",
+        ReplicatedJob = "replicated-job",
+        GlobalJob = "global-job",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -95,11 +98,12 @@ pub struct Deploy {
     pub endpoint_mode: Option<EndpointMode>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EndpointMode {
-    Vip,
-    Dnsrr,
+keywords! {
+    /// `deploy.endpoint_mode`.
+    pub enum EndpointMode {
+        Vip = "vip",
+        Dnsrr = "dnsrr",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -126,12 +130,13 @@ pub struct ResourceLimits {
     pub generic_resources: Vec<(String, i64)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RestartCondition {
-    None,
-    OnFailure,
-    Any,
+keywords! {
+    /// `deploy.restart_policy.condition`.
+    pub enum RestartCondition {
+        None = "none",
+        OnFailure = "on-failure",
+        Any = "any",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -142,19 +147,21 @@ pub struct RestartPolicy {
     pub window: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FailureAction {
-    Continue,
-    Rollback,
-    Pause,
+keywords! {
+    /// `failure_action` of `deploy.update_config` and `rollback_config`.
+    pub enum FailureAction {
+        Continue = "continue",
+        Rollback = "rollback",
+        Pause = "pause",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UpdateOrder {
-    StartFirst,
-    StopFirst,
+keywords! {
+    /// `order` of `deploy.update_config` and `rollback_config`.
+    pub enum UpdateOrder {
+        StartFirst = "start-first",
+        StopFirst = "stop-first",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -167,19 +174,21 @@ pub struct UpdateConfig {
     pub order: Option<UpdateOrder>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Tcp,
-    Udp,
-    Sctp,
+keywords! {
+    /// A port's `protocol`.
+    pub enum Protocol {
+        Tcp = "tcp",
+        Udp = "udp",
+        Sctp = "sctp",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PublishMode {
-    Ingress,
-    Host,
+keywords! {
+    /// A port's `mode`.
+    pub enum PublishMode {
+        Ingress = "ingress",
+        Host = "host",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -200,14 +209,38 @@ pub struct ServiceNetwork {
     pub declared_at: Option<Span>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MountType {
-    Bind,
-    Volume,
-    Tmpfs,
-    Npipe,
-    Cluster,
+keywords! {
+    /// A mount's `type`.
+    pub enum MountType {
+        Bind = "bind",
+        Volume = "volume",
+        Tmpfs = "tmpfs",
+        Npipe = "npipe",
+        Cluster = "cluster",
+    }
+}
+
+keywords! {
+    /// A bind mount's `bind.propagation` (or a short-syntax option).
+    pub enum BindPropagation {
+        Private = "private",
+        Rprivate = "rprivate",
+        Shared = "shared",
+        Rshared = "rshared",
+        Slave = "slave",
+        Rslave = "rslave",
+    }
+}
+
+keywords! {
+    /// A mount's `consistency` (Docker Desktop; swarm ignores it). `default`
+    /// is the engine's word for none given.
+    pub enum Consistency {
+        Default = "default",
+        Consistent = "consistent",
+        Cached = "cached",
+        Delegated = "delegated",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -217,8 +250,8 @@ pub struct Mount {
     pub source: Option<String>,
     pub target: String,
     pub read_only: bool,
-    pub consistency: Option<String>,
-    pub bind_propagation: Option<String>,
+    pub consistency: Option<Consistency>,
+    pub bind_propagation: Option<BindPropagation>,
     pub bind_create_host_path: Option<bool>,
     pub volume_nocopy: bool,
     pub tmpfs_size: Option<i64>,
