@@ -233,7 +233,13 @@ impl<'d> Decoder<'d> {
     }
 
     /// A duration within `min..=max` (limits set by AWS).
-    pub fn duration_in(&mut self, node: &Node, path: &str, min: Duration, max: Duration) -> Option<Duration> {
+    pub fn duration_in(
+        &mut self,
+        node: &Node,
+        path: &str,
+        range: std::ops::RangeInclusive<Duration>,
+    ) -> Option<Duration> {
+        let (min, max) = (*range.start(), *range.end());
         let d = self.duration(node, path)?;
         if d < min || d > max {
             let text = node.as_scalar().unwrap_or_default();

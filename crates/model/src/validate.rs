@@ -42,10 +42,7 @@ fn check_sections(state: &DesiredState, diags: &mut Diagnostics) {
         }
     }
     if let Some(route) = cfg.routes.first()
-        && !cfg
-            .ingress
-            .as_ref()
-            .is_some_and(|i| i.kind == IngressKind::LoadBalancer)
+        && cfg.ingress.as_ref().is_none_or(|i| i.kind != IngressKind::LoadBalancer)
     {
         diags.error_help(
             "needs-load-balancer",

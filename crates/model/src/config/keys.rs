@@ -1,0 +1,36 @@
+//! The keys each mapping of `swarmkeeper.yaml` accepts. The decoder
+//! rejects any other; a test (`schema.rs`) keeps these lists and the JSON
+//! Schema's properties identical.
+
+pub const TOP_KEYS: &[&str] = &[
+    "version",
+    "name",
+    "cluster",
+    "volumes",
+    "ingress",
+    "routes",
+    "stacks",
+    "maintenance",
+    "logging",
+];
+pub const CLUSTER_KEYS: &[&str] = &[
+    "name",
+    "region",
+    "network",
+    "managers",
+    "workers",
+    "replace_after",
+    "max_unavailable",
+];
+pub const NETWORK_KEYS: &[&str] = &["vpc", "subnets"];
+pub const POOL_KEYS: &[&str] = &["count", "instance_type", "ami", "ssh_key", "root_volume"];
+pub const ROOT_VOLUME_KEYS: &[&str] = &["size_gb", "type"];
+pub const VOLUME_KEYS: &[&str] = &["type", "deletion_policy", "size_gb"];
+pub const INGRESS_KEYS: &[&str] = &["type", "certificate", "allowed_cidrs"];
+pub const ROUTE_KEYS: &[&str] = &["host", "path", "service", "port", "health_check"];
+pub const HEALTH_CHECK_KEYS: &[&str] = &["path", "interval", "timeout", "matcher"];
+pub const STACK_KEYS: &[&str] = &["compose", "env_file"];
+pub const MAINTENANCE_KEYS: &[&str] = &["system_prune"];
+pub const SYSTEM_PRUNE_KEYS: &[&str] = &["schedule", "at"];
+pub const LOGGING_KEYS: &[&str] = &["cloudwatch"];
+pub const CLOUDWATCH_KEYS: &[&str] = &["group", "retention_days"];
