@@ -51,18 +51,28 @@ fn check_sections(state: &DesiredState, diags: &mut Diagnostics) {
             "add `ingress: { type: load_balancer }` to swarmkeeper.yaml, or remove `routes:`",
         );
     }
+    // A repeat is reported at its host (the key that makes the pair
+    // collide), naming the first route with that pair and its line.
     let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for (i, r) in cfg.routes.iter().enumerate() {
-        if let Some(first) = seen.insert((&r.host, &r.path), i) {
+        if let Some(&first) = seen.get(&(r.host.as_str(), r.path.as_str())) {
+            let earlier = &cfg.routes[first];
+            let line = earlier
+                .host_at
+                .or(earlier.service_at)
+                .map(|at| format!(" (line {})", at.line))
+                .unwrap_or_default();
             diags.error_help(
                 "duplicate-route",
-                r.service_at,
+                r.host_at.or(r.service_at),
                 format!(
-                    "routes[{i}] repeats host `{}` and path `{}` of routes[{first}]",
+                    "routes[{i}] repeats host `{}` and path `{}` of routes[{first}]{line}",
                     r.host, r.path
                 ),
                 "each host and path pair may be routed once; remove or change one of them",
             );
+        } else {
+            seen.insert((&r.host, &r.path), i);
         }
     }
 }

@@ -375,14 +375,14 @@ fn decode_routes(node: &Node, d: &mut Decoder) -> Vec<Route> {
         if d.mapping(item, &path, ROUTE_KEYS, false).is_none() {
             continue;
         }
-        let host = required(
+        let host_node = required(
             d,
             item,
             "host",
             &path,
             "set the host name this route answers, e.g. `host: cloud.example.com`",
-        )
-        .and_then(|h| {
+        );
+        let host = host_node.and_then(|h| {
             let s = d.string(h, &format!("{path}.host"))?;
             names::check(d, h.span, &format!("{path}.host"), &s, &names::HOST_NAME).then_some(s)
         });
@@ -482,6 +482,8 @@ fn decode_routes(node: &Node, d: &mut Decoder) -> Vec<Route> {
                 service,
                 port,
                 health_check,
+                host_at: host_node.map(|n| n.span),
+                path_at: item.get("path").map(|n| n.span),
                 service_at: service_node.map(|n| n.span),
                 port_at: port_node.map(|n| n.span),
             });

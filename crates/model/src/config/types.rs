@@ -312,6 +312,14 @@ pub struct Route {
     pub port: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
+    /// Where `host` is written (its value).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub host_at: Option<Span>,
+    /// Where `path` is written; `None` when the route takes the default.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub path_at: Option<Span>,
     #[serde(skip)]
     #[schemars(skip)]
     pub service_at: Option<Span>,
