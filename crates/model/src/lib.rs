@@ -6,6 +6,19 @@
 //! [`DesiredState`]. Every problem becomes a [`Diagnostic`] with file, line
 //! and column; a state with any error is never returned. This crate reads
 //! files (through a [`SourceTree`]) and nothing else: no network, no environment lookups of its own.
+//!
+//! - [`tree`], [`source`], [`yaml`]: reading files and parsing YAML into
+//!   spanned nodes; [`diagnostic`]: findings with positions;
+//! - [`syntax`]: the small languages inside scalars (durations, sizes,
+//!   short ports and volumes, shell words, file modes, closed sets of
+//!   words, interpolation, env files, name rules);
+//! - [`decode`]: the generic typed reader of nodes ([`decode::Decoder`]);
+//! - [`config`]: `swarmkeeper.yaml`'s types with their defaults and
+//!   ranges, its keys and its decoder; [`schema`]: its JSON Schema;
+//! - [`compose`]: compose files' types, keys, decoder by section and
+//!   cross-references;
+//! - [`load`]: the loader that ties these together; [`validate`]: checks
+//!   across files (routes against stacks, volumes against the cluster).
 
 pub mod compose;
 pub mod config;

@@ -1,6 +1,6 @@
 //! Closed sets of words (`type: bind`, `protocol: udp`,
 //! `deletion_policy: retain`…): each enum is declared once, with the
-//! spelling of every variant, by [`keywords!`]; the decoders parse it
+//! spelling of every variant, by `keywords!`; the decoders parse it
 //! through [`Keyword::parse`], report a value outside the set with the
 //! accepted words ([`Keyword::NAMES`], in declaration order), and
 //! consumers write it back with [`Keyword::as_str`].

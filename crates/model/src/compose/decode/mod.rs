@@ -2,9 +2,9 @@
 //! error and warning with its position.
 //!
 //! This module reads the top level and dispatches each section to its
-//! decoder: [`service`] (one service's keys, with [`deploy`], [`ports`],
-//! [`mounts`], [`healthcheck`] and the attachments of [`networks`] and
-//! [`files`]), [`networks`], [`volumes`] and [`files`] (configs and
+//! decoder: `service` (one service's keys, with `deploy`, `ports`,
+//! `mounts`, `healthcheck` and the attachments of `networks` and
+//! `files`), `networks`, `volumes` and `files` (configs and
 //! secrets). It also holds the helpers the sections share (`external`,
 //! string maps, sizes). Short syntaxes are parsed by [`crate::syntax`];
 //! whether every name a service uses is declared is checked afterwards by
