@@ -2,9 +2,9 @@
 //! resources (limits and reservations), restart policy, update and rollback
 //! configs, endpoint mode.
 
-use super::super::keys;
-use super::super::types::*;
 use super::{memory_bytes, string_map};
+use crate::compose::keys;
+use crate::compose::types::*;
 use crate::decode::Decoder;
 use crate::yaml::Node;
 

@@ -2,9 +2,9 @@
 //! (a file inside the desired-state directory, inline content, or
 //! external) and a service's references to them (target, uid, gid, mode).
 
-use super::super::keys;
-use super::super::types::*;
 use super::{FileAccess, decode_external, string_map};
+use crate::compose::keys;
+use crate::compose::types::*;
 use crate::decode::Decoder;
 use crate::source::Span;
 use crate::syntax::file_mode::{MAX_FILE_MODE, parse_file_mode};

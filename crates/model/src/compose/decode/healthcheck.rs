@@ -1,8 +1,8 @@
 //! A service's `healthcheck:` (test, interval, timeout, start period and
 //! interval, retries, disable).
 
-use super::super::keys;
-use super::super::types::*;
+use crate::compose::keys;
+use crate::compose::types::*;
 use crate::decode::Decoder;
 use crate::yaml::{Node, Value};
 

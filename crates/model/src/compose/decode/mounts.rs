@@ -2,9 +2,9 @@
 //! `target`, `bind`, `volume`, `tmpfs` options) and short form (parsed by
 //! [`crate::syntax::volume`]).
 
-use super::super::keys;
-use super::super::types::*;
 use super::memory_bytes;
+use crate::compose::keys;
+use crate::compose::types::*;
 use crate::decode::Decoder;
 use crate::syntax::file_mode::MAX_FILE_MODE;
 use crate::syntax::volume::parse_short_volume;

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::super::keys;
-use super::super::types::*;
 use super::{decode_external, string_map};
+use crate::compose::keys;
+use crate::compose::types::*;
 use crate::decode::Decoder;
 use crate::source::Span;
 use crate::syntax::names;

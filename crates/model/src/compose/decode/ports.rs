@@ -1,8 +1,8 @@
 //! A service's `ports:`, long form (`target`, `published`, `protocol`,
 //! `mode`) and short form (parsed by [`crate::syntax::port`]).
 
-use super::super::keys;
-use super::super::types::*;
+use crate::compose::keys;
+use crate::compose::types::*;
 use crate::decode::Decoder;
 use crate::syntax::port::parse_short_port;
 use crate::yaml::{Node, Value};

@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use super::super::keys;
-use super::super::types::*;
 use super::{FileAccess, string_map};
+use crate::compose::keys;
+use crate::compose::types::*;
 use crate::decode::Decoder;
 use crate::source::Span;
 use crate::syntax::restart;
@@ -209,8 +209,7 @@ fn env_file_list(v: &Node, p: &str, d: &mut Decoder) -> Vec<(String, Span)> {
             .iter()
             .filter_map(|i| {
                 // Compose spec allows `{path: x, required: bool}` entries.
-                if let Some(map) = i.as_map() {
-                    let _ = map;
+                if i.as_map().is_some() {
                     d.mapping(i, p, &["path", "required", "format"], false)?;
                     return i
                         .get("path")

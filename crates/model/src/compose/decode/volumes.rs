@@ -1,9 +1,9 @@
 //! The top-level `volumes:` definitions (driver, options, labels,
 //! external); a service's mounts are in [`super::mounts`].
 
-use super::super::keys;
-use super::super::types::*;
 use super::{decode_external, string_map};
+use crate::compose::keys;
+use crate::compose::types::*;
 use crate::decode::Decoder;
 use crate::source::Span;
 use crate::yaml::Node;
