@@ -3,7 +3,7 @@
 //! On a terminal (stderr is a TTY and `TERM` is not `dumb`): one live line
 //! (steps done of total, running, failed, elapsed) drawn by `indicatif`,
 //! a detailed line above it for each step that failed, was skipped or not
-//! started, and a summary at the end. Elsewhere (CI, logs, pipes): one line
+//! started, and a summary in its place at the end. Elsewhere (CI, logs, pipes): one line
 //! per step as it ends, as always.
 //!
 //! The executor tells about steps only through the hooks it already has:
@@ -59,6 +59,7 @@ impl Reporter {
                 live.bar.suspend(print);
                 live.bar.inc_length(plan.steps.len() as u64);
                 live.refresh();
+                live.show();
             }
         }
     }
@@ -141,7 +142,8 @@ pub struct Live {
 
 impl Live {
     fn new(color: bool) -> Self {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        // Hidden until the first round's plan is printed.
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
         let template = if color {
             "{spinner:.cyan} Applying: {pos}/{len} steps, {msg}, {elapsed}"
         } else {
@@ -150,7 +152,6 @@ impl Live {
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
-        bar.enable_steady_tick(Duration::from_millis(100));
         let live = Self {
             bar,
             started: Instant::now(),
@@ -160,6 +161,14 @@ impl Live {
         };
         live.refresh();
         live
+    }
+
+    /// Draw the line from now on (the elapsed time ticking).
+    fn show(&self) {
+        if self.bar.is_hidden() {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.bar.enable_steady_tick(Duration::from_millis(100));
+        }
     }
 
     fn counts(&self) -> Counts {
@@ -184,9 +193,8 @@ impl Live {
     }
 
     fn finish(&self) {
-        self.running.store(0, Ordering::Relaxed);
-        self.refresh();
-        self.bar.finish();
+        // The summary takes the live line's place.
+        self.bar.finish_and_clear();
         let total = usize::try_from(self.bar.length().unwrap_or(0)).unwrap_or(usize::MAX);
         eprintln!("{}", summary(total, &self.counts(), self.started.elapsed()));
     }
