@@ -162,9 +162,16 @@ pub struct RunArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
-    /// The controller's address (its --listen).
-    #[arg(long, default_value = "127.0.0.1:9400")]
-    pub address: std::net::SocketAddr,
+    /// The controller's address: what its `run --listen` was given
+    /// (`--address` is the old name of this flag).
+    #[arg(
+        long,
+        visible_alias = "address",
+        env = "SWARMKEEPER_LISTEN",
+        hide_env_values = true,
+        default_value = "127.0.0.1:9400"
+    )]
+    pub listen: std::net::SocketAddr,
     /// How to print the status.
     #[arg(long, short, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

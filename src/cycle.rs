@@ -39,6 +39,8 @@ pub struct Planned {
     pub deferred: usize,
     /// Managed services whose running tasks fall short of what they ask.
     pub unhealthy: Vec<String>,
+    /// The swarm's managers as observed, with or without a cluster.
+    pub quorum: swarmkeeper_plan::nodes::Quorum,
 }
 
 /// Managed services without all their tasks running: replicated services
@@ -190,6 +192,7 @@ impl Providers {
             aws_ids: aws_part.map(|(_, _, ids)| ids),
             deferred: desired.deferred.len(),
             unhealthy: unhealthy(&observed, state.config.owner()),
+            quorum: crate::controller::metrics::observed_quorum(&observed.nodes),
         })
     }
 }

@@ -8,6 +8,7 @@ mod commands;
 mod controller;
 mod cycle;
 mod execute;
+mod progress;
 mod render;
 
 use std::process::ExitCode;

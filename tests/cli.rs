@@ -178,3 +178,65 @@ fn help_never_shows_environment_values() {
         }
     }
 }
+
+/// An engine that cannot be reached: the cause is said once, then what to
+/// do (the error's chain once printed it a second time after the advice).
+#[test]
+fn an_unreachable_engine_is_said_once_with_what_to_do() {
+    let dir = common::DesiredDir::new("cli-no-engine");
+    dir.stacks(&[("web", "services:\n  web:\n    image: busybox\n")]);
+    let socket = dir.path.join("no-such-docker.sock");
+    for args in [&["reconcile", "--dry-run"][..], &["reconcile"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
+            .args(args)
+            .arg(&dir.path)
+            .env("NO_COLOR", "1")
+            .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+            .output()
+            .expect("the binary runs");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        let cause = format!("Socket not found: {}", socket.display());
+        assert_eq!(
+            stderr.matches(&cause).count(),
+            1,
+            "{args:?}: the cause once in\n{stderr}"
+        );
+        assert!(stderr.contains("Set DOCKER_HOST"), "{args:?}: what to do in\n{stderr}");
+        let (before, after) = stderr.split_once("Set DOCKER_HOST").unwrap_or_default();
+        assert!(
+            before.contains(&cause) && !after.contains("Socket not found"),
+            "{args:?}: the cause before what to do, not after it:\n{stderr}"
+        );
+    }
+}
+
+/// `--listen` names the controller's address everywhere: `status` takes it
+/// (and still `--address`, its old name), and says it in the error when
+/// nothing answers there.
+#[test]
+fn status_takes_the_controllers_listen_address_under_either_name() {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = unused.local_addr().expect("address").to_string();
+    drop(unused);
+    for flag in ["--listen", "--address"] {
+        let out = swarmkeeper(&["status", flag, &addr]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(&format!("no controller answers on {addr}")),
+            "{flag}: {stderr}"
+        );
+    }
+    let help = text(&swarmkeeper(&["status", "--help"]).stdout);
+    assert!(help.contains("--listen"), "{help}");
+    // Like `run`, the address may come from SWARMKEEPER_LISTEN.
+    let out = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
+        .args(["status"])
+        .env("NO_COLOR", "1")
+        .env("SWARMKEEPER_LISTEN", &addr)
+        .output()
+        .expect("the binary runs");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("no controller answers on {addr}")), "{stderr}");
+}

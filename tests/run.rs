@@ -116,6 +116,21 @@ fn the_controller_follows_edits_keeps_the_last_good_state_and_heals_drift() {
         metrics.contains("swarmkeeper_cycles_total{trigger=\"source\""),
         "{metrics}"
     );
+    // A stacks-only controller on the lab's healthy swarm: the quorum of
+    // the swarm it runs on is known and held; what only a cluster knows
+    // is not exported.
+    let samples: Vec<&str> = metrics.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(samples.contains(&"swarmkeeper_manager_quorum 1"), "{metrics}");
+    assert!(
+        samples
+            .iter()
+            .any(|l| l.starts_with("swarmkeeper_managers{state=\"reachable\"} ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+    assert!(samples.contains(&"swarmkeeper_desired_state_valid 1"), "{metrics}");
+    for unknown in ["swarmkeeper_nodes_replaced", "provider=\"aws\""] {
+        assert!(!metrics.contains(unknown), "{unknown} without a cluster:\n{metrics}");
+    }
 
     // SIGTERM: it stops by itself, promptly.
     let pid = controller.0.id().to_string();

@@ -14,13 +14,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 use swarmkeeper_model::{DesiredState, LoadOutcome, load_dir};
-use swarmkeeper_plan::plan::Op;
 use swarmkeeper_plan::{Plan, PlanOptions, render};
 
 use super::process_environment;
-use std::sync::Arc;
 
-use crate::apply::StepOutcome;
 use crate::cli::{OutputFormat, ReconcileArgs};
 use crate::cycle::{ApplyOptions, Planned, Providers, converge};
 use crate::render as diag_render;
@@ -133,22 +130,27 @@ async fn apply_rounds(
     let color = color_stderr();
     let text = args.output == OutputFormat::Text;
     let verbose = args.verbose;
-    let on_round = move |round: usize, plan: &Plan| {
-        if text {
-            if round > 1 {
-                println!("Round {round}: what the first round made possible.\n");
+    // On a terminal a live line; otherwise a line per step (see progress.rs).
+    let reporter = crate::progress::Reporter::for_stderr(color);
+    let on_round = |round: usize, plan: &Plan| {
+        reporter.round(plan, || {
+            if text {
+                if round > 1 {
+                    println!("Round {round}: what the first round made possible.\n");
+                }
+                print!("{}", render::text(plan, color_stdout(), verbose));
             }
-            print!("{}", render::text(plan, color_stdout(), verbose));
-        }
+        });
     };
-    let progress: crate::apply::Progress = Arc::new(move |step, outcome| progress_line(step, outcome, color));
     let how = ApplyOptions {
         concurrency: usize::from(args.concurrency),
         on_round: &on_round,
-        progress,
+        progress: reporter.progress(),
         cancel: None,
     };
-    let done = converge(providers, state, opts, planned, &how).await?;
+    let done = converge(providers, state, opts, planned, &how).await;
+    reporter.finish();
+    let done = done?;
     let converged = done.failures.is_empty() && done.remaining == 0;
     if args.output == OutputFormat::Json {
         print_plan(&done.first_plan, args, true, Some(converged), calls(providers));
@@ -219,32 +221,5 @@ fn print_calls(calls: &ApiCalls) {
     );
     if let Some(aws) = &calls.aws {
         println!("AWS API calls: {} reads, {} writes.", aws.reads, aws.writes);
-    }
-}
-
-fn progress_line(step: &swarmkeeper_plan::Step, outcome: &StepOutcome, color: bool) {
-    let paint = |code: &str, text: &str| {
-        if color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    };
-    let what = format!("{} {}", step.action.kind(), step.action.name());
-    let verb = match step.action.op() {
-        Op::Create => "created",
-        Op::Update => "updated",
-        Op::Delete => "removed",
-    };
-    match outcome {
-        StepOutcome::Done { took, already_gone } => {
-            let note = if *already_gone { ", already gone" } else { "" };
-            eprintln!("  {} {verb} {what} ({} ms{note})", paint("32", "✓"), took.as_millis());
-        }
-        StepOutcome::Failed { error } => eprintln!("  {} {what}: {error}", paint("31", "✗")),
-        StepOutcome::Skipped { because_of } => {
-            eprintln!("  {} {what}: skipped, step {because_of} failed", paint("33", "-"));
-        }
-        StepOutcome::Cancelled => eprintln!("  {} {what}: not started (shutting down)", paint("33", "-")),
     }
 }

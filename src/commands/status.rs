@@ -19,12 +19,12 @@ fn fetch(address: std::net::SocketAddr) -> std::io::Result<String> {
 }
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    let body = match fetch(args.address) {
+    let body = match fetch(args.listen) {
         Ok(b) => b,
         Err(e) => {
             eprintln!(
-                "error: no controller answers on {}: {e}; is `swarmkeeper run` running there (see its --listen)?",
-                args.address
+                "error: no controller answers on {addr}: {e}. Give `--listen` the address the controller's `swarmkeeper run --listen` has, or start one there",
+                addr = args.listen
             );
             return Ok(ExitCode::from(1));
         }

@@ -1,5 +1,15 @@
-//! Prometheus metrics (text format at `/metrics`).
+//! Prometheus metrics (text format at `/metrics`), and the rules of what
+//! they say.
+//!
+//! A metric exists only once its value is known: the managers and the
+//! quorum once the swarm's nodes were observed (with or without a declared
+//! cluster: a stacks-only controller watches the quorum of the swarm it
+//! runs on just as well), the cluster-only ones (`nodes_replaced`) while a
+//! cluster is declared, the desired state's validity once it was loaded.
+//! Counters of things that happen (cycles, actions, drift) exist from the
+//! start: zero is what is known of them. docs/reference.md lists them all.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,7 +19,37 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use prometheus_client::metrics::gauge::Gauge;
+use swarmkeeper_plan::nodes::Quorum;
+use swarmkeeper_plan::observed::ObservedNode;
+
 use crate::apply::StepOutcome;
+
+/// The managers of the swarm as observed, whatever the desired state
+/// declares, and whether they have quorum: a majority of them reachable
+/// (Raft's rule, as the node lifecycle counts it).
+pub fn observed_quorum(nodes: &[ObservedNode]) -> Quorum {
+    let managers = nodes.iter().filter(|n| n.role == "manager").count();
+    let reachable = nodes.iter().filter(|n| n.role == "manager" && n.reachable).count();
+    Quorum {
+        managers,
+        reachable,
+        ok: reachable * 2 > managers,
+    }
+}
+
+/// What is known of the quorum when the managers answer no read ("does
+/// not have a leader"): lost, with at most a minority reachable out of the
+/// managers last seen (how many exactly is not known).
+pub fn lost_quorum(last_seen: Option<Quorum>) -> Quorum {
+    let managers = last_seen.map_or(0, |q| q.managers);
+    let reachable = last_seen.map_or(0, |q| q.reachable.min(managers / 2));
+    Quorum {
+        managers,
+        reachable,
+        ok: false,
+    }
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CycleLabels {
@@ -39,8 +79,19 @@ struct RevisionLabels {
     revision: String,
 }
 
+/// Metrics registered once known, after the others.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Late {
+    Managers,
+    Quorum,
+    Valid,
+    NodesReplaced,
+}
+
 pub struct Metrics {
-    registry: Registry,
+    /// Behind a lock: metrics known only later are registered then.
+    registry: Mutex<Registry>,
+    registered: Mutex<Vec<Late>>,
     cycles: Family<CycleLabels, Counter>,
     cycle_seconds: Histogram,
     plan_seconds: Histogram,
@@ -51,8 +102,19 @@ pub struct Metrics {
     lease: prometheus_client::metrics::gauge::Gauge,
     /// One series at 1: the revision (git: commit) of the last valid state.
     applied_revision: Family<RevisionLabels, prometheus_client::metrics::gauge::Gauge>,
-    managers: Family<ManagerLabels, prometheus_client::metrics::gauge::Gauge>,
-    quorum: prometheus_client::metrics::gauge::Gauge,
+    managers: Family<ManagerLabels, Gauge>,
+    quorum: Gauge,
+    /// The quorum last observed (for what a lost one still knows).
+    last_quorum: Mutex<Option<Quorum>>,
+    /// 1 while the last load found the desired state valid.
+    valid: Gauge,
+    /// Cycles failed in a row (0 after one that succeeded).
+    failing: Gauge,
+    /// Nodes whose instance was terminated for the group to launch a new
+    /// one: replaced after failing, or rolled to a new type or image.
+    nodes_replaced: Counter,
+    /// Whether AWS calls are made (their series exist then).
+    aws: AtomicBool,
     /// Call totals already counted (the providers report cumulative ones).
     seen_calls: Mutex<[u64; 4]>,
 }
@@ -69,18 +131,9 @@ impl Metrics {
         let invalid = Counter::default();
         let lease = prometheus_client::metrics::gauge::Gauge::default();
         let applied_revision = Family::<RevisionLabels, prometheus_client::metrics::gauge::Gauge>::default();
-        let managers = Family::<ManagerLabels, prometheus_client::metrics::gauge::Gauge>::default();
-        let quorum = prometheus_client::metrics::gauge::Gauge::default();
-        registry.register(
-            "managers",
-            "Swarm managers by reachability (with a cluster declared)",
-            managers.clone(),
-        );
-        registry.register(
-            "manager_quorum",
-            "1 while a majority of managers is reachable; 0 means quorum is lost and no node action is taken",
-            quorum.clone(),
-        );
+        let managers = Family::<ManagerLabels, Gauge>::default();
+        let quorum = Gauge::default();
+        let failing = Gauge::default();
         registry.register(
             "applied_revision",
             "1 for the revision (git: the commit) of the desired state being reconciled",
@@ -103,11 +156,17 @@ impl Metrics {
         registry.register("drift_detected", "Resyncs that found changes to make", drift.clone());
         registry.register(
             "invalid_desired_states",
-            "Loads of an invalid desired state",
+            "Loads that found the desired state invalid (one per cycle while it stays so; the last good one is reconciled)",
             invalid.clone(),
         );
+        registry.register(
+            "failing_cycles",
+            "Cycles that failed in a row; 0 once one succeeds (or while this replica does not hold the lease)",
+            failing.clone(),
+        );
         Self {
-            registry,
+            registry: Mutex::new(registry),
+            registered: Mutex::new(Vec::new()),
             cycles,
             cycle_seconds,
             plan_seconds,
@@ -119,11 +178,54 @@ impl Metrics {
             applied_revision,
             managers,
             quorum,
+            last_quorum: Mutex::new(None),
+            valid: Gauge::default(),
+            failing,
+            nodes_replaced: Counter::default(),
+            aws: AtomicBool::new(false),
             seen_calls: Mutex::new([0; 4]),
         }
     }
 
+    /// Register `which` the first time its value is known.
+    fn known(&self, which: Late) {
+        let (Ok(mut registered), Ok(mut registry)) = (self.registered.lock(), self.registry.lock()) else {
+            return;
+        };
+        if registered.contains(&which) {
+            return;
+        }
+        registered.push(which);
+        match which {
+            Late::Managers => registry.register(
+                "managers",
+                "Swarm managers by reachability, as observed (with or without a declared cluster)",
+                self.managers.clone(),
+            ),
+            Late::Quorum => registry.register(
+                "manager_quorum",
+                "1 while a majority of the swarm's managers is reachable; 0: quorum is lost, no node action is taken",
+                self.quorum.clone(),
+            ),
+            Late::Valid => registry.register(
+                "desired_state_valid",
+                "1 when the desired state last loaded is valid; 0: it is not, and the last good one is reconciled",
+                self.valid.clone(),
+            ),
+            Late::NodesReplaced => registry.register(
+                "nodes_replaced",
+                "Nodes whose instance was terminated for its group to launch a new one (failed, or rolled to a new type or image)",
+                self.nodes_replaced.clone(),
+            ),
+        }
+    }
+
     pub fn cycle(&self, trigger: &str, ok: bool, took: Duration) {
+        if ok {
+            self.failing.set(0);
+        } else {
+            self.failing.inc();
+        }
         self.cycles
             .get_or_create(&CycleLabels {
                 trigger: trigger.to_owned(),
@@ -143,18 +245,48 @@ impl Metrics {
 
     pub fn lease(&self, held: bool) {
         self.lease.set(i64::from(held));
+        if !held {
+            // A replica that does not act is not failing to.
+            self.failing.set(0);
+        }
     }
 
-    /// Managers by reachability and whether they have quorum.
-    pub fn nodes(&self, report: &swarmkeeper_plan::nodes::NodeReport) {
-        let q = report.quorum;
+    /// Whether the desired state declares a cluster: the cluster-only
+    /// metrics exist from then on.
+    pub fn cluster(&self, declared: bool) {
+        if declared {
+            self.known(Late::NodesReplaced);
+        }
+    }
+
+    /// The swarm's managers as a cycle observed them.
+    pub fn managers(&self, quorum: Quorum) {
+        if let Ok(mut last) = self.last_quorum.lock() {
+            *last = Some(quorum);
+        }
+        self.set_quorum(quorum);
+    }
+
+    /// The managers answered no read: quorum is lost.
+    pub fn quorum_lost(&self) {
+        let last = self.last_quorum.lock().ok().and_then(|q| *q);
+        self.set_quorum(lost_quorum(last));
+    }
+
+    fn set_quorum(&self, q: Quorum) {
         self.quorum.set(i64::from(q.ok));
-        for (state, n) in [("reachable", q.reachable), ("unreachable", q.managers - q.reachable)] {
-            self.managers
-                .get_or_create(&ManagerLabels {
-                    state: state.to_owned(),
-                })
-                .set(n as i64);
+        self.known(Late::Quorum);
+        // Without a manager count (quorum lost before any was observed)
+        // the managers are not known.
+        if q.managers > 0 {
+            for (state, n) in [("reachable", q.reachable), ("unreachable", q.managers - q.reachable)] {
+                self.managers
+                    .get_or_create(&ManagerLabels {
+                        state: state.to_owned(),
+                    })
+                    .set(n as i64);
+            }
+            self.known(Late::Managers);
         }
     }
 
@@ -167,16 +299,30 @@ impl Metrics {
             self.applied_revision.clear();
             self.applied_revision.get_or_create(&labels).set(1);
         }
+        self.valid.set(1);
+        self.known(Late::Valid);
     }
 
     pub fn invalid(&self) {
         self.invalid.inc();
+        self.valid.set(0);
+        self.known(Late::Valid);
     }
 
     /// A progress callback for the executor that counts actions.
     pub fn progress(&self) -> crate::apply::Progress {
         let actions = self.actions.clone();
+        let replaced = self.nodes_replaced.clone();
         Arc::new(move |step, outcome| {
+            if let (
+                swarmkeeper_plan::Action::Aws {
+                    aws: swarmkeeper_plan::aws::AwsAction::TerminateInstance { decrement: false, .. },
+                },
+                StepOutcome::Done { .. },
+            ) = (&step.action, outcome)
+            {
+                replaced.inc();
+            }
             let outcome = match outcome {
                 StepOutcome::Done { .. } => "done",
                 StepOutcome::Failed { .. } => "failed",
@@ -203,11 +349,17 @@ impl Metrics {
             aws.map_or(0, |a| a.reads),
             aws.map_or(0, |a| a.writes),
         ];
+        // AWS series exist once AWS is connected (a stacks-only controller
+        // makes no AWS call at all).
+        let aws_known = self.aws.fetch_or(aws.is_some(), Ordering::Relaxed) || aws.is_some();
         let Ok(mut seen) = self.seen_calls.lock() else { return };
         for (i, (provider, access)) in [("swarm", "read"), ("swarm", "write"), ("aws", "read"), ("aws", "write")]
             .into_iter()
             .enumerate()
         {
+            if provider == "aws" && !aws_known {
+                continue;
+            }
             let delta = now[i].saturating_sub(seen[i]);
             self.calls
                 .get_or_create(&CallLabels {
@@ -221,7 +373,9 @@ impl Metrics {
 
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        if let Ok(registry) = self.registry.lock() {
+            let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+        }
         out
     }
 }
@@ -229,5 +383,198 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(role: &str, reachable: bool) -> ObservedNode {
+        ObservedNode {
+            id: String::new(),
+            hostname: String::new(),
+            role: role.to_owned(),
+            availability: "active".to_owned(),
+            state: "ready".to_owned(),
+            addr: String::new(),
+            manager_addr: None,
+            reachable,
+            labels: Default::default(),
+            engine_labels: Default::default(),
+            updated_unix: None,
+            leader: false,
+        }
+    }
+
+    fn manager(reachable: bool) -> ObservedNode {
+        node("manager", reachable)
+    }
+
+    fn worker() -> ObservedNode {
+        node("worker", false)
+    }
+
+    /// `name value` lines of the exposition, comments left out.
+    fn samples(metrics: &Metrics) -> Vec<String> {
+        metrics
+            .encode()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn has(metrics: &Metrics, name: &str) -> bool {
+        samples(metrics)
+            .iter()
+            .any(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
+    }
+
+    #[test]
+    fn quorum_is_a_majority_of_the_observed_managers_reachable() {
+        for (managers, reachable, ok) in [
+            (1, 1, true),
+            (3, 3, true),
+            (3, 2, true),
+            (3, 1, false),
+            (4, 2, false),
+            (5, 3, true),
+            (1, 0, false),
+        ] {
+            let mut nodes: Vec<ObservedNode> = (0..managers).map(|i| manager(i < reachable)).collect();
+            nodes.extend([worker(), worker()]);
+            let q = observed_quorum(&nodes);
+            assert_eq!(
+                (q.managers, q.reachable, q.ok),
+                (managers, reachable, ok),
+                "{managers}/{reachable}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_lost_quorum_keeps_the_managers_last_seen_with_at_most_a_minority_reachable() {
+        let seen = Quorum {
+            managers: 3,
+            reachable: 3,
+            ok: true,
+        };
+        let lost = lost_quorum(Some(seen));
+        assert_eq!((lost.managers, lost.reachable, lost.ok), (3, 1, false));
+        let unknown = lost_quorum(None);
+        assert_eq!((unknown.managers, unknown.reachable, unknown.ok), (0, 0, false));
+    }
+
+    #[test]
+    fn node_and_quorum_metrics_exist_only_once_known() {
+        let metrics = Metrics::new();
+        for name in [
+            "swarmkeeper_manager_quorum",
+            "swarmkeeper_managers",
+            "swarmkeeper_nodes_replaced_total",
+            "swarmkeeper_desired_state_valid",
+        ] {
+            assert!(!has(&metrics, name), "{name} before it is known:\n{}", metrics.encode());
+        }
+        // What happens is counted from the start: zero is known.
+        assert!(has(&metrics, "swarmkeeper_drift_detected_total"));
+        assert!(has(&metrics, "swarmkeeper_failing_cycles"));
+
+        // A stacks-only controller on a healthy single-manager swarm.
+        metrics.cluster(false);
+        metrics.managers(observed_quorum(&[manager(true)]));
+        let s = samples(&metrics);
+        assert!(s.contains(&"swarmkeeper_manager_quorum 1".to_owned()), "{s:#?}");
+        assert!(
+            s.contains(&"swarmkeeper_managers{state=\"reachable\"} 1".to_owned()),
+            "{s:#?}"
+        );
+        assert!(
+            s.contains(&"swarmkeeper_managers{state=\"unreachable\"} 0".to_owned()),
+            "{s:#?}"
+        );
+        assert!(!has(&metrics, "swarmkeeper_nodes_replaced_total"), "{s:#?}");
+
+        // A cluster declared: its metrics appear.
+        metrics.cluster(true);
+        assert!(samples(&metrics).contains(&"swarmkeeper_nodes_replaced_total 0".to_owned()));
+    }
+
+    #[test]
+    fn quorum_lost_before_any_observation_says_only_that() {
+        let metrics = Metrics::new();
+        metrics.quorum_lost();
+        assert!(samples(&metrics).contains(&"swarmkeeper_manager_quorum 0".to_owned()));
+        assert!(!has(&metrics, "swarmkeeper_managers"), "{}", metrics.encode());
+
+        let metrics = Metrics::new();
+        metrics.managers(observed_quorum(&[manager(true), manager(true), manager(true)]));
+        metrics.quorum_lost();
+        let s = samples(&metrics);
+        assert!(s.contains(&"swarmkeeper_manager_quorum 0".to_owned()), "{s:#?}");
+        assert!(
+            s.contains(&"swarmkeeper_managers{state=\"reachable\"} 1".to_owned()),
+            "{s:#?}"
+        );
+        assert!(
+            s.contains(&"swarmkeeper_managers{state=\"unreachable\"} 2".to_owned()),
+            "{s:#?}"
+        );
+    }
+
+    #[test]
+    fn failing_cycles_count_in_a_row_and_reset() {
+        let metrics = Metrics::new();
+        let failing = |m: &Metrics| {
+            samples(m)
+                .into_iter()
+                .find_map(|l| l.strip_prefix("swarmkeeper_failing_cycles ").map(str::to_owned))
+        };
+        metrics.cycle("start", false, Duration::ZERO);
+        metrics.cycle("retry", false, Duration::ZERO);
+        assert_eq!(failing(&metrics).as_deref(), Some("2"));
+        metrics.cycle("retry", true, Duration::ZERO);
+        assert_eq!(failing(&metrics).as_deref(), Some("0"));
+        metrics.cycle("retry", false, Duration::ZERO);
+        metrics.lease(false);
+        assert_eq!(failing(&metrics).as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn validity_follows_the_last_load_and_aws_calls_exist_with_aws() {
+        let metrics = Metrics::new();
+        metrics.applied_revision("abc");
+        assert!(samples(&metrics).contains(&"swarmkeeper_desired_state_valid 1".to_owned()));
+        metrics.invalid();
+        assert!(samples(&metrics).contains(&"swarmkeeper_desired_state_valid 0".to_owned()));
+
+        let swarm = swarmkeeper_swarm::CallCounts {
+            reads: 3,
+            writes: 1,
+            ..Default::default()
+        };
+        metrics.calls(&swarm, None);
+        let s = samples(&metrics);
+        assert!(
+            s.contains(&"swarmkeeper_api_calls_total{provider=\"swarm\",access=\"read\"} 3".to_owned()),
+            "{s:#?}"
+        );
+        assert!(!s.iter().any(|l| l.contains("provider=\"aws\"")), "{s:#?}");
+        let aws = swarmkeeper_aws::CallCounts {
+            reads: 2,
+            writes: 0,
+            ..Default::default()
+        };
+        metrics.calls(&swarm, Some(&aws));
+        let s = samples(&metrics);
+        assert!(
+            s.contains(&"swarmkeeper_api_calls_total{provider=\"aws\",access=\"read\"} 2".to_owned()),
+            "{s:#?}"
+        );
+        assert!(
+            s.contains(&"swarmkeeper_api_calls_total{provider=\"swarm\",access=\"read\"} 3".to_owned()),
+            "{s:#?}"
+        );
     }
 }

@@ -12,7 +12,7 @@
 
 mod http;
 mod lease;
-mod metrics;
+pub(crate) mod metrics;
 pub mod source;
 mod status;
 
@@ -370,14 +370,16 @@ async fn cycle(
                     report.quorum.reachable = report.quorum.reachable.min(report.quorum.managers / 2);
                     report.problems = vec![problem.to_owned()];
                     report.progress.clear();
-                    metrics.nodes(&report);
                     s.nodes_changed(Some(report));
                 });
+                metrics.quorum_lost();
             }
             return Err(e);
         }
     };
     metrics.plan_duration(plan_started.elapsed());
+    metrics.cluster(state.config.cluster.is_some());
+    metrics.managers(planned.quorum);
     let unhealthy = planned.unhealthy.clone();
     let nodes = planned.plan.nodes.clone();
     if let Some(report) = &nodes {
@@ -398,7 +400,6 @@ async fn cycle(
         for progress in &report.progress {
             tracing::info!(progress = %progress, "node");
         }
-        metrics.nodes(report);
     }
     let pending = planned.plan.steps.len() + planned.deferred;
     if pending > 0 && trigger == "resync" {

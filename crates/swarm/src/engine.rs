@@ -11,12 +11,14 @@ use crate::calls::{CallCounter, CallCounts};
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(
-        "cannot reach the Docker Engine at {endpoint} (DOCKER_HOST): {source}. Set DOCKER_HOST to a swarm manager's socket, e.g. unix:///var/run/docker.sock, and check that the engine runs"
+        "cannot reach the Docker Engine at {endpoint} (DOCKER_HOST): {cause}. Set DOCKER_HOST to a swarm manager's socket, e.g. unix:///var/run/docker.sock, and check that the engine runs"
     )]
     Unreachable {
         endpoint: String,
-        #[source]
-        source: bollard::errors::Error,
+        /// Said in the message, and so not a `source`: whoever prints the
+        /// error's chain (`{:#}`) would print the cause a second time, after
+        /// what to do.
+        cause: bollard::errors::Error,
     },
     #[error(
         "this Docker Engine is not a swarm manager (swarm state: {state}); point DOCKER_HOST at a manager, or run `docker swarm init`"
@@ -145,9 +147,9 @@ impl Engine {
     /// environment says, then negotiate the API version.
     pub async fn connect_to(endpoint: &str) -> Result<Self, EngineError> {
         let endpoint = endpoint.to_owned();
-        let unreachable = |source| EngineError::Unreachable {
+        let unreachable = |cause| EngineError::Unreachable {
             endpoint: endpoint.clone(),
-            source,
+            cause,
         };
         let docker = Docker::connect_with_host(&endpoint).map_err(unreachable)?;
         let calls = Arc::new(CallCounter::default());
@@ -189,7 +191,7 @@ impl Engine {
             | bollard::errors::Error::IOError { .. }
             | bollard::errors::Error::SocketNotFoundError(_)) => EngineError::Unreachable {
                 endpoint: self.endpoint.clone(),
-                source: e,
+                cause: e,
             },
             e => EngineError::from_bollard(call, e),
         })
