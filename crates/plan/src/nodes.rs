@@ -13,34 +13,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-
-use crate::aws::AwsAction;
-use crate::aws::spec::{DesiredAws, ObservedAws, ObservedInstance};
+use crate::action::Action;
+use crate::aws::action::AwsAction;
+use crate::aws::names::removed_pool_name;
+use crate::aws::spec::{DesiredAws, ObservedAws, ObservedInstance, owned};
+pub use crate::node_types::{
+    ENGINE_LABEL_INSTANCE, LABEL_INSTANCE, LABEL_POOL, LABEL_RETIRE, NodeChange, NodeContext, NodePolicy, NodeReport,
+    Quorum, retire_label,
+};
 use crate::observed::{ObservedNode, ObservedSwarm};
-use crate::plan::Action;
 use crate::spec::Mode;
-
-/// Engine label the bootstrap sets: the node's EC2 instance.
-pub const ENGINE_LABEL_INSTANCE: &str = "swarmkeeper.instance-id";
-/// Node label swarmkeeper sets on a node it adopted into a pool.
-pub const LABEL_POOL: &str = "io.swarmkeeper.pool";
-/// Node label swarmkeeper sets on a node it adopted: its instance.
-pub const LABEL_INSTANCE: &str = "io.swarmkeeper.instance-id";
-/// Node label on a node being retired: `roll` or `scale-in`, then `@` and
-/// when the drain started (seconds since the epoch), e.g. `roll@1795563350`:
-/// the drain timeout counts from there, not from the node's last change
-/// (which any spec write resets). A value without the time (earlier
-/// versions) counts from the node's last change.
-pub const LABEL_RETIRE: &str = "io.swarmkeeper.retire";
-
-/// The reason and start of a retire label's value.
-pub fn retire_label(value: &str) -> (&str, Option<u64>) {
-    match value.split_once('@') {
-        Some((reason, at)) => (reason, at.parse().ok()),
-        None => (value, None),
-    }
-}
 
 fn retiring_for_scale_in(n: &ObservedNode) -> bool {
     n.labels
@@ -53,92 +35,15 @@ fn since_change(n: &ObservedNode, now: u64) -> u64 {
     n.updated_unix.map_or(0, |t| now.saturating_sub(t))
 }
 
-/// How the lifecycle behaves (from `cluster:` in swarmkeeper.yaml).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct NodePolicy {
-    /// A node Down (or a manager unreachable) this long is replaced.
-    pub replace_after_secs: u64,
-    /// Nodes of one pool out of service at once during rolls and scale-in.
-    pub max_unavailable: u32,
-    /// A drain that takes longer is cut short: the node is removed anyway.
-    pub drain_timeout_secs: u64,
-    /// A new instance that has not joined after this long is reported.
-    pub join_grace_secs: u64,
-}
-
-impl Default for NodePolicy {
-    fn default() -> Self {
-        Self {
-            replace_after_secs: 60,
-            max_unavailable: 1,
-            drain_timeout_secs: 300,
-            join_grace_secs: 600,
-        }
+/// The managers of `nodes` and whether a majority of them is reachable.
+fn quorum_of(nodes: &[ObservedNode]) -> Quorum {
+    let managers = nodes.iter().filter(|n| n.role == "manager").count();
+    let reachable = nodes.iter().filter(|n| n.role == "manager" && n.reachable).count();
+    Quorum {
+        managers,
+        reachable,
+        ok: managers == 0 || reachable * 2 > managers,
     }
-}
-
-/// What the lifecycle needs to know besides the two snapshots.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NodeContext {
-    /// Seconds since the epoch: the diff itself never reads a clock.
-    pub now_unix: u64,
-    /// The node whose engine swarmkeeper talks to: where the acting
-    /// controller runs, so it goes last in rolls and scale-in.
-    pub local_node: Option<String>,
-}
-
-/// A change of one node's spec. Applied to the node as it is at execution
-/// time (read again first), so several steps on one node compose.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct NodeChange {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub availability: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-}
-
-/// The managers and whether a majority of them is reachable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct Quorum {
-    pub managers: usize,
-    pub reachable: usize,
-    pub ok: bool,
-}
-
-impl Quorum {
-    fn of(nodes: &[ObservedNode]) -> Quorum {
-        let managers = nodes.iter().filter(|n| n.role == "manager").count();
-        let reachable = nodes.iter().filter(|n| n.role == "manager" && n.reachable).count();
-        Quorum {
-            managers,
-            reachable,
-            ok: managers == 0 || reachable * 2 > managers,
-        }
-    }
-
-    /// Whether removing a manager (reachable or not) keeps a majority.
-    fn survives_removal(&self, removed_is_reachable: bool) -> bool {
-        let managers = self.managers.saturating_sub(1);
-        let reachable = self.reachable - usize::from(removed_is_reachable && self.reachable > 0);
-        reachable * 2 > managers
-    }
-}
-
-/// What the lifecycle found: for `/status`, metrics and the plan's output.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct NodeReport {
-    pub quorum: Quorum,
-    /// Things a person should look at; nothing destructive is done about
-    /// them automatically.
-    pub problems: Vec<String>,
-    /// Work in progress that takes several cycles (drains).
-    pub progress: Vec<String>,
-    /// A node is unresponsive but not yet for `replace_after`: look again
-    /// in this many seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recheck_in_secs: Option<u64>,
 }
 
 /// One pool as the lifecycle sees it.
@@ -169,7 +74,7 @@ pub fn plan_nodes(
 ) -> NodeReport {
     let policy = desired.node_policy;
     let mut report = NodeReport {
-        quorum: Quorum::of(&swarm.nodes),
+        quorum: quorum_of(&swarm.nodes),
         ..NodeReport::default()
     };
     let pools = pools(desired, aws);
@@ -779,13 +684,13 @@ fn pools<'a>(desired: &'a DesiredAws, aws: &'a ObservedAws) -> Vec<Pool<'a>> {
         .collect();
     for g in &aws.groups {
         let declared = desired.groups.iter().any(|d| d.name == g.name);
-        if declared || !crate::aws::spec::owned(&g.tags, &desired.cluster) {
+        if declared || !owned(&g.tags, &desired.cluster) {
             continue;
         }
         if !aws.instances.iter().any(|i| i.group == g.name) {
             continue;
         }
-        let name = crate::aws::diff::removed_pool_name(&desired.cluster, &g.name);
+        let name = removed_pool_name(&desired.cluster, &g.name);
         out.push(Pool {
             group: &g.name,
             name,

@@ -5,9 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::AwsAction;
+use super::action::AwsAction;
+use super::names::{efs_group, removed_pool_name};
 use super::spec::*;
-use crate::plan::{Action, FieldChange};
+use crate::action::{Action, FieldChange};
+use crate::json_diff::json_diff;
 
 /// Step ids of the AWS work that swarm steps may wait for.
 #[derive(Debug, Default)]
@@ -233,11 +235,7 @@ pub fn diff_aws(
     }
 
     // EFS file systems and their mount targets.
-    let efs_sg_dep: Vec<usize> = sg_steps
-        .get(super::desired::efs_group(cluster).as_str())
-        .copied()
-        .into_iter()
-        .collect();
+    let efs_sg_dep: Vec<usize> = sg_steps.get(efs_group(cluster).as_str()).copied().into_iter().collect();
     let obs_fs: BTreeMap<&str, &ObservedFileSystem> = observed
         .file_systems
         .iter()
@@ -642,14 +640,6 @@ fn diff_load_balancer(
     }
 }
 
-/// `managers` or `workers` of a group named `<cluster>-<pool>`.
-pub(crate) fn removed_pool_name<'a>(cluster: &str, group: &'a str) -> &'a str {
-    group
-        .strip_prefix(cluster)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .unwrap_or(group)
-}
-
 fn rule_deps(rule: &IngressRule, sg_steps: &BTreeMap<&str, usize>) -> Vec<usize> {
     match &rule.source {
         Source::Group(g) => sg_steps.get(g.as_str()).copied().into_iter().collect(),
@@ -662,6 +652,6 @@ fn json_changes<T: serde::Serialize>(old: &T, new: &T) -> Vec<FieldChange> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    crate::diff::json_diff("", &old, &new, &mut out);
+    json_diff("", &old, &new, &mut out);
     out
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::AwsAction;
+use super::action::AwsAction;
 use super::spec::*;
 
 fn fresh(prefix: &str) -> String {

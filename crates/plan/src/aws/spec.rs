@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::node_types::NodePolicy;
+
 /// Tag keys every owned resource carries.
 pub const TAG_CLUSTER: &str = "swarmkeeper:cluster";
 pub const TAG_NAME: &str = "swarmkeeper:name";
@@ -174,7 +176,7 @@ pub struct DesiredAws {
     pub listeners: Vec<ListenerSpec>,
     pub rules: Vec<RuleSpec>,
     /// How failed nodes are replaced and pools rolled (see [`crate::nodes`]).
-    pub node_policy: crate::nodes::NodePolicy,
+    pub node_policy: NodePolicy,
 }
 
 /// What the AWS provider saw, limited to what carries the cluster's tag
