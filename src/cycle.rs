@@ -45,6 +45,7 @@ pub struct Planned {
 /// short of their replicas, global services with a task that is not.
 fn unhealthy(observed: &swarmkeeper_plan::ObservedSwarm, owner: &str) -> Vec<String> {
     use swarmkeeper_plan::labels::{Ownership, ownership};
+    use swarmkeeper_plan::observed::TaskState;
     use swarmkeeper_plan::spec::Mode;
     let mut out = Vec::new();
     // Only this state's services (and those of earlier versions it may
@@ -56,9 +57,9 @@ fn unhealthy(observed: &swarmkeeper_plan::ObservedSwarm, owner: &str) -> Vec<Str
         let tasks = observed
             .tasks
             .iter()
-            .filter(|t| t.service_id == s.id && t.desired_state == "running");
+            .filter(|t| t.service_id == s.id && t.desired_state == TaskState::Running);
         let (running, wanted): (usize, usize) =
-            tasks.fold((0, 0), |(r, w), t| (r + usize::from(t.state == "running"), w + 1));
+            tasks.fold((0, 0), |(r, w), t| (r + usize::from(t.state == TaskState::Running), w + 1));
         let short = match s.spec.mode {
             Mode::Replicated { replicas } => (running as u64) < replicas,
             Mode::Global => running < wanted,
@@ -151,7 +152,7 @@ impl Providers {
             let mut managers: Vec<String> = observed
                 .nodes
                 .iter()
-                .filter(|n| n.role == "manager" && n.reachable)
+                .filter(|n| n.role == swarmkeeper_plan::nodes::NodeRole::Manager && n.reachable)
                 .filter_map(|n| n.manager_addr.clone())
                 .collect();
             managers.sort();

@@ -17,6 +17,7 @@
 pub mod action;
 pub mod aws;
 pub mod calls;
+pub mod closed_set;
 pub mod convert;
 pub mod diff;
 pub mod json_diff;

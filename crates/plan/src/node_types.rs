@@ -7,6 +7,36 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::closed_set::closed_set;
+
+closed_set! {
+    /// A swarm node's role.
+    pub enum NodeRole("node role") {
+        Manager = "manager",
+        Worker = "worker",
+    }
+}
+
+closed_set! {
+    /// Whether the scheduler may place tasks on a node.
+    pub enum NodeAvailability("node availability") {
+        Active = "active",
+        Pause = "pause",
+        Drain = "drain",
+    }
+}
+
+closed_set! {
+    /// A node's state as the managers see it. Only `Ready` is ready: an
+    /// unknown word is `Other`, never taken as ready.
+    pub enum NodeState("node state", other Other) {
+        Unknown = "unknown",
+        Down = "down",
+        Ready = "ready",
+        Disconnected = "disconnected",
+    }
+}
+
 /// Engine label the bootstrap sets: the node's EC2 instance.
 pub const ENGINE_LABEL_INSTANCE: &str = "swarmkeeper.instance-id";
 /// Node label swarmkeeper sets on a node it adopted into a pool.
@@ -67,9 +97,9 @@ pub struct NodeContext {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct NodeChange {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    pub role: Option<NodeRole>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub availability: Option<String>,
+    pub availability: Option<NodeAvailability>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
 }

@@ -16,12 +16,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::action::Action;
 use crate::aws::action::AwsAction;
 use crate::aws::names::removed_pool_name;
-use crate::aws::spec::{DesiredAws, ObservedAws, ObservedInstance, owned};
+use crate::aws::spec::{DesiredAws, InstanceHealth, ObservedAws, ObservedInstance, owned};
 pub use crate::node_types::{
-    ENGINE_LABEL_INSTANCE, LABEL_INSTANCE, LABEL_POOL, LABEL_RETIRE, NodeChange, NodeContext, NodePolicy, NodeReport,
-    Quorum, retire_label,
+    ENGINE_LABEL_INSTANCE, LABEL_INSTANCE, LABEL_POOL, LABEL_RETIRE, NodeAvailability, NodeChange, NodeContext, NodePolicy,
+    NodeReport, NodeRole, NodeState, Quorum, retire_label,
 };
-use crate::observed::{ObservedNode, ObservedSwarm};
+use crate::observed::{ObservedNode, ObservedSwarm, TaskState};
 use crate::spec::Mode;
 
 fn retiring_for_scale_in(n: &ObservedNode) -> bool {
@@ -37,8 +37,8 @@ fn since_change(n: &ObservedNode, now: u64) -> u64 {
 
 /// The managers of `nodes` and whether a majority of them is reachable.
 fn quorum_of(nodes: &[ObservedNode]) -> Quorum {
-    let managers = nodes.iter().filter(|n| n.role == "manager").count();
-    let reachable = nodes.iter().filter(|n| n.role == "manager" && n.reachable).count();
+    let managers = nodes.iter().filter(|n| n.role == NodeRole::Manager).count();
+    let reachable = nodes.iter().filter(|n| n.role == NodeRole::Manager && n.reachable).count();
     Quorum {
         managers,
         reachable,
@@ -51,7 +51,7 @@ struct Pool<'a> {
     group: &'a str,
     /// `managers` or `workers`.
     name: &'a str,
-    role: &'static str,
+    role: NodeRole,
     count: u32,
     instance_type: &'a str,
     image_id: &'a str,
@@ -145,22 +145,22 @@ pub fn plan_nodes(
         if !is_ours {
             continue;
         }
-        let unresponsive = n.state == "down" || (n.role == "manager" && !n.reachable);
+        let unresponsive = n.state == NodeState::Down || (n.role == NodeRole::Manager && !n.reachable);
         if unresponsive && down_for(n) < replace_after {
             let due = replace_after - down_for(n);
             report.recheck_in_secs = Some(report.recheck_in_secs.map_or(due, |d| d.min(due)));
         }
         let why = if unresponsive && down_for(n) >= replace_after {
             Some(format!("down for {}s (replace_after {}s)", down_for(n), replace_after))
-        } else if gone.contains(n.id.as_str()) && n.state != "ready" {
+        } else if gone.contains(n.id.as_str()) && n.state != NodeState::Ready {
             Some("its instance is terminated".to_owned())
-        } else if instance.is_some_and(|i| i.health == "Unhealthy") {
+        } else if instance.is_some_and(|i| i.health == InstanceHealth::Unhealthy) {
             Some("its instance is unhealthy".to_owned())
         } else {
             None
         };
         if let Some(why) = why {
-            if n.role == "manager" {
+            if n.role == NodeRole::Manager {
                 failed_managers.push((n, instance, why));
             } else {
                 failed_workers.push((n, instance, why));
@@ -175,11 +175,11 @@ pub fn plan_nodes(
     let workers_total = swarm
         .nodes
         .iter()
-        .filter(|n| n.role == "worker" && (instance_of.contains_key(n.id.as_str()) || gone.contains(n.id.as_str())))
+        .filter(|n| n.role == NodeRole::Worker && (instance_of.contains_key(n.id.as_str()) || gone.contains(n.id.as_str())))
         .count();
     let healthy_instances = failed_workers
         .iter()
-        .filter(|(_, i, _)| i.is_some_and(|i| i.health == "Healthy"))
+        .filter(|(_, i, _)| i.is_some_and(|i| i.health == InstanceHealth::Healthy))
         .count();
     if workers_total >= 2 && failed_workers.len() == workers_total && healthy_instances == workers_total {
         // Every worker Down while AWS says each instance is fine: the
@@ -196,7 +196,7 @@ pub fn plan_nodes(
     }
     if let Some((n, instance, why)) = failed_managers.first() {
         if report.quorum.survives_removal(n.reachable) {
-            retire(push, n, *instance, &format!("failed: {why}"), Some("worker"));
+            retire(push, n, *instance, &format!("failed: {why}"), Some(NodeRole::Worker));
             acted_on_failures = true;
         } else {
             report.problems.push(format!(
@@ -219,29 +219,29 @@ pub fn plan_nodes(
             let Some(node) = node_of.get(inst.id.as_str()) else {
                 continue;
             };
-            if node.state != "ready" {
+            if node.state != NodeState::Ready {
                 continue;
             }
             let mut change = NodeChange::default();
             if node.labels.get(LABEL_POOL).map(String::as_str) != Some(pool.name) {
                 change.labels.insert(LABEL_POOL.into(), pool.name.into());
                 change.labels.insert(LABEL_INSTANCE.into(), inst.id.clone());
-                if node.availability != "active" && !node.labels.contains_key(LABEL_RETIRE) {
-                    change.availability = Some("active".into());
+                if node.availability != NodeAvailability::Active && !node.labels.contains_key(LABEL_RETIRE) {
+                    change.availability = Some(NodeAvailability::Active);
                 }
             }
             if node.role != pool.role && !node.labels.contains_key(LABEL_RETIRE) {
-                if pool.role == "manager" {
-                    change.role = Some("manager".into());
+                if pool.role == NodeRole::Manager {
+                    change.role = Some(NodeRole::Manager);
                 } else if quorum.survives_removal(node.reachable) {
-                    change.role = Some("worker".into());
+                    change.role = Some(NodeRole::Worker);
                     quorum.managers -= 1;
                     quorum.reachable -= usize::from(node.reachable);
                 }
             }
             if change != NodeChange::default() {
-                let why = match change.role.as_deref() {
-                    Some("manager") => format!("joined the {} pool as a worker: promote", pool.name),
+                let why = match change.role {
+                    Some(NodeRole::Manager) => format!("joined the {} pool as a worker: promote", pool.name),
                     Some(_) => format!("a manager in the {} pool: demote", pool.name),
                     None => format!("joined the {} pool", pool.name),
                 };
@@ -333,11 +333,11 @@ fn plan_pool(
                 settling = true;
                 unavailable += 1;
             }
-            Some(n) if n.state != "ready" => {
+            Some(n) if n.state != NodeState::Ready => {
                 settling = true;
                 unavailable += 1;
             }
-            Some(n) if n.availability != "active" => unavailable += 1,
+            Some(n) if n.availability != NodeAvailability::Active => unavailable += 1,
             Some(_) => {}
         }
     }
@@ -360,7 +360,7 @@ fn plan_pool(
             ));
             continue;
         }
-        let demote = (node.role == "manager").then_some("worker");
+        let demote = (node.role == NodeRole::Manager).then_some(NodeRole::Worker);
         if demote.is_some() {
             if !quorum.survives_removal(node.reachable) {
                 report.progress.push(format!(
@@ -418,7 +418,7 @@ fn plan_pool(
         .copied()
         .filter(|m| {
             m.node
-                .is_some_and(|n| n.availability == "active" && !n.labels.contains_key(LABEL_RETIRE))
+                .is_some_and(|n| n.availability == NodeAvailability::Active && !n.labels.contains_key(LABEL_RETIRE))
         })
         .collect();
     let running = running_per_node(swarm);
@@ -428,7 +428,7 @@ fn plan_pool(
         (
             ctx.local_node.as_deref() == Some(n),
             !stale(m),
-            node.reachable && node.role == "manager" && is_leader(node),
+            node.reachable && node.role == NodeRole::Manager && is_leader(node),
             running.get(node.id.as_str()).copied().unwrap_or(0),
             node.hostname.clone(),
         )
@@ -447,7 +447,7 @@ fn plan_pool(
             break;
         }
         let mut change = NodeChange {
-            availability: Some("drain".into()),
+            availability: Some(NodeAvailability::Drain),
             ..NodeChange::default()
         };
         change.labels.insert(LABEL_RETIRE.into(), format!("{reason}@{now}"));
@@ -474,21 +474,14 @@ const SETTLE_SECS: u64 = 30;
 /// A task on its way to running; one the scheduler cannot place counts
 /// only with `unplaced` (a node just joined that may take it).
 fn starting_task(swarm: &ObservedSwarm, unplaced: bool) -> Option<&str> {
-    const ON_THE_WAY: [&str; 7] = [
-        "new",
-        "pending",
-        "assigned",
-        "accepted",
-        "ready",
-        "preparing",
-        "starting",
-    ];
+    use TaskState::*;
+    const ON_THE_WAY: [TaskState; 7] = [New, Pending, Assigned, Accepted, Ready, Preparing, Starting];
     swarm
         .tasks
         .iter()
         .find(|t| {
-            t.desired_state == "running"
-                && ON_THE_WAY.contains(&t.state.as_str())
+            t.desired_state == TaskState::Running
+                && ON_THE_WAY.contains(&t.state)
                 && (unplaced || !t.error.as_deref().is_some_and(|e| e.contains("no suitable node")))
         })
         .map(|t| t.id.as_str())
@@ -509,7 +502,7 @@ fn tasks_left(node: &ObservedNode, swarm: &ObservedSwarm) -> usize {
         .iter()
         .filter(|t| t.node_id.as_deref() == Some(node.id.as_str()))
         .collect();
-    let still_running = here.iter().filter(|t| t.state == "running").count();
+    let still_running = here.iter().filter(|t| t.state == TaskState::Running).count();
     let services: BTreeSet<&str> = here.iter().map(|t| t.service_id.as_str()).collect();
     let short: usize = services
         .iter()
@@ -520,7 +513,7 @@ fn tasks_left(node: &ObservedNode, swarm: &ObservedSwarm) -> usize {
             };
             let unplaceable = swarm.tasks.iter().any(|t| {
                 t.service_id == *sid
-                    && t.state == "pending"
+                    && t.state == TaskState::Pending
                     && t.error.as_deref().is_some_and(|e| e.contains("no suitable node"))
             });
             if unplaceable {
@@ -530,7 +523,7 @@ fn tasks_left(node: &ObservedNode, swarm: &ObservedSwarm) -> usize {
                 .tasks
                 .iter()
                 .filter(|t| {
-                    t.service_id == *sid && t.state == "running" && t.node_id.as_deref() != Some(node.id.as_str())
+                    t.service_id == *sid && t.state == TaskState::Running && t.node_id.as_deref() != Some(node.id.as_str())
                 })
                 .count() as u64;
             Some(replicas.saturating_sub(elsewhere) as usize)
@@ -542,7 +535,7 @@ fn tasks_left(node: &ObservedNode, swarm: &ObservedSwarm) -> usize {
 /// Running tasks per node.
 fn running_per_node(swarm: &ObservedSwarm) -> BTreeMap<&str, usize> {
     let mut out = BTreeMap::new();
-    for t in swarm.tasks.iter().filter(|t| t.state == "running") {
+    for t in swarm.tasks.iter().filter(|t| t.state == TaskState::Running) {
         if let Some(node) = t.node_id.as_deref() {
             *out.entry(node).or_insert(0) += 1;
         }
@@ -557,12 +550,12 @@ fn retire(
     node: &ObservedNode,
     instance: Option<&ObservedInstance>,
     why: &str,
-    demote: Option<&str>,
+    demote: Option<NodeRole>,
 ) {
     let mut deps = vec![];
-    if demote.is_none() && node.availability != "drain" {
+    if demote.is_none() && node.availability != NodeAvailability::Drain {
         let change = NodeChange {
-            availability: Some("drain".into()),
+            availability: Some(NodeAvailability::Drain),
             ..NodeChange::default()
         };
         deps.push(push(update_node(node, change), why, vec![]));
@@ -596,7 +589,7 @@ fn retire_drained(
     node: &ObservedNode,
     instance: &ObservedInstance,
     why: &str,
-    demote: Option<&str>,
+    demote: Option<NodeRole>,
     scale_in: bool,
 ) {
     let removed = remove_node(&mut push, node, why, demote, vec![]);
@@ -621,12 +614,12 @@ fn remove_node(
     push: &mut dyn FnMut(Action, &str, Vec<usize>) -> usize,
     node: &ObservedNode,
     why: &str,
-    demote: Option<&str>,
+    demote: Option<NodeRole>,
     mut deps: Vec<usize>,
 ) -> usize {
-    if let Some(role) = demote.filter(|_| node.role == "manager") {
+    if let Some(role) = demote.filter(|_| node.role == NodeRole::Manager) {
         let change = NodeChange {
-            role: Some(role.into()),
+            role: Some(role),
             ..NodeChange::default()
         };
         deps = vec![push(update_node(node, change), why, deps)];
@@ -675,7 +668,7 @@ fn pools<'a>(desired: &'a DesiredAws, aws: &'a ObservedAws) -> Vec<Pool<'a>> {
             Some(Pool {
                 group: &g.name,
                 name: &g.pool,
-                role: if g.pool == "managers" { "manager" } else { "worker" },
+                role: pool_role(&g.pool),
                 count: g.desired,
                 instance_type: &lt.instance_type,
                 image_id: &lt.image_id,
@@ -694,13 +687,18 @@ fn pools<'a>(desired: &'a DesiredAws, aws: &'a ObservedAws) -> Vec<Pool<'a>> {
         out.push(Pool {
             group: &g.name,
             name,
-            role: if name == "managers" { "manager" } else { "worker" },
+            role: pool_role(name),
             count: 0,
             instance_type: "",
             image_id: "",
         });
     }
     out
+}
+
+/// The role of a pool's nodes: the `managers` pool's are managers.
+fn pool_role(pool: &str) -> NodeRole {
+    if pool == "managers" { NodeRole::Manager } else { NodeRole::Worker }
 }
 
 /// The step that applies `change` to `node`.

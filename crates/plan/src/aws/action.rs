@@ -165,7 +165,7 @@ impl AwsAction {
                     Source::Cidr(c) => c.clone(),
                     Source::Group(g) => g.clone(),
                 };
-                let ports = if rule.protocol == "-1" {
+                let ports = if rule.protocol == IpProtocol::All {
                     "all traffic".to_owned()
                 } else {
                     format!("{}/{}-{}", rule.protocol, rule.from_port, rule.to_port)

@@ -76,7 +76,7 @@ pub fn desired_aws(
         name: nodes_group(name),
         description: format!("swarmkeeper {name}: swarm nodes"),
         ingress: vec![IngressRule {
-            protocol: "-1".into(),
+            protocol: IpProtocol::All,
             from_port: -1,
             to_port: -1,
             source: Source::Group(nodes_group(name)),
@@ -171,7 +171,7 @@ pub fn desired_aws(
             name: efs_group(name),
             description: format!("swarmkeeper {name}: NFS from the nodes to EFS"),
             ingress: vec![IngressRule {
-                protocol: "tcp".into(),
+                protocol: IpProtocol::Tcp,
                 from_port: 2049,
                 to_port: 2049,
                 source: Source::Group(nodes_group(name)),
@@ -183,10 +183,9 @@ pub fn desired_aws(
             volume: volume.clone(),
             creation_token: format!("{name}-{volume}"),
             deletion_policy: match policy {
-                DeletionPolicy::Retain => "retain",
-                DeletionPolicy::Delete => "delete",
-            }
-            .to_owned(),
+                DeletionPolicy::Retain => super::spec::DeletionPolicy::Retain,
+                DeletionPolicy::Delete => super::spec::DeletionPolicy::Delete,
+            },
         });
     }
 
@@ -235,7 +234,7 @@ fn load_balancer(state: &DesiredState, inputs: &AwsInputs, out: &mut DesiredAws,
     for cidr in &ingress.allowed_cidrs {
         for port in [80, 443] {
             lb_rules.push(IngressRule {
-                protocol: "tcp".into(),
+                protocol: IpProtocol::Tcp,
                 from_port: port,
                 to_port: port,
                 source: Source::Cidr(cidr.clone()),
@@ -257,7 +256,7 @@ fn load_balancer(state: &DesiredState, inputs: &AwsInputs, out: &mut DesiredAws,
     let routing_port = if certificate.is_some() { 443 } else { 80 };
     out.listeners.push(ListenerSpec {
         port: 80,
-        protocol: "HTTP".into(),
+        protocol: ListenerProtocol::Http,
         certificate_arn: None,
         default_action: if certificate.is_some() {
             DefaultAction::RedirectToHttps
@@ -268,7 +267,7 @@ fn load_balancer(state: &DesiredState, inputs: &AwsInputs, out: &mut DesiredAws,
     if let Some(arn) = &certificate {
         out.listeners.push(ListenerSpec {
             port: 443,
-            protocol: "HTTPS".into(),
+            protocol: ListenerProtocol::Https,
             certificate_arn: Some(arn.clone()),
             default_action: DefaultAction::NotFound,
         });
@@ -303,7 +302,7 @@ fn load_balancer(state: &DesiredState, inputs: &AwsInputs, out: &mut DesiredAws,
                 matcher: hc.as_ref().map_or_else(|| "200-399".to_owned(), |h| h.matcher.clone()),
             });
             node_rules.push(IngressRule {
-                protocol: "tcp".into(),
+                protocol: IpProtocol::Tcp,
                 from_port: i32::from(published),
                 to_port: i32::from(published),
                 source: Source::Group(lb_group(name)),

@@ -261,7 +261,7 @@ pub fn diff_aws(
                 continue;
             }
             Some(o) => {
-                if o.tags.get(TAG_DELETION_POLICY) != Some(&spec.deletion_policy) {
+                if o.tags.get(TAG_DELETION_POLICY).map(String::as_str) != Some(spec.deletion_policy.as_str()) {
                     aws(
                         AwsAction::TagFileSystem {
                             id: o.id.clone(),
@@ -384,7 +384,7 @@ pub fn diff_aws(
             .get(TAG_NAME)
             .cloned()
             .unwrap_or_else(|| o.creation_token.clone());
-        if o.tags.get(TAG_DELETION_POLICY).map(String::as_str) != Some("delete") {
+        if o.tags.get(TAG_DELETION_POLICY).map(String::as_str) != Some(DeletionPolicy::Delete.as_str()) {
             warnings.push(format!(
                 "volume `{volume}` ({}) is no longer declared and is retained (deletion_policy: retain); delete it in AWS yourself, or declare it again with `deletion_policy: delete` before removing it",
                 o.id
