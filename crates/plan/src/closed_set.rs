@@ -169,7 +169,10 @@ mod tests {
         assert_eq!(Weather::from_word("Sun"), Weather::Sun);
         assert_eq!(Weather::from_word("Hail"), Weather::Other("Hail".into()));
         assert_eq!(Weather::Other("Hail".into()).to_string(), "Hail");
-        assert_eq!(serde_json::to_value(Weather::Other("Hail".into())).ok(), Some(serde_json::json!("Hail")));
+        assert_eq!(
+            serde_json::to_value(Weather::Other("Hail".into())).ok(),
+            Some(serde_json::json!("Hail"))
+        );
     }
 
     #[test]

@@ -257,7 +257,9 @@ fn every_single_key_deletion_or_emptied_file_is_refused_or_destroys_only_what_it
                             .iter()
                             .find(|n| n.engine_labels.get(ENGINE_LABEL_INSTANCE) == Some(id));
                         assert!(
-                            node.is_none_or(|n| n.state != NodeState::Ready || n.availability != NodeAvailability::Active),
+                            node.is_none_or(
+                                |n| n.state != NodeState::Ready || n.availability != NodeAvailability::Active
+                            ),
                             "{what}: terminates {id} under a healthy node without a drain"
                         );
                     }
