@@ -2,7 +2,8 @@
 //! ([`convert`]) and of AWS ([`aws::desired`]), what was observed
 //! ([`observed`], [`aws::spec`]), the decisions ([`diff`], which runs
 //! [`aws::diff`], [`nodes`] and [`swarm_diff`]) and their result ([`plan`]),
-//! and how a plan reads ([`render`]).
+//! and how a plan reads ([`render`]); what a cycle hands on and reports
+//! from what it observed ([`publish`], [`health`]).
 //!
 //! No I/O at all: providers fill an [`observed::ObservedSwarm`] and execute
 //! [`action::Action`]s; everything between is here, and tested here.
@@ -20,6 +21,7 @@ pub mod calls;
 pub mod closed_set;
 pub mod convert;
 pub mod diff;
+pub mod health;
 pub mod json_diff;
 pub mod labels;
 pub mod node_types;
@@ -27,6 +29,7 @@ pub mod nodes;
 pub mod observed;
 pub mod op;
 pub mod plan;
+pub mod publish;
 pub mod redact;
 pub mod render;
 pub mod simulate;

@@ -129,7 +129,11 @@ impl Engine {
         }
         for n in nodes {
             let Some(id) = n.id else { continue };
-            let role = closed("node role", &id, n.spec.as_ref().and_then(|s| s.role).map(|r| r.to_string()))?;
+            let role = closed(
+                "node role",
+                &id,
+                n.spec.as_ref().and_then(|s| s.role).map(|r| r.to_string()),
+            )?;
             let availability = closed(
                 "node availability",
                 &id,
