@@ -4,11 +4,12 @@
 use anyhow::Context as _;
 use swarmkeeper_aws::{Aws, AwsIds};
 use swarmkeeper_model::DesiredState;
-use swarmkeeper_plan::aws::desired::{AwsInputs, desired_aws, efs_dns, ssm_prefix};
-use swarmkeeper_plan::aws::spec::TAG_NAME;
+use swarmkeeper_plan::aws::desired::{AwsInputs, desired_aws, ssm_prefix};
 use swarmkeeper_plan::convert::{SharedVolumes, desired_swarm_with};
 use swarmkeeper_plan::diff::diff_with_aws;
+use swarmkeeper_plan::health::unhealthy_services;
 use swarmkeeper_plan::nodes::NodeContext;
+use swarmkeeper_plan::publish::{manager_addresses, mountable_volumes};
 use swarmkeeper_plan::{Plan, PlanOptions};
 use swarmkeeper_swarm::Engine;
 use swarmkeeper_swarm::execute::Ids;
@@ -41,36 +42,6 @@ pub struct Planned {
     pub unhealthy: Vec<String>,
     /// The swarm's managers as observed, with or without a cluster.
     pub quorum: swarmkeeper_plan::nodes::Quorum,
-}
-
-/// Managed services without all their tasks running: replicated services
-/// short of their replicas, global services with a task that is not.
-fn unhealthy(observed: &swarmkeeper_plan::ObservedSwarm, owner: &str) -> Vec<String> {
-    use swarmkeeper_plan::labels::{Ownership, ownership};
-    use swarmkeeper_plan::spec::Mode;
-    let mut out = Vec::new();
-    // Only this state's services (and those of earlier versions it may
-    // adopt) count for its health: another owner's are another state's.
-    let own = |s: &&swarmkeeper_plan::observed::ObservedService| {
-        matches!(ownership(&s.spec.labels, owner), Ownership::Mine | Ownership::Legacy)
-    };
-    for s in observed.services.iter().filter(own) {
-        let tasks = observed
-            .tasks
-            .iter()
-            .filter(|t| t.service_id == s.id && t.desired_state == "running");
-        let (running, wanted): (usize, usize) =
-            tasks.fold((0, 0), |(r, w), t| (r + usize::from(t.state == "running"), w + 1));
-        let short = match s.spec.mode {
-            Mode::Replicated { replicas } => (running as u64) < replicas,
-            Mode::Global => running < wanted,
-            Mode::ReplicatedJob { .. } | Mode::GlobalJob => false,
-        };
-        if short {
-            out.push(s.spec.name.clone());
-        }
-    }
-    out
 }
 
 impl Providers {
@@ -150,14 +121,7 @@ impl Providers {
             };
             let (vpc, mut inputs): (String, AwsInputs) = aws.inputs(&state.config).await?;
             inputs.join_tokens = Some(self.engine.join_tokens().await?);
-            let mut managers: Vec<String> = observed
-                .nodes
-                .iter()
-                .filter(|n| n.role == "manager" && n.reachable)
-                .filter_map(|n| n.manager_addr.clone())
-                .collect();
-            managers.sort();
-            inputs.manager_addresses = managers;
+            inputs.manager_addresses = manager_addresses(&observed.nodes);
             let desired = desired_aws(state, &inputs, BOOTSTRAP)
                 .map_err(|errors| anyhow::anyhow!(errors.join("\n")))?
                 .context("a cluster is declared")?;
@@ -165,12 +129,7 @@ impl Providers {
             let observed_aws = aws
                 .observe(&cluster.name, &ssm_prefix(&cluster.name), log_group.as_deref())
                 .await?;
-            for fs in &observed_aws.file_systems {
-                // Mountable once it has a mount target.
-                if let (Some(volume), false) = (fs.tags.get(TAG_NAME), fs.mount_targets.is_empty()) {
-                    shared.insert(volume.clone(), efs_dns(&fs.id, aws.region()));
-                }
-            }
+            shared.extend(mountable_volumes(&observed_aws.file_systems, aws.region()));
             let ids = AwsIds::from_observed(&cluster.name, &vpc, &observed_aws);
             aws_part = Some((desired, observed_aws, ids));
         }
@@ -191,7 +150,7 @@ impl Providers {
             swarm_ids: Ids::from_observed(&observed),
             aws_ids: aws_part.map(|(_, _, ids)| ids),
             deferred: desired.deferred.len(),
-            unhealthy: unhealthy(&observed, state.config.owner()),
+            unhealthy: unhealthy_services(&observed, state.config.owner()),
             quorum: crate::controller::metrics::observed_quorum(&observed.nodes),
         })
     }

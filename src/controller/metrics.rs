@@ -29,13 +29,7 @@ use crate::apply::StepOutcome;
 /// declares, and whether they have quorum: a majority of them reachable
 /// (Raft's rule, as the node lifecycle counts it).
 pub fn observed_quorum(nodes: &[ObservedNode]) -> Quorum {
-    let managers = nodes.iter().filter(|n| n.role == "manager").count();
-    let reachable = nodes.iter().filter(|n| n.role == "manager" && n.reachable).count();
-    Quorum {
-        managers,
-        reachable,
-        ok: reachable * 2 > managers,
-    }
+    swarmkeeper_plan::nodes::quorum::quorum_of(nodes)
 }
 
 /// What is known of the quorum when the managers answer no read ("does
@@ -389,14 +383,15 @@ impl Default for Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use swarmkeeper_plan::node_types::{NodeAvailability, NodeRole, NodeState};
 
-    fn node(role: &str, reachable: bool) -> ObservedNode {
+    fn node(role: NodeRole, reachable: bool) -> ObservedNode {
         ObservedNode {
             id: String::new(),
             hostname: String::new(),
-            role: role.to_owned(),
-            availability: "active".to_owned(),
-            state: "ready".to_owned(),
+            role,
+            availability: NodeAvailability::Active,
+            state: NodeState::Ready,
             addr: String::new(),
             manager_addr: None,
             reachable,
@@ -408,11 +403,11 @@ mod tests {
     }
 
     fn manager(reachable: bool) -> ObservedNode {
-        node("manager", reachable)
+        node(NodeRole::Manager, reachable)
     }
 
     fn worker() -> ObservedNode {
-        node("worker", false)
+        node(NodeRole::Worker, false)
     }
 
     /// `name value` lines of the exposition, comments left out.

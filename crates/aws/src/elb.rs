@@ -8,6 +8,7 @@ use aws_sdk_elasticloadbalancingv2::types as elb;
 use swarmkeeper_plan::aws::spec::*;
 
 use crate::execute::{AwsIds, AwsOutcome, settled};
+use crate::observe::closed_word;
 use crate::{Aws, AwsError};
 
 /// What ELBv2 holds for the cluster, and the target group names by ARN.
@@ -242,7 +243,11 @@ impl Aws {
                 listener_arn.clone(),
                 ListenerSpec {
                     port,
-                    protocol: l.protocol().map(|p| p.as_str().to_owned()).unwrap_or_default(),
+                    protocol: closed_word(
+                        "elasticloadbalancing:DescribeListeners",
+                        &format!("listener {listener_arn}"),
+                        l.protocol().map(|p| p.as_str()),
+                    )?,
                     certificate_arn: l
                         .certificates()
                         .first()

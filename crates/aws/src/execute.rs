@@ -131,8 +131,8 @@ fn ec2_tags(resource: ec2::ResourceType, cluster: &str, name: &str) -> ec2::TagS
 }
 
 fn permission(rule: &IngressRule, ids: &AwsIds) -> Result<ec2::IpPermission, AwsError> {
-    let mut p = ec2::IpPermission::builder().ip_protocol(&rule.protocol);
-    if rule.protocol != "-1" {
+    let mut p = ec2::IpPermission::builder().ip_protocol(rule.protocol.as_str());
+    if rule.protocol != IpProtocol::All {
         p = p.from_port(rule.from_port).to_port(rule.to_port);
     }
     Ok(match &rule.source {
@@ -450,7 +450,7 @@ impl Aws {
                     self.efs
                         .tag_resource()
                         .resource_id(id)
-                        .tags(efs_tag(TAG_DELETION_POLICY, &spec.deletion_policy))
+                        .tags(efs_tag(TAG_DELETION_POLICY, spec.deletion_policy.as_str()))
                         .send(),
                 )
                 .await?;
@@ -569,7 +569,7 @@ impl Aws {
                     .tags(efs_tag(TAG_CLUSTER, &ids.cluster))
                     .tags(efs_tag(TAG_NAME, &spec.volume))
                     .tags(efs_tag("Name", &spec.creation_token))
-                    .tags(efs_tag(TAG_DELETION_POLICY, &spec.deletion_policy))
+                    .tags(efs_tag(TAG_DELETION_POLICY, spec.deletion_policy.as_str()))
                     .send(),
             )
             .await;

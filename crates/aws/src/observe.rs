@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use swarmkeeper_plan::aws::desired::user_data_hash;
 use swarmkeeper_plan::aws::spec::*;
+use swarmkeeper_plan::closed_set::UnknownWord;
 
 use crate::{Aws, AwsError};
 
@@ -22,11 +23,44 @@ fn tag_filter(cluster: &str) -> aws_sdk_ec2::types::Filter {
         .build()
 }
 
+const DESCRIBE_GROUPS: &str = "autoscaling:DescribeAutoScalingGroups";
+
+/// A word of a closed set AWS must send (an instance's health, a
+/// listener's protocol): absent or unknown is an error, never a default.
+pub(crate) fn closed_word<T>(action: &'static str, what: &str, word: Option<&str>) -> Result<T, AwsError>
+where
+    T: std::str::FromStr<Err = UnknownWord>,
+{
+    let Some(word) = word.filter(|w| !w.is_empty()) else {
+        return Err(AwsError {
+            action,
+            code: "IncompleteResponse".to_owned(),
+            message: format!("{what}: a value AWS always sends is missing"),
+            hint: None,
+        });
+    };
+    word.parse().map_err(|e: UnknownWord| AwsError {
+        action,
+        code: "UnexpectedValue".to_owned(),
+        message: format!("{what}: {e}"),
+        hint: None,
+    })
+}
+
+fn incomplete(action: &'static str, instance: Option<&str>, what: &str) -> AwsError {
+    AwsError {
+        action,
+        code: "IncompleteResponse".to_owned(),
+        message: format!("instance {}: its {what} is missing", instance.unwrap_or("(no id)")),
+        hint: None,
+    }
+}
+
 /// A rule as the plan spells it, from EC2's permission (one permission may
 /// hold several sources; each becomes a rule).
 fn rules_of(p: &aws_sdk_ec2::types::IpPermission, group_names: &BTreeMap<String, String>) -> Vec<IngressRule> {
-    let protocol = p.ip_protocol().unwrap_or("-1").to_owned();
-    let (from_port, to_port) = if protocol == "-1" {
+    let protocol = IpProtocol::from_word(p.ip_protocol().unwrap_or("-1"));
+    let (from_port, to_port) = if protocol == IpProtocol::All {
         (-1, -1)
     } else {
         (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1))
@@ -199,8 +233,15 @@ impl Aws {
                         id: i.instance_id().unwrap_or_default().to_owned(),
                         group: name.clone(),
                         private_ip: None,
-                        state: i.lifecycle_state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                        health: i.health_status().unwrap_or_default().to_owned(),
+                        state: match i.lifecycle_state() {
+                            Some(s) => InstanceLifecycle::from_word(s.as_str()),
+                            None => return Err(incomplete(DESCRIBE_GROUPS, i.instance_id(), "lifecycle state")),
+                        },
+                        health: closed_word(
+                            DESCRIBE_GROUPS,
+                            &format!("instance {}", i.instance_id().unwrap_or_default()),
+                            i.health_status(),
+                        )?,
                         instance_type: i.instance_type().unwrap_or_default().to_owned(),
                         image_id: None,
                         launched_unix: None,

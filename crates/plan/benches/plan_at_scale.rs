@@ -17,10 +17,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use criterion::{BenchmarkId, Criterion, criterion_group};
 use swarmkeeper_model::{DesiredState, Variables, load_dir};
 use swarmkeeper_plan::aws::desired::{AwsInputs, desired_aws};
-use swarmkeeper_plan::aws::spec::{ObservedAws, ObservedInstance, Sensitive, TAG_NAME};
+use swarmkeeper_plan::aws::spec::{
+    InstanceHealth, InstanceLifecycle, ObservedAws, ObservedInstance, Sensitive, TAG_NAME,
+};
 use swarmkeeper_plan::convert::{SharedVolumes, desired_swarm_with};
 use swarmkeeper_plan::diff::diff_with_aws;
-use swarmkeeper_plan::nodes::{ENGINE_LABEL_INSTANCE, LABEL_INSTANCE, LABEL_POOL, NodeContext};
+use swarmkeeper_plan::nodes::{
+    ENGINE_LABEL_INSTANCE, LABEL_INSTANCE, LABEL_POOL, NodeAvailability, NodeContext, NodeRole, NodeState,
+};
 use swarmkeeper_plan::observed::ObservedNode;
 use swarmkeeper_plan::simulate::apply_all;
 use swarmkeeper_plan::spec::Mode;
@@ -233,8 +237,8 @@ fn world(size: Size, dir: &Path) -> World {
                 id: id.clone(),
                 group: group.name.clone(),
                 private_ip: Some(format!("10.{k}.{}.{}", i / 250, i % 250)),
-                state: "InService".into(),
-                health: "Healthy".into(),
+                state: InstanceLifecycle::InService,
+                health: InstanceHealth::Healthy,
                 instance_type: if group.name.ends_with("managers") {
                     "t3.small"
                 } else {
@@ -248,9 +252,9 @@ fn world(size: Size, dir: &Path) -> World {
             w.swarm.nodes.push(ObservedNode {
                 id: format!("node{}", w.swarm.nodes.len()),
                 hostname: format!("ip-10-{k}-{i}"),
-                role: if manager { "manager" } else { "worker" }.into(),
-                availability: "active".into(),
-                state: "ready".into(),
+                role: if manager { NodeRole::Manager } else { NodeRole::Worker },
+                availability: NodeAvailability::Active,
+                state: NodeState::Ready,
                 addr: format!("10.{k}.{}.{}", i / 250, i % 250),
                 manager_addr: manager.then(|| format!("10.{k}.0.{i}:2377")),
                 reachable: manager,

@@ -1,7 +1,10 @@
-//! `diff(desired, observed) -> Plan`: the decisions. Pure: it reads two
-//! snapshots and returns what to do, so every rule here is unit-testable.
+//! `diff(desired, observed) -> Plan`: the root of the decisions. Pure: it
+//! reads the snapshots and returns what to do. It runs, in this order, the
+//! AWS diff ([`crate::aws::diff`]), the node lifecycle ([`crate::nodes`]) and
+//! the swarm diff ([`crate::swarm_diff`]) into one plan whose step ids and
+//! dependencies span all three; the only module that calls more than one of
+//! them. The rules they enforce together:
 //!
-//! Rules:
 //! - create what is missing; update a managed service whose normalised spec
 //!   differs, naming each changed field; never touch what carries no
 //!   ownership label (a service `docker stack deploy` made for the same
@@ -22,76 +25,17 @@
 //!   (earlier versions) are adopted when this state declares them by name,
 //!   and otherwise left alone.
 
-use std::collections::{BTreeMap, BTreeSet};
-
+use crate::action::Action;
 use crate::aws::diff::{AwsSteps, diff_aws};
 use crate::aws::spec::{DesiredAws, ObservedAws};
 use crate::convert::DesiredSwarm;
-use crate::labels::{self, Ownership, ownership};
-use crate::observed::{Foreign, ObservedFile, ObservedNetwork, ObservedService, ObservedSwarm, Unmanaged};
-use crate::plan::{Action, FieldChange, Plan, Step};
-use crate::spec::{FileKind, NetworkSpec, ServiceSpec};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanOptions {
-    /// Allow pruning every managed stack when the desired state declares none.
-    pub allow_empty: bool,
-    /// Unused revisions of a still-declared config or secret to keep.
-    pub keep_revisions: usize,
-    /// The time and the local node, for the node lifecycle.
-    pub nodes: crate::nodes::NodeContext,
-}
-
-impl Default for PlanOptions {
-    fn default() -> Self {
-        Self {
-            allow_empty: false,
-            keep_revisions: 2,
-            nodes: crate::nodes::NodeContext::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PlanError {
-    /// The desired state declares no stack while managed stacks are live.
-    EmptyDesiredState { managed_stacks: Vec<String> },
-    /// Declared stacks that have no services while theirs are live.
-    EmptyStacks { stacks: Vec<String> },
-    /// Objects that block the plan (name taken by an unmanaged object,
-    /// external object missing).
-    Conflicts(Vec<String>),
-}
-
-impl std::fmt::Display for PlanError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PlanError::EmptyDesiredState { managed_stacks } => write!(
-                f,
-                "the desired state declares no stacks, but swarmkeeper manages {} live ({}); refusing to remove them all. \
-                 If that is what you want, run again with --allow-empty",
-                managed_stacks.len(),
-                managed_stacks.join(", ")
-            ),
-            PlanError::EmptyStacks { stacks } => write!(
-                f,
-                "stack(s) {} declare no services, but their services are live; refusing to remove them all \
-                 (an empty or truncated compose file?). If that is what you want, remove the stack from \
-                 `stacks:` in swarmkeeper.yaml, or run again with --allow-empty",
-                stacks.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
-            ),
-            PlanError::Conflicts(list) => {
-                write!(f, "the plan is blocked:")?;
-                for c in list {
-                    write!(f, "\n  - {c}")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl std::error::Error for PlanError {}
+pub use crate::json_diff::field_changes;
+use crate::nodes::plan_nodes;
+use crate::observed::ObservedSwarm;
+use crate::plan::{Plan, Step};
+pub use crate::plan::{PlanError, PlanOptions};
+pub use crate::swarm_diff::comparable_observed;
+use crate::swarm_diff::{SwarmInputs, diff_swarm, guard_empty};
 
 struct Builder {
     steps: Vec<Step>,
@@ -124,17 +68,6 @@ pub fn diff_with_aws(
     aws: Option<(&DesiredAws, &ObservedAws)>,
     opts: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    let obs_services: BTreeMap<&str, &ObservedService> =
-        observed.services.iter().map(|s| (s.spec.name.as_str(), s)).collect();
-    let obs_networks: BTreeMap<&str, &ObservedNetwork> = observed
-        .networks
-        .iter()
-        .filter(|n| n.scope == "swarm")
-        .map(|n| (n.spec.name.as_str(), n))
-        .collect();
-    let obs_files: BTreeMap<(FileKind, &str), &ObservedFile> =
-        observed.files.iter().map(|f| ((f.kind, f.name.as_str()), f)).collect();
-
     guard_empty(desired, observed, opts)?;
 
     let mut plan = Plan::default();
@@ -146,14 +79,6 @@ pub fn diff_with_aws(
              (its services are neither changed nor removed)"
         ));
     }
-    let me = desired.owner.as_str();
-    let other_owner = |kind: &str, name: &str, owner: &str| {
-        format!(
-            "{kind} `{name}` belongs to the desired state `{owner}` (label {}={owner}): swarmkeeper leaves it alone. \
-             Rename the stack or object here, or remove it from `{owner}` first",
-            labels::OWNER
-        )
-    };
 
     let aws_steps = match aws {
         Some((want, have)) => diff_aws(
@@ -166,7 +91,7 @@ pub fn diff_with_aws(
         None => AwsSteps::default(),
     };
     if let Some((want, have)) = aws {
-        plan.nodes = Some(crate::nodes::plan_nodes(
+        plan.nodes = Some(plan_nodes(
             want,
             have,
             observed,
@@ -178,313 +103,18 @@ pub fn diff_with_aws(
         plan.warnings.push(format!("service `{service}` waits: {why}"));
     }
 
-    // Networks and files first: services depend on them.
-    let mut network_steps: BTreeMap<&str, usize> = BTreeMap::new();
-    for (name, spec) in &desired.networks {
-        match obs_networks.get(name.as_str()) {
-            None => {
-                let id = b.push(
-                    Action::CreateNetwork { spec: spec.clone() },
-                    "declared, not present",
-                    vec![],
-                );
-                network_steps.insert(name, id);
-            }
-            Some(o) if !o.is_managed() && !same_stack(&o.spec.labels, &spec.labels) => conflicts.push(format!(
-                "network `{name}` exists but is not managed by swarmkeeper: remove it or rename the compose network"
-            )),
-            Some(o) if let Ownership::Other(owner) = ownership(&o.spec.labels, me) => {
-                conflicts.push(other_owner("network", name, owner))
-            }
-            Some(o) => {
-                if let Some(field) = network_difference(&o.spec, spec) {
-                    plan.warnings.push(format!(
-                        "network `{name}` differs from the desired state ({field}); swarm networks cannot change in place: \
-                         remove the stack's services from it (or the stack) to have it recreated"
-                    ));
-                }
-            }
-        }
-    }
-    let mut file_steps: BTreeMap<(FileKind, &str), usize> = BTreeMap::new();
-    for ((kind, name), spec) in &desired.files {
-        match obs_files.get(&(*kind, name.as_str())) {
-            None => {
-                let id = b.push(
-                    Action::CreateFile {
-                        kind: *kind,
-                        spec: spec.clone(),
-                    },
-                    "new content revision",
-                    vec![],
-                );
-                file_steps.insert((*kind, name), id);
-            }
-            Some(o) if !o.is_managed() => conflicts.push(format!(
-                "{} `{name}` exists but is not managed by swarmkeeper: remove it",
-                kind.word()
-            )),
-            Some(o) if let Ownership::Other(owner) = ownership(&o.labels, me) => {
-                conflicts.push(other_owner(kind.word(), name, owner))
-            }
-            Some(_) => {}
-        }
-    }
-
-    // Services.
-    let mut service_steps: BTreeMap<&str, usize> = BTreeMap::new();
-    for (name, spec) in &desired.services {
-        let mut deps = Vec::new();
-        for n in &spec.task.networks {
-            if let Some(id) = network_steps.get(n.target.as_str()) {
-                deps.push(*id);
-            } else if !desired.networks.contains_key(&n.target) && !obs_networks.contains_key(n.target.as_str()) {
-                conflicts.push(format!(
-                    "service `{name}` uses external network `{}`, which does not exist: create it (docker network create --driver overlay {}) or stop declaring it external",
-                    n.target, n.target
-                ));
-            }
-        }
-        for (kind, refs) in [
-            (FileKind::Secret, &spec.task.container.secrets),
-            (FileKind::Config, &spec.task.container.configs),
-        ] {
-            for r in refs {
-                if let Some(id) = file_steps.get(&(kind, r.name.as_str())) {
-                    deps.push(*id);
-                } else if !desired.files.contains_key(&(kind, r.name.clone()))
-                    && !obs_files.contains_key(&(kind, r.name.as_str()))
-                {
-                    conflicts.push(format!(
-                        "service `{name}` uses external {} `{}`, which does not exist: create it with docker {} create",
-                        kind.word(),
-                        r.name,
-                        kind.word()
-                    ));
-                }
-            }
-        }
-        for volume in desired.volume_users.get(name).into_iter().flatten() {
-            deps.extend(aws_steps.volume_ready.get(volume).into_iter().flatten().copied());
-        }
-        match obs_services.get(name.as_str()) {
-            None => {
-                let id = b.push(
-                    Action::CreateService {
-                        spec: Box::new(with_revision(spec, desired.revision.as_deref())),
-                    },
-                    "declared, not present",
-                    deps,
-                );
-                service_steps.insert(name, id);
-            }
-            Some(o) => {
-                let owned = ownership(&o.spec.labels, me);
-                if let Ownership::Other(owner) = owned {
-                    conflicts.push(other_owner("service", name, owner));
-                    continue;
-                }
-                let adopt = owned == Ownership::Unmanaged;
-                if adopt && !same_stack(&o.spec.labels, &spec.labels) {
-                    conflicts.push(format!(
-                        "service `{name}` exists but is not managed by swarmkeeper: remove it (docker service rm {name}) or rename the stack"
-                    ));
-                    continue;
-                }
-                // The revision label records the desired-state revision that
-                // last changed the service: it never causes an update itself.
-                let mut spec = spec.clone();
-                match o.spec.labels.get(labels::REVISION) {
-                    Some(old) => spec.labels.insert(labels::REVISION.to_owned(), old.clone()),
-                    None => spec.labels.remove(labels::REVISION),
-                };
-                let mut changes = field_changes(&comparable_observed(&o.spec, &spec), &spec);
-                if !changes.is_empty() {
-                    if let Some(revision) = &desired.revision {
-                        spec.labels.insert(labels::REVISION.to_owned(), revision.clone());
-                        changes = field_changes(&comparable_observed(&o.spec, &spec), &spec);
-                    }
-                    let reason = if adopt {
-                        "adopt a service deployed by docker stack deploy".to_owned()
-                    } else if owned == Ownership::Legacy {
-                        format!(
-                            "adopt: made by an earlier swarmkeeper without an owner; it now carries {}={me}",
-                            labels::OWNER
-                        )
-                    } else {
-                        format!("{} field(s) differ", changes.len())
-                    };
-                    let id = b.push(
-                        Action::UpdateService {
-                            id: o.id.clone(),
-                            version: o.version,
-                            spec: Box::new(spec),
-                            changes,
-                        },
-                        reason,
-                        deps,
-                    );
-                    service_steps.insert(name, id);
-                }
-            }
-        }
-    }
-
-    // Prune services no longer declared.
-    for o in &observed.services {
-        let declared = desired.services.contains_key(&o.spec.name) || desired.deferred.contains_key(&o.spec.name);
-        match ownership(&o.spec.labels, me) {
-            Ownership::Unmanaged => {
-                plan.unmanaged.push(Unmanaged {
-                    kind: "service",
-                    name: o.spec.name.clone(),
-                });
-                continue;
-            }
-            Ownership::Other(owner) => {
-                plan.foreign.push(foreign("service", &o.spec.name, Some(owner)));
-                continue;
-            }
-            Ownership::Legacy if !declared => {
-                plan.foreign.push(foreign("service", &o.spec.name, None));
-                continue;
-            }
-            Ownership::Legacy | Ownership::Mine => {}
-        }
-        if !declared {
-            let id = b.push(
-                Action::RemoveService {
-                    id: o.id.clone(),
-                    name: o.spec.name.clone(),
-                },
-                removal_reason(o.stack(), desired),
-                vec![],
-            );
-            service_steps.insert(&o.spec.name, id);
-        }
-    }
-
-    // Steps that detach an observed service from something: its update or removal.
-    let detaching = |uses: &dyn Fn(&ServiceSpec) -> bool| -> Vec<usize> {
-        observed
-            .services
-            .iter()
-            .filter(|s| uses(&s.spec))
-            .filter_map(|s| service_steps.get(s.spec.name.as_str()).copied())
-            .collect()
+    let inputs = SwarmInputs {
+        opts,
+        volume_ready: &aws_steps.volume_ready,
     };
-
-    // Prune networks.
-    for o in &observed.networks {
-        if o.scope != "swarm" || desired.networks.contains_key(&o.spec.name) {
-            continue;
-        }
-        match ownership(&o.spec.labels, me) {
-            Ownership::Unmanaged => {
-                if !is_builtin_network(&o.spec.name) {
-                    plan.unmanaged.push(Unmanaged {
-                        kind: "network",
-                        name: o.spec.name.clone(),
-                    });
-                }
-                continue;
-            }
-            Ownership::Other(owner) => {
-                plan.foreign.push(foreign("network", &o.spec.name, Some(owner)));
-                continue;
-            }
-            // Not declared here (declared ones were skipped above).
-            Ownership::Legacy => {
-                plan.foreign.push(foreign("network", &o.spec.name, None));
-                continue;
-            }
-            Ownership::Mine => {}
-        }
-        let name = o.spec.name.clone();
-        let deps = detaching(&|s: &ServiceSpec| s.task.networks.iter().any(|n| n.target == name));
-        b.push(
-            Action::RemoveNetwork {
-                id: o.id.clone(),
-                name: name.clone(),
-            },
-            "no longer declared",
-            deps,
-        );
-    }
-
-    // Prune config and secret revisions.
-    let declared_objects: BTreeSet<(FileKind, &str)> = desired
-        .files
-        .iter()
-        .filter_map(|((kind, _), spec)| spec.labels.get(labels::OBJECT_NAME).map(|o| (*kind, o.as_str())))
-        .collect();
-    let mut unused: BTreeMap<(FileKind, String), Vec<&ObservedFile>> = BTreeMap::new();
-    for o in &observed.files {
-        let object = o
-            .labels
-            .get(labels::OBJECT_NAME)
-            .cloned()
-            .unwrap_or_else(|| o.name.clone());
-        match ownership(&o.labels, me) {
-            Ownership::Unmanaged => {
-                plan.unmanaged.push(Unmanaged {
-                    kind: o.kind.word(),
-                    name: o.name.clone(),
-                });
-                continue;
-            }
-            Ownership::Other(owner) => {
-                plan.foreign.push(foreign(o.kind.word(), &o.name, Some(owner)));
-                continue;
-            }
-            // A revision made before owners belongs to the state that
-            // declares its object (configs and secrets cannot be relabelled).
-            Ownership::Legacy
-                if !declared_objects.contains(&(o.kind, object.as_str()))
-                    && !desired.files.contains_key(&(o.kind, o.name.clone())) =>
-            {
-                plan.foreign.push(foreign(o.kind.word(), &o.name, None));
-                continue;
-            }
-            Ownership::Legacy | Ownership::Mine => {}
-        }
-        if desired.files.contains_key(&(o.kind, o.name.clone())) {
-            continue;
-        }
-        unused.entry((o.kind, object)).or_default().push(o);
-    }
-    for ((kind, object), mut revisions) in unused {
-        revisions.sort_by_key(|r| std::cmp::Reverse(r.version));
-        let keep = if declared_objects.contains(&(kind, object.as_str())) {
-            opts.keep_revisions
-        } else {
-            0
-        };
-        for o in revisions.into_iter().skip(keep) {
-            let name = o.name.clone();
-            let deps = detaching(&|s: &ServiceSpec| {
-                let refs = match kind {
-                    FileKind::Secret => &s.task.container.secrets,
-                    FileKind::Config => &s.task.container.configs,
-                };
-                refs.iter().any(|r| r.name == name)
-            });
-            let reason = if keep > 0 {
-                format!("unused revision (the newest {keep} are kept)")
-            } else {
-                "no longer declared".to_owned()
-            };
-            b.push(
-                Action::RemoveFile {
-                    kind,
-                    id: o.id.clone(),
-                    name: name.clone(),
-                },
-                reason,
-                deps,
-            );
-        }
-    }
+    diff_swarm(
+        desired,
+        observed,
+        &inputs,
+        &mut |action, reason, deps| b.push(action, reason, deps),
+        &mut plan,
+        &mut conflicts,
+    );
 
     if !conflicts.is_empty() {
         return Err(PlanError::Conflicts(conflicts));
@@ -493,6 +123,7 @@ pub fn diff_with_aws(
     plan.sensitive_env = desired.sensitive_env.clone();
     plan.unmanaged.sort();
     plan.foreign.sort();
+    let me = desired.owner.as_str();
     let legacy = plan.foreign.iter().filter(|f| f.owner.is_none()).count();
     if legacy > 0 {
         plan.warnings.push(format!(
@@ -502,144 +133,4 @@ pub fn diff_with_aws(
         ));
     }
     Ok(plan)
-}
-
-fn foreign(kind: &'static str, name: &str, owner: Option<&str>) -> Foreign {
-    Foreign {
-        kind,
-        name: name.to_owned(),
-        owner: owner.map(str::to_owned),
-    }
-}
-
-fn with_revision(spec: &ServiceSpec, revision: Option<&str>) -> ServiceSpec {
-    let mut spec = spec.clone();
-    if let Some(r) = revision {
-        spec.labels.insert(labels::REVISION.to_owned(), r.to_owned());
-    }
-    spec
-}
-
-fn guard_empty(desired: &DesiredSwarm, observed: &ObservedSwarm, opts: &PlanOptions) -> Result<(), PlanError> {
-    if opts.allow_empty {
-        return Ok(());
-    }
-    // Stacks with live services this state would prune (its own only).
-    let managed: BTreeSet<&str> = observed
-        .services
-        .iter()
-        .filter(|s| ownership(&s.spec.labels, &desired.owner) == Ownership::Mine)
-        .filter_map(|s| s.stack())
-        .collect();
-    if desired.stacks.is_empty() {
-        if managed.is_empty() {
-            return Ok(());
-        }
-        return Err(PlanError::EmptyDesiredState {
-            managed_stacks: managed.into_iter().map(str::to_owned).collect(),
-        });
-    }
-    let declares_services = |stack: &str| {
-        let prefix = format!("{stack}_");
-        let any = |name: &String| name.starts_with(&prefix);
-        desired
-            .services
-            .iter()
-            .any(|(name, spec)| any(name) && spec.labels.get(labels::STACK_NAMESPACE).is_some_and(|s| s == stack))
-            || desired.deferred.keys().any(any)
-    };
-    let emptied: Vec<String> = managed
-        .into_iter()
-        .filter(|s| desired.stacks.contains(*s) && !desired.unloaded.contains(*s) && !declares_services(s))
-        .map(str::to_owned)
-        .collect();
-    if emptied.is_empty() {
-        Ok(())
-    } else {
-        Err(PlanError::EmptyStacks { stacks: emptied })
-    }
-}
-
-fn same_stack(observed: &BTreeMap<String, String>, desired: &BTreeMap<String, String>) -> bool {
-    let ns = |l: &BTreeMap<String, String>| l.get(labels::STACK_NAMESPACE).cloned();
-    ns(observed).is_some() && ns(observed) == ns(desired)
-}
-
-fn removal_reason(stack: Option<&str>, desired: &DesiredSwarm) -> String {
-    match stack {
-        Some(s) if !desired.stacks.contains(s) => format!("stack `{s}` is no longer declared"),
-        _ => "no longer declared in its stack".to_owned(),
-    }
-}
-
-fn is_builtin_network(name: &str) -> bool {
-    name == "ingress"
-}
-
-/// The first attribute that differs between two networks (labels aside).
-fn network_difference(observed: &NetworkSpec, desired: &NetworkSpec) -> Option<&'static str> {
-    if observed.driver != desired.driver {
-        Some("driver")
-    } else if observed.internal != desired.internal {
-        Some("internal")
-    } else if observed.attachable != desired.attachable {
-        Some("attachable")
-    } else if !desired.ipam_subnets.is_empty() && observed.ipam_subnets != desired.ipam_subnets {
-        Some("ipam subnets")
-    } else {
-        None
-    }
-}
-
-/// The observed spec as it should be compared with `desired`: an image the
-/// engine pinned to a digest equals the tag it was resolved from.
-pub fn comparable_observed(observed: &ServiceSpec, desired: &ServiceSpec) -> ServiceSpec {
-    let mut spec = observed.clone();
-    if !desired.task.container.image.contains('@')
-        && let Some((image, _digest)) = spec.task.container.image.split_once('@')
-    {
-        spec.task.container.image = image.to_owned();
-    }
-    spec
-}
-
-/// Field-level differences between two specs, as JSON paths.
-pub fn field_changes(old: &ServiceSpec, new: &ServiceSpec) -> Vec<FieldChange> {
-    let (Ok(old), Ok(new)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    json_diff("", &old, &new, &mut out);
-    out
-}
-
-pub(crate) fn json_diff(path: &str, old: &serde_json::Value, new: &serde_json::Value, out: &mut Vec<FieldChange>) {
-    use serde_json::Value as J;
-    if old == new {
-        return;
-    }
-    match (old, new) {
-        (J::Object(a), J::Object(b)) => {
-            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            for k in keys {
-                let child = child_path(path, k);
-                json_diff(&child, a.get(k).unwrap_or(&J::Null), b.get(k).unwrap_or(&J::Null), out);
-            }
-        }
-        _ => out.push(FieldChange {
-            path: path.to_owned(),
-            old: old.clone(),
-            new: new.clone(),
-        }),
-    }
-}
-
-fn child_path(parent: &str, key: &str) -> String {
-    let plain = key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    match (parent.is_empty(), plain) {
-        (true, true) => key.to_owned(),
-        (true, false) => format!("[{key:?}]"),
-        (false, true) => format!("{parent}.{key}"),
-        (false, false) => format!("{parent}[{key:?}]"),
-    }
 }

@@ -1,23 +1,40 @@
-//! swarmkeeper's pure core for the swarm side: what the desired state asks
-//! of the swarm ([`convert`]), what was observed ([`observed`]), the
-//! decisions ([`diff`]) and their result ([`plan`]), and how a plan reads
-//! ([`render`]).
+//! swarmkeeper's pure core: what the desired state asks of the swarm
+//! ([`convert`]) and of AWS ([`aws::desired`]), what was observed
+//! ([`observed`], [`aws::spec`]), the decisions ([`diff`], which runs
+//! [`aws::diff`], [`nodes`] and [`swarm_diff`]) and their result ([`plan`]),
+//! and how a plan reads ([`render`]); what a cycle hands on and reports
+//! from what it observed ([`publish`], [`health`]).
 //!
 //! No I/O at all: providers fill an [`observed::ObservedSwarm`] and execute
-//! [`plan::Action`]s; everything between is here, and tested here.
+//! [`action::Action`]s; everything between is here, and tested here.
+//!
+//! Layering: vocabulary modules ([`spec`], [`labels`], [`observed`], [`op`],
+//! [`action`], [`node_types`], [`plan`], [`aws::spec`], [`aws::names`],
+//! [`aws::action`]) import no logic module; the logic modules import
+//! vocabulary and utilities ([`json_diff`], [`redact`]), and only the roots
+//! ([`diff`], [`simulate`]) call more than one of them. No two files import
+//! each other (`tests/layering.rs` checks it).
 
+pub mod action;
 pub mod aws;
 pub mod calls;
+pub mod closed_set;
 pub mod convert;
 pub mod diff;
+pub mod health;
+pub mod json_diff;
 pub mod labels;
+pub mod node_types;
 pub mod nodes;
 pub mod observed;
+pub mod op;
 pub mod plan;
+pub mod publish;
 pub mod redact;
 pub mod render;
 pub mod simulate;
 pub mod spec;
+pub mod swarm_diff;
 
 pub use convert::{DesiredSwarm, desired_swarm};
 pub use diff::{PlanError, PlanOptions, diff};

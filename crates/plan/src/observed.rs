@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::closed_set::closed_set;
 use crate::labels;
+use crate::node_types::{NodeAvailability, NodeRole, NodeState};
 use crate::spec::{FileKind, NetworkSpec, ServiceSpec};
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -26,12 +28,9 @@ pub struct ObservedSwarm {
 pub struct ObservedNode {
     pub id: String,
     pub hostname: String,
-    /// `manager` or `worker`.
-    pub role: String,
-    /// `active`, `pause` or `drain`.
-    pub availability: String,
-    /// `ready`, `down`, `unknown`, `disconnected`.
-    pub state: String,
+    pub role: NodeRole,
+    pub availability: NodeAvailability,
+    pub state: NodeState,
     pub addr: String,
     /// `ip:2377` where a manager listens for joins (managers only).
     pub manager_addr: Option<String>,
@@ -48,14 +47,35 @@ pub struct ObservedNode {
     pub leader: bool,
 }
 
+closed_set! {
+    /// A task's state (and the state its service wants it in), as the
+    /// engine names them, in the order a task goes through them.
+    pub enum TaskState("task state", other Other) {
+        New = "new",
+        Allocated = "allocated",
+        Pending = "pending",
+        Assigned = "assigned",
+        Accepted = "accepted",
+        Preparing = "preparing",
+        Ready = "ready",
+        Starting = "starting",
+        Running = "running",
+        Complete = "complete",
+        Shutdown = "shutdown",
+        Failed = "failed",
+        Rejected = "rejected",
+        Remove = "remove",
+        Orphaned = "orphaned",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedTask {
     pub id: String,
     pub service_id: String,
     pub node_id: Option<String>,
-    /// `running`, `shutdown`, `failed`, `pending`…
-    pub state: String,
-    pub desired_state: String,
+    pub state: TaskState,
+    pub desired_state: TaskState,
     pub image: String,
     pub error: Option<String>,
 }

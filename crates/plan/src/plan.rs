@@ -1,10 +1,16 @@
-//! A plan: ordered, typed actions with dependencies, each saying why it
-//! exists and, for updates, which fields change.
+//! A plan: ordered steps (an [`Action`] each, with why it exists and what it
+//! waits for), what was seen and left alone, the node lifecycle's report;
+//! the options that shape a plan and the errors that refuse one. Vocabulary:
+//! the diff modules fill it, render and the providers read it.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::observed::Unmanaged;
-use crate::spec::{FileKind, FileObjectSpec, NetworkSpec, ServiceSpec};
+pub use crate::action::{Action, FieldChange};
+use crate::node_types::{NodeContext, NodeReport};
+use crate::observed::{Foreign, Unmanaged};
+pub use crate::op::Op;
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Plan {
@@ -14,16 +20,16 @@ pub struct Plan {
     pub unmanaged: Vec<Unmanaged>,
     /// swarmkeeper objects of another desired state (or of none, made
     /// before owners and not declared here): never touched.
-    pub foreign: Vec<crate::observed::Foreign>,
+    pub foreign: Vec<Foreign>,
     /// Things the user should know that change nothing.
     pub warnings: Vec<String>,
     /// Service → environment keys declared sensitive in its compose file
     /// (besides keys whose name looks secret): rendering redacts them.
     #[serde(skip)]
-    pub sensitive_env: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    pub sensitive_env: BTreeMap<String, BTreeSet<String>>,
     /// The node lifecycle's findings (with a cluster declared).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nodes: Option<crate::nodes::NodeReport>,
+    pub nodes: Option<NodeReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,116 +40,6 @@ pub struct Step {
     pub reason: String,
     /// Steps that must succeed first.
     pub depends_on: Vec<usize>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum Action {
-    CreateNetwork {
-        spec: NetworkSpec,
-    },
-    RemoveNetwork {
-        id: String,
-        name: String,
-    },
-    CreateFile {
-        kind: FileKind,
-        spec: FileObjectSpec,
-    },
-    RemoveFile {
-        kind: FileKind,
-        id: String,
-        name: String,
-    },
-    CreateService {
-        spec: Box<ServiceSpec>,
-    },
-    UpdateService {
-        id: String,
-        version: u64,
-        spec: Box<ServiceSpec>,
-        changes: Vec<FieldChange>,
-    },
-    RemoveService {
-        id: String,
-        name: String,
-    },
-    /// A node's role, availability or labels (see [`crate::nodes`]).
-    UpdateNode {
-        id: String,
-        name: String,
-        change: crate::nodes::NodeChange,
-    },
-    /// `docker node rm --force`: the node is out of service already.
-    RemoveNode {
-        id: String,
-        name: String,
-    },
-    /// A change to AWS (see [`crate::aws::AwsAction`]).
-    Aws {
-        #[serde(flatten)]
-        aws: crate::aws::AwsAction,
-    },
-}
-
-/// One field of an update: `path` old → new, as JSON values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldChange {
-    pub path: String,
-    pub old: serde_json::Value,
-    pub new: serde_json::Value,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Op {
-    Create,
-    Update,
-    Delete,
-}
-
-impl Action {
-    pub fn op(&self) -> Op {
-        match self {
-            Action::CreateNetwork { .. } | Action::CreateFile { .. } | Action::CreateService { .. } => Op::Create,
-            Action::UpdateService { .. } | Action::UpdateNode { .. } => Op::Update,
-            Action::RemoveNetwork { .. }
-            | Action::RemoveFile { .. }
-            | Action::RemoveService { .. }
-            | Action::RemoveNode { .. } => Op::Delete,
-            Action::Aws { aws } => aws.op(),
-        }
-    }
-
-    /// `service`, `network`, `config` or `secret`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Action::CreateNetwork { .. } | Action::RemoveNetwork { .. } => "network",
-            Action::CreateFile { kind, .. } | Action::RemoveFile { kind, .. } => kind.word(),
-            Action::CreateService { .. } | Action::UpdateService { .. } | Action::RemoveService { .. } => "service",
-            Action::UpdateNode { .. } | Action::RemoveNode { .. } => "node",
-            Action::Aws { aws } => aws.kind(),
-        }
-    }
-
-    pub fn name(&self) -> String {
-        match self {
-            Action::CreateNetwork { spec } => spec.name.clone(),
-            Action::CreateFile { spec, .. } => spec.name.clone(),
-            Action::CreateService { spec } | Action::UpdateService { spec, .. } => spec.name.clone(),
-            Action::RemoveNetwork { name, .. }
-            | Action::RemoveFile { name, .. }
-            | Action::RemoveService { name, .. }
-            | Action::UpdateNode { name, .. }
-            | Action::RemoveNode { name, .. } => name.clone(),
-            Action::Aws { aws } => aws.name(),
-        }
-    }
-
-    /// Whether the AWS provider executes it (else the swarm provider).
-    pub fn is_aws(&self) -> bool {
-        matches!(self, Action::Aws { .. })
-    }
 }
 
 /// Counts for the summary line.
@@ -171,3 +67,64 @@ impl Plan {
         s
     }
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Allow pruning every managed stack when the desired state declares none.
+    pub allow_empty: bool,
+    /// Unused revisions of a still-declared config or secret to keep.
+    pub keep_revisions: usize,
+    /// The time and the local node, for the node lifecycle.
+    pub nodes: NodeContext,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            allow_empty: false,
+            keep_revisions: 2,
+            nodes: NodeContext::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    /// The desired state declares no stack while managed stacks are live.
+    EmptyDesiredState { managed_stacks: Vec<String> },
+    /// Declared stacks that have no services while theirs are live.
+    EmptyStacks { stacks: Vec<String> },
+    /// Objects that block the plan (name taken by an unmanaged object,
+    /// external object missing).
+    Conflicts(Vec<String>),
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::EmptyDesiredState { managed_stacks } => write!(
+                f,
+                "the desired state declares no stacks, but swarmkeeper manages {} live ({}); refusing to remove them all. \
+                 If that is what you want, run again with --allow-empty",
+                managed_stacks.len(),
+                managed_stacks.join(", ")
+            ),
+            PlanError::EmptyStacks { stacks } => write!(
+                f,
+                "stack(s) {} declare no services, but their services are live; refusing to remove them all \
+                 (an empty or truncated compose file?). If that is what you want, remove the stack from \
+                 `stacks:` in swarmkeeper.yaml, or run again with --allow-empty",
+                stacks.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+            ),
+            PlanError::Conflicts(list) => {
+                write!(f, "the plan is blocked:")?;
+                for c in list {
+                    write!(f, "\n  - {c}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}

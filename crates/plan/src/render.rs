@@ -196,7 +196,7 @@ pub struct JsonPlan<'a> {
     /// owners, not declared here): never touched.
     pub foreign: &'a [crate::observed::Foreign],
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nodes: Option<&'a crate::nodes::NodeReport>,
+    pub nodes: Option<&'a crate::node_types::NodeReport>,
 }
 
 pub fn json(plan: &Plan) -> JsonPlan<'_> {

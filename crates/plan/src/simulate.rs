@@ -4,6 +4,7 @@
 //! new objects get fresh ids, updates bump the version index, removals
 //! delete.
 
+use crate::node_types::NodeRole;
 use crate::observed::{ObservedFile, ObservedNetwork, ObservedService, ObservedSwarm};
 use crate::plan::{Action, Plan};
 
@@ -77,11 +78,11 @@ pub fn apply_action(action: &Action, swarm: &mut ObservedSwarm) {
         Action::UpdateNode { id, change, .. } => {
             if let Some(n) = swarm.nodes.iter_mut().find(|n| &n.id == id) {
                 if let Some(role) = &change.role {
-                    n.role = role.clone();
-                    n.reachable = n.reachable && role == "manager";
+                    n.role = *role;
+                    n.reachable = n.reachable && *role == NodeRole::Manager;
                 }
                 if let Some(availability) = &change.availability {
-                    n.availability = availability.clone();
+                    n.availability = *availability;
                 }
                 n.labels.extend(change.labels.clone());
             }

@@ -15,7 +15,7 @@ use swarmkeeper_plan::aws::desired::{AwsInputs, desired_aws};
 use swarmkeeper_plan::aws::spec::*;
 use swarmkeeper_plan::convert::{DesiredSwarm, SharedVolumes, desired_swarm_with};
 use swarmkeeper_plan::diff::diff_with_aws;
-use swarmkeeper_plan::nodes::{ENGINE_LABEL_INSTANCE, NodeContext};
+use swarmkeeper_plan::nodes::{ENGINE_LABEL_INSTANCE, NodeAvailability, NodeContext, NodeRole, NodeState};
 use swarmkeeper_plan::observed::ObservedNode;
 use swarmkeeper_plan::simulate::apply_all;
 use swarmkeeper_plan::{Action, ObservedSwarm, Plan, PlanOptions};
@@ -94,8 +94,8 @@ fn launch(swarm: &mut ObservedSwarm, aws: &mut ObservedAws) {
                 id: id.clone(),
                 group: g.name.clone(),
                 private_ip: Some(format!("10.0.0.{}", n + 10)),
-                state: "InService".into(),
-                health: "Healthy".into(),
+                state: InstanceLifecycle::InService,
+                health: InstanceHealth::Healthy,
                 instance_type: lt.map_or_else(String::new, |t| t.spec.instance_type.clone()),
                 image_id: lt.map(|t| t.spec.image_id.clone()),
                 launched_unix: Some(NOW - 3600),
@@ -104,9 +104,9 @@ fn launch(swarm: &mut ObservedSwarm, aws: &mut ObservedAws) {
             swarm.nodes.push(ObservedNode {
                 id: format!("node-{n}"),
                 hostname: format!("host-{n}"),
-                role: if manager { "manager" } else { "worker" }.into(),
-                availability: "active".into(),
-                state: "ready".into(),
+                role: if manager { NodeRole::Manager } else { NodeRole::Worker },
+                availability: NodeAvailability::Active,
+                state: NodeState::Ready,
                 addr: format!("10.0.0.{}", n + 10),
                 manager_addr: manager.then(|| format!("10.0.0.{}:2377", n + 10)),
                 reachable: manager,
@@ -236,7 +236,7 @@ fn every_single_key_deletion_or_emptied_file_is_refused_or_destroys_only_what_it
                 Action::RemoveNode { id, .. } => {
                     let n = swarm.nodes.iter().find(|n| &n.id == id).expect("a known node");
                     assert!(
-                        n.state != "ready" || n.availability != "active",
+                        n.state != NodeState::Ready || n.availability != NodeAvailability::Active,
                         "{what}: removes the healthy node {id} without a drain"
                     );
                 }
@@ -257,7 +257,9 @@ fn every_single_key_deletion_or_emptied_file_is_refused_or_destroys_only_what_it
                             .iter()
                             .find(|n| n.engine_labels.get(ENGINE_LABEL_INSTANCE) == Some(id));
                         assert!(
-                            node.is_none_or(|n| n.state != "ready" || n.availability != "active"),
+                            node.is_none_or(
+                                |n| n.state != NodeState::Ready || n.availability != NodeAvailability::Active
+                            ),
                             "{what}: terminates {id} under a healthy node without a drain"
                         );
                     }
@@ -286,7 +288,7 @@ fn every_single_key_deletion_or_emptied_file_is_refused_or_destroys_only_what_it
             .steps
             .iter()
             .any(|s| matches!(&s.action, Action::UpdateNode { change, .. }
-            if change.availability.as_deref() == Some("drain"))),
+            if change.availability == Some(NodeAvailability::Drain))),
         "{:#?}",
         workers.steps
     );

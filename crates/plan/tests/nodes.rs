@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use swarmkeeper_plan::aws::AwsAction;
 use swarmkeeper_plan::aws::spec::*;
 use swarmkeeper_plan::nodes::*;
-use swarmkeeper_plan::observed::{ObservedNode, ObservedService, ObservedTask};
+use swarmkeeper_plan::observed::{ObservedNode, ObservedService, ObservedTask, TaskState};
 use swarmkeeper_plan::spec::Mode;
 use swarmkeeper_plan::{Action, ObservedSwarm, Plan};
 
@@ -60,8 +60,8 @@ fn instance(id: &str, group: &str, t: &str) -> ObservedInstance {
         id: id.into(),
         group: group.into(),
         private_ip: None,
-        state: "InService".into(),
-        health: "Healthy".into(),
+        state: InstanceLifecycle::InService,
+        health: InstanceHealth::Healthy,
         instance_type: t.into(),
         image_id: Some("ami-1".into()),
         launched_unix: Some(NOW - 3600),
@@ -73,9 +73,9 @@ fn node(id: &str, role: &str, instance: &str) -> ObservedNode {
     ObservedNode {
         id: id.into(),
         hostname: format!("host-{id}"),
-        role: role.into(),
-        availability: "active".into(),
-        state: "ready".into(),
+        role: role.parse().expect("a node role"),
+        availability: NodeAvailability::Active,
+        state: NodeState::Ready,
         addr: String::new(),
         manager_addr: (role == "manager").then(|| format!("{id}:2377")),
         reachable: role == "manager",
@@ -138,10 +138,10 @@ fn lines(plan: &Plan) -> Vec<String> {
             Action::UpdateNode { id, change, .. } => {
                 let mut what = vec![];
                 if let Some(r) = &change.role {
-                    what.push(if r == "manager" { "promote" } else { "demote" }.to_owned());
+                    what.push(if *r == NodeRole::Manager { "promote" } else { "demote" }.to_owned());
                 }
                 if let Some(a) = &change.availability {
-                    what.push(a.clone());
+                    what.push(a.to_string());
                 }
                 if let Some(r) = change.labels.get(LABEL_RETIRE) {
                     // The drain's start after `@` is checked on its own.
@@ -162,7 +162,7 @@ fn lines(plan: &Plan) -> Vec<String> {
 
 fn down(swarm: &mut ObservedSwarm, id: &str, for_secs: u64) {
     let n = swarm.nodes.iter_mut().find(|n| n.id == id).expect("node");
-    n.state = "down".into();
+    n.state = NodeState::Down;
     n.reachable = false;
     n.updated_unix = Some(NOW - for_secs);
 }
@@ -201,7 +201,7 @@ fn a_worker_down_past_replace_after_is_drained_removed_and_replaced() {
 #[test]
 fn a_worker_whose_instance_is_unhealthy_or_gone_is_replaced() {
     let (mut aws, swarm) = cluster(1, 2);
-    aws.instances[2].health = "Unhealthy".into();
+    aws.instances[2].health = InstanceHealth::Unhealthy;
     let (p, _) = plan(&desired(1, 2, "t3.small"), &aws, &swarm, None);
     assert_eq!(lines(&p), ["drain w1", "rm w1", "terminate i-w1"]);
 
@@ -286,8 +286,8 @@ fn tasks(swarm: &mut ObservedSwarm, running: &[(&str, &str)]) {
             id: format!("t{i}"),
             service_id: (*service).into(),
             node_id: Some((*node).into()),
-            state: "running".into(),
-            desired_state: "running".into(),
+            state: TaskState::Running,
+            desired_state: TaskState::Running,
             image: "web:1".into(),
             error: None,
         });
@@ -311,13 +311,13 @@ fn a_drained_node_is_removed_once_its_tasks_run_elsewhere() {
     let (mut aws, mut swarm) = cluster(1, 3);
     {
         let w1 = swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1");
-        w1.availability = "drain".into();
+        w1.availability = NodeAvailability::Drain;
         w1.labels.insert(LABEL_RETIRE.into(), "scale-in".into());
         w1.updated_unix = Some(NOW - 10);
     }
     // Service a wants 2 replicas: one is still only on w1.
     tasks(&mut swarm, &[("w1", "a"), ("w0", "a")]);
-    swarm.tasks[0].state = "shutdown".into();
+    swarm.tasks[0].state = TaskState::Shutdown;
     let (p, report) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
     assert!(p.steps.is_empty(), "{:?}", lines(&p));
     assert!(
@@ -330,8 +330,8 @@ fn a_drained_node_is_removed_once_its_tasks_run_elsewhere() {
         id: "t9".into(),
         service_id: "a".into(),
         node_id: Some("w2".into()),
-        state: "running".into(),
-        desired_state: "running".into(),
+        state: TaskState::Running,
+        desired_state: TaskState::Running,
         image: "web:1".into(),
         error: None,
     });
@@ -382,11 +382,11 @@ fn a_manager_scale_in_takes_the_local_manager_last_and_keeps_a_majority() {
 fn a_new_node_is_adopted_and_a_manager_pool_node_that_joined_as_worker_is_promoted() {
     let (aws, mut swarm) = cluster(3, 1);
     let m2 = swarm.nodes.iter_mut().find(|n| n.id == "m2").expect("m2");
-    m2.role = "worker".into();
+    m2.role = NodeRole::Worker;
     m2.reachable = false;
     let w0 = swarm.nodes.iter_mut().find(|n| n.id == "w0").expect("w0");
     w0.labels.clear();
-    w0.availability = "pause".into();
+    w0.availability = NodeAvailability::Pause;
     let (p, _) = plan(&desired(3, 1, "t3.small"), &aws, &swarm, None);
     assert_eq!(lines(&p), ["promote m2", "active+adopt w0"]);
 }
@@ -397,7 +397,7 @@ fn nodes_outside_the_pools_are_reported_and_left_alone() {
     let mut seed = node("seed", "manager", "");
     seed.engine_labels.clear();
     seed.labels.clear();
-    seed.state = "down".into();
+    seed.state = NodeState::Down;
     seed.updated_unix = Some(0);
     swarm.nodes.push(seed);
     let (p, report) = plan(&desired(1, 1, "t3.small"), &aws, &swarm, None);
@@ -425,7 +425,7 @@ prop_compose! {
             if *gone { aws.instances.retain(|x| x.id != format!("i-w{i}")); }
             if *drained {
                 let n = swarm.nodes.iter_mut().find(|n| n.id == format!("w{i}")).expect("worker");
-                n.availability = "drain".into();
+                n.availability = NodeAvailability::Drain;
                 n.labels.insert(LABEL_RETIRE.into(), "roll".into());
             }
         }
@@ -448,14 +448,14 @@ proptest! {
             let mut after = swarm.clone();
             let mut aws_after = aws.clone();
             swarmkeeper_plan::simulate::apply_all(&p, &mut after, &mut aws_after, "c1");
-            let managers = after.nodes.iter().filter(|n| n.role == "manager").count();
-            let reachable = after.nodes.iter().filter(|n| n.role == "manager" && n.reachable).count();
+            let managers = after.nodes.iter().filter(|n| n.role == NodeRole::Manager).count();
+            let reachable = after.nodes.iter().filter(|n| n.role == NodeRole::Manager && n.reachable).count();
             prop_assert!(managers == 0 || reachable * 2 > managers, "{:?} left {reachable}/{managers}", lines(&p));
             for step in &p.steps {
                 if let Action::RemoveNode { id, .. } = &step.action {
                     let n = swarm.nodes.iter().find(|n| &n.id == id).expect("removed node existed");
                     let retiring = n.labels.contains_key(LABEL_RETIRE);
-                    let failed = n.state != "ready" || (n.role == "manager" && !n.reachable)
+                    let failed = n.state != NodeState::Ready || (n.role == NodeRole::Manager && !n.reachable)
                         || !aws.instances.iter().any(|i| Some(&i.id) == n.engine_labels.get(ENGINE_LABEL_INSTANCE));
                     prop_assert!(retiring || failed, "removed a healthy node {id}: {:?}", lines(&p));
                 }
@@ -471,12 +471,12 @@ proptest! {
 fn no_new_drain_starts_while_tasks_are_still_starting_unless_they_cannot_be_placed() {
     let (aws, mut swarm) = cluster(1, 2);
     tasks(&mut swarm, &[("w0", "a"), ("w1", "a")]);
-    swarm.tasks[1].state = "starting".into();
+    swarm.tasks[1].state = TaskState::Starting;
     let (p, report) = plan(&desired(1, 2, "t3.large"), &aws, &swarm, None);
     assert!(p.steps.is_empty(), "{:?}", lines(&p));
     assert!(report.progress[0].contains("to start"), "{report:?}");
 
-    swarm.tasks[1].state = "pending".into();
+    swarm.tasks[1].state = TaskState::Pending;
     swarm.tasks[1].error = Some("no suitable node (max replicas per node limit exceed)".into());
     let (p, _) = plan(&desired(1, 2, "t3.large"), &aws, &swarm, None);
     assert_eq!(lines(&p), ["drain+retire=roll w1"]);
@@ -624,7 +624,7 @@ fn a_removed_pool_is_drained_to_zero_max_unavailable_at_a_time_before_its_group_
         let out_of_service = swarm
             .nodes
             .iter()
-            .filter(|n| n.role == "worker" && n.availability != "active")
+            .filter(|n| n.role == NodeRole::Worker && n.availability != NodeAvailability::Active)
             .count();
         assert!(
             drains + out_of_service <= 1,
@@ -640,7 +640,7 @@ fn a_removed_pool_is_drained_to_zero_max_unavailable_at_a_time_before_its_group_
             let on_drained = swarm
                 .nodes
                 .iter()
-                .any(|n| Some(&n.id) == t.node_id.as_ref() && n.availability == "drain");
+                .any(|n| Some(&n.id) == t.node_id.as_ref() && n.availability == NodeAvailability::Drain);
             if on_drained {
                 t.node_id = Some("m0".into());
             }
@@ -713,7 +713,7 @@ fn an_unknown_node_time_is_just_now_never_long_ago() {
     let (aws, mut swarm) = cluster(1, 3);
     {
         let w1 = swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1");
-        w1.availability = "drain".into();
+        w1.availability = NodeAvailability::Drain;
         w1.labels.insert(LABEL_RETIRE.into(), "scale-in".into());
         w1.updated_unix = None;
     }
@@ -749,7 +749,7 @@ fn the_drain_timeout_counts_from_the_start_recorded_in_the_retire_label() {
     tasks(&mut swarm, &[("w1", "a")]);
     {
         let w1 = swarm.nodes.iter_mut().find(|n| n.id == "w1").expect("w1");
-        w1.availability = "drain".into();
+        w1.availability = NodeAvailability::Drain;
         w1.labels.insert(LABEL_RETIRE.into(), format!("scale-in@{}", NOW - 301));
         w1.updated_unix = Some(NOW - 1);
     }

@@ -14,7 +14,7 @@ use bollard::query_parameters::{
     DeleteNodeOptionsBuilder, InspectServiceOptions, UpdateNodeOptionsBuilder, UpdateServiceOptionsBuilder,
 };
 use swarmkeeper_plan::Action;
-use swarmkeeper_plan::nodes::NodeChange;
+use swarmkeeper_plan::nodes::{NodeAvailability, NodeChange, NodeRole};
 use swarmkeeper_plan::observed::ObservedSwarm;
 use swarmkeeper_plan::spec::{FileKind, FileObjectSpec};
 
@@ -208,11 +208,18 @@ impl Engine {
                 .await?;
             let version = node.version.and_then(|v| v.index).unwrap_or(0);
             let mut spec = node.spec.unwrap_or_default();
-            if let Some(role) = &change.role {
-                spec.role = role.parse().ok();
+            if let Some(role) = change.role {
+                spec.role = Some(match role {
+                    NodeRole::Manager => api::NodeSpecRoleEnum::MANAGER,
+                    NodeRole::Worker => api::NodeSpecRoleEnum::WORKER,
+                });
             }
-            if let Some(availability) = &change.availability {
-                spec.availability = availability.parse().ok();
+            if let Some(availability) = change.availability {
+                spec.availability = Some(match availability {
+                    NodeAvailability::Active => api::NodeSpecAvailabilityEnum::ACTIVE,
+                    NodeAvailability::Pause => api::NodeSpecAvailabilityEnum::PAUSE,
+                    NodeAvailability::Drain => api::NodeSpecAvailabilityEnum::DRAIN,
+                });
             }
             if !change.labels.is_empty() {
                 let labels = spec.labels.get_or_insert_with(Default::default);

@@ -8,6 +8,8 @@ use bollard::query_parameters::{
     ListConfigsOptions, ListNetworksOptions, ListNodesOptions, ListSecretsOptions, ListServicesOptions,
     ListTasksOptions, ListVolumesOptions,
 };
+use swarmkeeper_plan::closed_set::UnknownWord;
+use swarmkeeper_plan::node_types::NodeState;
 use swarmkeeper_plan::observed::*;
 use swarmkeeper_plan::spec::FileKind;
 
@@ -16,6 +18,37 @@ use crate::translate::{config_from_api, network_from_api, secret_from_api, servi
 
 fn sorted(map: Option<HashMap<String, String>>) -> std::collections::BTreeMap<String, String> {
     map.unwrap_or_default().into_iter().collect()
+}
+
+/// A word of a closed set (a node's role, its availability) the engine
+/// must send: absent or unknown is an error, never a default.
+fn closed<T>(what: &str, node: &str, word: Option<String>) -> Result<T, EngineError>
+where
+    T: std::str::FromStr<Err = UnknownWord>,
+{
+    let word = word.filter(|w| !w.is_empty()).ok_or_else(|| EngineError::Api {
+        call: "GET /nodes",
+        status: None,
+        message: format!("node {node} has no {what}: the engine's answer is incomplete"),
+    })?;
+    word.parse().map_err(|e: UnknownWord| EngineError::Api {
+        call: "GET /nodes",
+        status: None,
+        message: format!("node {node}: {e}"),
+    })
+}
+
+/// A task's state (a set the engine may grow: an unknown word is kept);
+/// absent is an error.
+fn task_state(what: &str, task: &str, word: Option<String>) -> Result<TaskState, EngineError> {
+    match word.filter(|w| !w.is_empty()) {
+        Some(w) => Ok(TaskState::from_word(&w)),
+        None => Err(EngineError::Api {
+            call: "GET /tasks",
+            status: None,
+            message: format!("task {task} has no {what}: the engine's answer is incomplete"),
+        }),
+    }
 }
 
 impl Engine {
@@ -96,15 +129,28 @@ impl Engine {
         }
         for n in nodes {
             let Some(id) = n.id else { continue };
+            let role = closed(
+                "node role",
+                &id,
+                n.spec.as_ref().and_then(|s| s.role).map(|r| r.to_string()),
+            )?;
+            let availability = closed(
+                "node availability",
+                &id,
+                n.spec.as_ref().and_then(|s| s.availability).map(|a| a.to_string()),
+            )?;
             let spec = n.spec.unwrap_or_default();
             let desc = n.description.unwrap_or_default();
             let status = n.status.unwrap_or_default();
             out.nodes.push(ObservedNode {
                 id,
                 hostname: desc.hostname.unwrap_or_default(),
-                role: spec.role.map(|r| r.to_string()).unwrap_or_default(),
-                availability: spec.availability.map(|a| a.to_string()).unwrap_or_default(),
-                state: status.state.map(|s| s.to_string()).unwrap_or_default(),
+                role,
+                availability,
+                // Absent is "unknown": the lifecycle takes only `ready` as ready.
+                state: status
+                    .state
+                    .map_or(NodeState::Unknown, |s| NodeState::from_word(&s.to_string())),
                 addr: status.addr.unwrap_or_default(),
                 manager_addr: n.manager_status.as_ref().and_then(|m| m.addr.clone()),
                 reachable: n
@@ -123,12 +169,14 @@ impl Engine {
         for t in tasks {
             let Some(id) = t.id else { continue };
             let status = t.status.unwrap_or_default();
+            let state = task_state("state", &id, status.state.map(|s| s.to_string()))?;
+            let desired_state = task_state("desired state", &id, t.desired_state.map(|s| s.to_string()))?;
             out.tasks.push(ObservedTask {
                 id,
                 service_id: t.service_id.unwrap_or_default(),
                 node_id: t.node_id.filter(|n| !n.is_empty()),
-                state: status.state.map(|s| s.to_string()).unwrap_or_default(),
-                desired_state: t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
+                state,
+                desired_state,
                 image: t
                     .spec
                     .and_then(|s| s.container_spec)

@@ -7,12 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
 use swarmkeeper_model::DesiredState;
 use swarmkeeper_model::config::IngressKind;
 use swarmkeeper_model::config::{Ami, DeletionPolicy, Pool, VolumeKind};
 
+pub use super::names::{efs_dns, efs_group, lb_group, nodes_group, ssm_prefix, target_group_name, user_data_hash};
 use super::spec::*;
+use crate::node_types::NodePolicy;
 
 /// Facts looked up for the desired state.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -29,32 +30,6 @@ pub struct AwsInputs {
     pub certificate_arn: Option<String>,
 }
 
-/// The SSM path under which a cluster's parameters live.
-pub fn ssm_prefix(cluster: &str) -> String {
-    format!("/swarmkeeper/{cluster}")
-}
-
-pub fn nodes_group(cluster: &str) -> String {
-    format!("{cluster}-nodes")
-}
-
-pub fn efs_group(cluster: &str) -> String {
-    format!("{cluster}-efs")
-}
-
-pub fn lb_group(cluster: &str) -> String {
-    format!("{cluster}-lb")
-}
-
-/// Target group names are at most 32 characters: a prefix of the cluster
-/// name and a hash of what it routes to.
-pub fn target_group_name(cluster: &str, route: &str) -> String {
-    let digest = Sha256::digest(route.as_bytes());
-    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    let prefix: String = cluster.chars().take(20).collect();
-    format!("{}-{hash}", prefix.trim_end_matches('-'))
-}
-
 /// ALB path patterns for a route path: `/` → `/*`; `/api` → `/api`, `/api/*`.
 pub fn path_patterns(path: &str) -> Vec<String> {
     let trimmed = path.trim_end_matches('/');
@@ -63,18 +38,6 @@ pub fn path_patterns(path: &str) -> Vec<String> {
     } else {
         vec![trimmed.to_owned(), format!("{trimmed}/*")]
     }
-}
-
-/// The DNS name nodes mount an EFS file system by.
-pub fn efs_dns(file_system_id: &str, region: &str) -> String {
-    format!("{file_system_id}.efs.{region}.amazonaws.com")
-}
-
-/// Short hash of a launch template's user data: plans show it instead of
-/// the script, and observation computes it from what AWS holds.
-pub fn user_data_hash(user_data: &str) -> String {
-    let digest = Sha256::digest(user_data.as_bytes());
-    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 /// What is wrong with the inputs, for the user.
@@ -94,10 +57,10 @@ pub fn desired_aws(
     let mut out = DesiredAws {
         cluster: name.clone(),
         subnets: inputs.subnets.clone(),
-        node_policy: crate::nodes::NodePolicy {
+        node_policy: NodePolicy {
             replace_after_secs: cluster.replace_after.as_secs(),
             max_unavailable: cluster.max_unavailable.max(1),
-            ..crate::nodes::NodePolicy::default()
+            ..NodePolicy::default()
         },
         ..DesiredAws::default()
     };
@@ -113,7 +76,7 @@ pub fn desired_aws(
         name: nodes_group(name),
         description: format!("swarmkeeper {name}: swarm nodes"),
         ingress: vec![IngressRule {
-            protocol: "-1".into(),
+            protocol: IpProtocol::All,
             from_port: -1,
             to_port: -1,
             source: Source::Group(nodes_group(name)),
@@ -208,7 +171,7 @@ pub fn desired_aws(
             name: efs_group(name),
             description: format!("swarmkeeper {name}: NFS from the nodes to EFS"),
             ingress: vec![IngressRule {
-                protocol: "tcp".into(),
+                protocol: IpProtocol::Tcp,
                 from_port: 2049,
                 to_port: 2049,
                 source: Source::Group(nodes_group(name)),
@@ -220,10 +183,9 @@ pub fn desired_aws(
             volume: volume.clone(),
             creation_token: format!("{name}-{volume}"),
             deletion_policy: match policy {
-                DeletionPolicy::Retain => "retain",
-                DeletionPolicy::Delete => "delete",
-            }
-            .to_owned(),
+                DeletionPolicy::Retain => super::spec::DeletionPolicy::Retain,
+                DeletionPolicy::Delete => super::spec::DeletionPolicy::Delete,
+            },
         });
     }
 
@@ -272,7 +234,7 @@ fn load_balancer(state: &DesiredState, inputs: &AwsInputs, out: &mut DesiredAws,
     for cidr in &ingress.allowed_cidrs {
         for port in [80, 443] {
             lb_rules.push(IngressRule {
-                protocol: "tcp".into(),
+                protocol: IpProtocol::Tcp,
                 from_port: port,
                 to_port: port,
                 source: Source::Cidr(cidr.clone()),
@@ -294,7 +256,7 @@ fn load_balancer(state: &DesiredState, inputs: &AwsInputs, out: &mut DesiredAws,
     let routing_port = if certificate.is_some() { 443 } else { 80 };
     out.listeners.push(ListenerSpec {
         port: 80,
-        protocol: "HTTP".into(),
+        protocol: ListenerProtocol::Http,
         certificate_arn: None,
         default_action: if certificate.is_some() {
             DefaultAction::RedirectToHttps
@@ -305,7 +267,7 @@ fn load_balancer(state: &DesiredState, inputs: &AwsInputs, out: &mut DesiredAws,
     if let Some(arn) = &certificate {
         out.listeners.push(ListenerSpec {
             port: 443,
-            protocol: "HTTPS".into(),
+            protocol: ListenerProtocol::Https,
             certificate_arn: Some(arn.clone()),
             default_action: DefaultAction::NotFound,
         });
@@ -340,7 +302,7 @@ fn load_balancer(state: &DesiredState, inputs: &AwsInputs, out: &mut DesiredAws,
                 matcher: hc.as_ref().map_or_else(|| "200-399".to_owned(), |h| h.matcher.clone()),
             });
             node_rules.push(IngressRule {
-                protocol: "tcp".into(),
+                protocol: IpProtocol::Tcp,
                 from_port: i32::from(published),
                 to_port: i32::from(published),
                 source: Source::Group(lb_group(name)),

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::AwsAction;
+use super::action::AwsAction;
 use super::spec::*;
 
 fn fresh(prefix: &str) -> String {
@@ -90,7 +90,7 @@ pub fn apply_action(action: &AwsAction, cluster: &str, aws: &mut ObservedAws) {
         }
         CreateFileSystem { spec } => {
             let mut t = tags(cluster, &spec.volume);
-            t.insert(TAG_DELETION_POLICY.to_owned(), spec.deletion_policy.clone());
+            t.insert(TAG_DELETION_POLICY.to_owned(), spec.deletion_policy.to_string());
             aws.file_systems.push(ObservedFileSystem {
                 id: fresh("fs"),
                 creation_token: spec.creation_token.clone(),
@@ -101,7 +101,7 @@ pub fn apply_action(action: &AwsAction, cluster: &str, aws: &mut ObservedAws) {
         TagFileSystem { id, spec } => {
             if let Some(f) = aws.file_systems.iter_mut().find(|f| &f.id == id) {
                 f.tags
-                    .insert(TAG_DELETION_POLICY.to_owned(), spec.deletion_policy.clone());
+                    .insert(TAG_DELETION_POLICY.to_owned(), spec.deletion_policy.to_string());
             }
         }
         CreateMountTarget { creation_token, subnet } => {
@@ -196,8 +196,8 @@ pub fn apply_action(action: &AwsAction, cluster: &str, aws: &mut ObservedAws) {
                     .and_then(|g| aws.launch_templates.iter().find(|t| t.name == g.launch_template));
                 aws.instances.push(ObservedInstance {
                     id: fresh("i"),
-                    state: "InService".into(),
-                    health: "Healthy".into(),
+                    state: InstanceLifecycle::InService,
+                    health: InstanceHealth::Healthy,
                     instance_type: lt.map_or(old.instance_type.clone(), |t| t.spec.instance_type.clone()),
                     image_id: lt.map(|t| t.spec.image_id.clone()),
                     private_ip: None,

@@ -6,6 +6,66 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::closed_set::closed_set;
+use crate::node_types::NodePolicy;
+
+closed_set! {
+    /// The IP protocol of a security group rule, as EC2 names it. EC2 knows
+    /// more (`icmp`, numbers): a rule someone added by hand keeps its word
+    /// and is revoked as drift.
+    pub enum IpProtocol("IP protocol", other Other) {
+        /// All traffic.
+        All = "-1",
+        Tcp = "tcp",
+        Udp = "udp",
+    }
+}
+
+closed_set! {
+    /// An application load balancer listener's protocol.
+    pub enum ListenerProtocol("listener protocol") {
+        Http = "HTTP",
+        Https = "HTTPS",
+    }
+}
+
+closed_set! {
+    /// What happens to a file system when its volume leaves the desired
+    /// state: recorded as the tag [`TAG_DELETION_POLICY`].
+    pub enum DeletionPolicy("deletion policy") {
+        Retain = "retain",
+        Delete = "delete",
+    }
+}
+
+closed_set! {
+    /// An instance's lifecycle state in its group, as the AutoScaling API
+    /// names it (warm pool states and later ones are `Other`).
+    pub enum InstanceLifecycle("instance lifecycle state", other Other) {
+        Pending = "Pending",
+        PendingWait = "Pending:Wait",
+        PendingProceed = "Pending:Proceed",
+        Quarantined = "Quarantined",
+        InService = "InService",
+        Terminating = "Terminating",
+        TerminatingWait = "Terminating:Wait",
+        TerminatingProceed = "Terminating:Proceed",
+        Terminated = "Terminated",
+        Detaching = "Detaching",
+        Detached = "Detached",
+        EnteringStandby = "EnteringStandby",
+        Standby = "Standby",
+    }
+}
+
+closed_set! {
+    /// An instance's health in its group.
+    pub enum InstanceHealth("instance health status") {
+        Healthy = "Healthy",
+        Unhealthy = "Unhealthy",
+    }
+}
+
 /// Tag keys every owned resource carries.
 pub const TAG_CLUSTER: &str = "swarmkeeper:cluster";
 pub const TAG_NAME: &str = "swarmkeeper:name";
@@ -38,8 +98,7 @@ pub enum Source {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct IngressRule {
-    /// `tcp`, `udp` or `-1` (all).
-    pub protocol: String,
+    pub protocol: IpProtocol,
     pub from_port: i32,
     pub to_port: i32,
     pub source: Source,
@@ -118,8 +177,7 @@ pub enum DefaultAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ListenerSpec {
     pub port: u16,
-    /// `HTTP` or `HTTPS`.
-    pub protocol: String,
+    pub protocol: ListenerProtocol,
     pub certificate_arn: Option<String>,
     pub default_action: DefaultAction,
 }
@@ -147,8 +205,8 @@ pub struct FileSystemSpec {
     pub volume: String,
     /// `<cluster>-<volume>`: the idempotency key.
     pub creation_token: String,
-    /// `retain` or `delete`, recorded as a tag.
-    pub deletion_policy: String,
+    /// Recorded as a tag.
+    pub deletion_policy: DeletionPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -174,7 +232,7 @@ pub struct DesiredAws {
     pub listeners: Vec<ListenerSpec>,
     pub rules: Vec<RuleSpec>,
     /// How failed nodes are replaced and pools rolled (see [`crate::nodes`]).
-    pub node_policy: crate::nodes::NodePolicy,
+    pub node_policy: NodePolicy,
 }
 
 /// What the AWS provider saw, limited to what carries the cluster's tag
@@ -274,10 +332,10 @@ pub struct ObservedInstance {
     pub id: String,
     pub group: String,
     pub private_ip: Option<String>,
-    /// The group's lifecycle state: `Pending`, `InService`, `Terminating`…
-    pub state: String,
-    /// The group's health status: `Healthy` or `Unhealthy`.
-    pub health: String,
+    /// The group's lifecycle state.
+    pub state: InstanceLifecycle,
+    /// The group's health status.
+    pub health: InstanceHealth,
     pub instance_type: String,
     /// From EC2 (the group does not say); `None` when EC2 did not answer for it.
     pub image_id: Option<String>,
@@ -287,7 +345,11 @@ pub struct ObservedInstance {
 impl ObservedInstance {
     /// In the group and not on its way out.
     pub fn is_alive(&self) -> bool {
-        !(self.state.starts_with("Terminat") || self.state.starts_with("Detach") || self.state == "Standby")
+        use InstanceLifecycle::*;
+        !matches!(
+            self.state,
+            Terminating | TerminatingWait | TerminatingProceed | Terminated | Detaching | Detached | Standby
+        )
     }
 }
 

@@ -1,0 +1,50 @@
+//! Adoption: a ready member of a pool gets the pool's labels (and, when it
+//! is new to the pool, is made active), and the pool's role — a demotion
+//! only while the managers keep their majority.
+
+use super::context::{Lifecycle, Push};
+use super::steps::update_node;
+use crate::node_types::{
+    LABEL_INSTANCE, LABEL_POOL, LABEL_RETIRE, NodeAvailability, NodeChange, NodeRole, NodeState, Quorum,
+};
+
+/// Adds the label and role changes of every pool's ready members; `quorum`
+/// counts the demotions planned.
+pub fn adopt(lc: &Lifecycle, quorum: &mut Quorum, push: &mut Push<'_>) {
+    for pool in &lc.matched.pools {
+        for inst in lc.matched.alive.iter().filter(|i| i.group == pool.group) {
+            let Some(node) = lc.matched.node_of.get(inst.id.as_str()) else {
+                continue;
+            };
+            if node.state != NodeState::Ready {
+                continue;
+            }
+            let retiring = node.labels.contains_key(LABEL_RETIRE);
+            let mut change = NodeChange::default();
+            if node.labels.get(LABEL_POOL).map(String::as_str) != Some(pool.name) {
+                change.labels.insert(LABEL_POOL.into(), pool.name.into());
+                change.labels.insert(LABEL_INSTANCE.into(), inst.id.clone());
+                if node.availability != NodeAvailability::Active && !retiring {
+                    change.availability = Some(NodeAvailability::Active);
+                }
+            }
+            if node.role != pool.role && !retiring {
+                if pool.role == NodeRole::Manager {
+                    change.role = Some(NodeRole::Manager);
+                } else if quorum.survives_removal(node.reachable) {
+                    change.role = Some(NodeRole::Worker);
+                    quorum.managers -= 1;
+                    quorum.reachable -= usize::from(node.reachable);
+                }
+            }
+            if change != NodeChange::default() {
+                let why = match change.role {
+                    Some(NodeRole::Manager) => format!("joined the {} pool as a worker: promote", pool.name),
+                    Some(NodeRole::Worker) => format!("a manager in the {} pool: demote", pool.name),
+                    None => format!("joined the {} pool", pool.name),
+                };
+                push(update_node(node, change), &why, vec![]);
+            }
+        }
+    }
+}
