@@ -98,9 +98,12 @@ mod tests {
         }
     }
 
+    /// File systems observed, and the volume → DNS name pairs expected.
+    type Case = (Vec<ObservedFileSystem>, Vec<(&'static str, &'static str)>);
+
     #[test]
     fn a_file_system_is_mountable_with_a_mount_target_and_its_volume_tag() {
-        let cases: Vec<(Vec<ObservedFileSystem>, Vec<(&str, &str)>)> = vec![
+        let cases: Vec<Case> = vec![
             (vec![], vec![]),
             (
                 vec![fs("fs-1", Some("data"), &["subnet-a"])],
