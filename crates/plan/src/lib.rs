@@ -10,6 +10,7 @@ pub mod aws;
 pub mod calls;
 pub mod convert;
 pub mod diff;
+pub mod error_kind;
 pub mod labels;
 pub mod nodes;
 pub mod observed;
@@ -21,5 +22,6 @@ pub mod spec;
 
 pub use convert::{DesiredSwarm, desired_swarm};
 pub use diff::{PlanError, PlanOptions, diff};
+pub use error_kind::ErrorKind;
 pub use observed::ObservedSwarm;
 pub use plan::{Action, Plan, Step};

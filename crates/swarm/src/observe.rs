@@ -167,10 +167,9 @@ impl Engine {
                 message: e.to_string(),
             })?;
         crate::raw::fix_healthcheck_keys(&mut value);
-        serde_json::from_value(value).map_err(|e| EngineError::Api {
+        serde_json::from_value(value).map_err(|e| EngineError::Unreadable {
             call: "GET /services",
-            status: None,
-            message: format!("unexpected answer: {e}"),
+            what: e.to_string(),
         })
     }
 }
