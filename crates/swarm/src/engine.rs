@@ -37,6 +37,9 @@ pub enum EngineError {
         "{call}: cannot read the engine's answer: {what}; this engine's API may be newer than swarmkeeper knows, report it with `docker version`"
     )]
     Unreadable { call: &'static str, what: String },
+    /// A neutral spec holds a value the Engine API has no word for.
+    #[error(transparent)]
+    Unsendable(#[from] crate::translate::Unsendable),
 }
 
 impl EngineError {
@@ -91,7 +94,7 @@ impl EngineError {
         match self {
             EngineError::Unreachable { .. } => ErrorKind::Transient,
             EngineError::NotAManager { .. } => ErrorKind::Invalid,
-            EngineError::Unreadable { .. } => ErrorKind::Invalid,
+            EngineError::Unreadable { .. } | EngineError::Unsendable(_) => ErrorKind::Invalid,
             EngineError::Api { status, message, .. } => api_kind(*status, message),
         }
     }

@@ -57,7 +57,10 @@ impl Engine {
             out.services.push(ObservedService {
                 id,
                 version: s.version.and_then(|v| v.index).unwrap_or(0),
-                spec: service_from_api(&spec, &network_names),
+                spec: service_from_api(&spec, &network_names).map_err(|e| EngineError::Unreadable {
+                    call: "GET /services",
+                    what: e.to_string(),
+                })?,
             });
         }
         for n in &networks {
