@@ -241,7 +241,7 @@ fn progress_line(step: &swarmkeeper_plan::Step, outcome: &StepOutcome, color: bo
             let note = if *already_gone { ", already gone" } else { "" };
             eprintln!("  {} {verb} {what} ({} ms{note})", paint("32", "✓"), took.as_millis());
         }
-        StepOutcome::Failed { error } => eprintln!("  {} {what}: {error}", paint("31", "✗")),
+        StepOutcome::Failed { error, .. } => eprintln!("  {} {what}: {error}", paint("31", "✗")),
         StepOutcome::Skipped { because_of } => {
             eprintln!("  {} {what}: skipped, step {because_of} failed", paint("33", "-"));
         }
