@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 
 use swarmkeeper_aws::AwsIds;
 use swarmkeeper_aws::execute::AwsOutcome;
-use swarmkeeper_plan::{Action, Plan, Step};
+use swarmkeeper_plan::{Action, ErrorKind, Plan, Step};
 use swarmkeeper_swarm::execute::{Ids, Outcome};
 use tokio::task::JoinSet;
 
-use crate::execute::{Execute, NO_AWS};
+use crate::execute::{Execute, StepError, no_aws};
 
 /// How one step ended.
 #[derive(Debug, Clone)]
@@ -29,6 +29,8 @@ pub enum StepOutcome {
     },
     Failed {
         error: String,
+        /// Decided by the provider (see [`ErrorKind`]).
+        kind: ErrorKind,
     },
     /// Not run because a step it depends on failed.
     Skipped {
@@ -70,7 +72,7 @@ pub async fn apply<E: Execute>(
     let aws_limit = AWS_CONCURRENCY.min(limit);
     let (mut swarm_ids, mut aws_ids) = (swarm_ids, aws_ids);
     let mut results: BTreeMap<usize, StepOutcome> = BTreeMap::new();
-    let mut running: JoinSet<(Result<Done, String>, Duration)> = JoinSet::new();
+    let mut running: JoinSet<(Result<Done, StepError>, Duration)> = JoinSet::new();
     // Task id → index in `plan.steps`: a panicked task's result is its
     // JoinError, which carries only the task id.
     let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
@@ -122,10 +124,10 @@ pub async fn apply<E: Execute>(
                     let start = Instant::now();
                     let result = match (&action, aws_ids) {
                         (Action::Aws { aws }, Some(aws_ids)) => executor.aws(aws, &aws_ids).await.map(Done::Aws),
-                        (Action::Aws { .. }, None) => Err(NO_AWS.into()),
+                        (Action::Aws { .. }, None) => Err(no_aws()),
                         _ => executor.swarm(&action, &swarm_ids).await.map(Done::Swarm),
                     };
-                    (result.map_err(|e| e.to_string()), start.elapsed())
+                    (result, start.elapsed())
                 },
                 span,
             ));
@@ -160,7 +162,7 @@ pub async fn apply<E: Execute>(
                 }
                 StepOutcome::Done { already_gone, took }
             }
-            Ok(Err(error)) => StepOutcome::Failed { error },
+            Ok(Err(StepError { kind, message })) => StepOutcome::Failed { error: message, kind },
             Err(failure) => {
                 tracing::error!(
                     step = step.id,
@@ -171,6 +173,7 @@ pub async fn apply<E: Execute>(
                 );
                 StepOutcome::Failed {
                     error: format!("internal error: {failure}"),
+                    kind: ErrorKind::Unknown,
                 }
             }
         };
@@ -212,7 +215,7 @@ mod tests {
     use tokio::sync::watch;
 
     use super::*;
-    use crate::execute::ExecError;
+    use crate::execute::{ExecError, NO_AWS};
 
     /// Scheduler turns an action stays busy.
     const BUSY: usize = 8;
@@ -223,7 +226,7 @@ mod tests {
         Succeed,
         /// Stay busy this many scheduler turns more than the others.
         Slow(usize),
-        Fail(&'static str),
+        Fail(ErrorKind, &'static str),
         Panic(&'static str),
         /// Begin shutdown when it starts, then succeed.
         BeginShutdown(Arc<watch::Sender<bool>>),
@@ -306,7 +309,7 @@ mod tests {
                 tokio::task::yield_now().await;
             }
             match behaviour {
-                Behaviour::Fail(message) => Err(message.into()),
+                Behaviour::Fail(kind, message) => Err(StepError::new(kind, message)),
                 Behaviour::Panic(message) => panic!("{message}"),
                 Behaviour::Succeed | Behaviour::Slow(_) | Behaviour::BeginShutdown(_) => Ok(()),
             }
@@ -444,7 +447,7 @@ mod tests {
             .map(|(id, o)| {
                 let o = match o {
                     StepOutcome::Done { .. } => "done".to_owned(),
-                    StepOutcome::Failed { error } => format!("failed: {error}"),
+                    StepOutcome::Failed { error, .. } => format!("failed: {error}"),
                     StepOutcome::Skipped { because_of } => format!("skipped: {because_of}"),
                     StepOutcome::Cancelled => "cancelled".to_owned(),
                 };
@@ -517,7 +520,7 @@ mod tests {
             aws(4, "e", &[3]),
             swarm(5, "f", &[3, 2]),
         ];
-        let fake = Fake::default().with("a", Behaviour::Fail("AccessDenied: not allowed"));
+        let fake = Fake::default().with("a", Behaviour::Fail(ErrorKind::Permission, "AccessDenied: not allowed"));
         let run = run(&fake, &plan(steps), 4, Some(AwsIds::default()), None).await;
         assert_eq!(
             outcomes(&run.results),
@@ -760,5 +763,44 @@ mod tests {
             ]
         );
         assert_eq!(fake.started(), names(&["service"]));
+    }
+
+    /// The kind of each failure as the executor records it: the provider's
+    /// for a failed action, unknown for a panic, transient for a missing
+    /// AWS connection.
+    #[tokio::test]
+    async fn a_failed_step_keeps_the_kind_its_provider_gave() {
+        let steps = vec![
+            swarm(0, "conflict", &[]),
+            swarm(1, "panics", &[]),
+            aws(2, "no-aws", &[]),
+            swarm(3, "fine", &[]),
+        ];
+        let fake = Fake::default()
+            .with("conflict", Behaviour::Fail(ErrorKind::Conflict, "name in use"))
+            .with("panics", Behaviour::Panic("boom"));
+        let run = run(&fake, &plan(steps), 4, None, None).await;
+        let kinds: Vec<(usize, Option<ErrorKind>)> = run
+            .results
+            .iter()
+            .map(|(id, o)| {
+                (
+                    *id,
+                    match o {
+                        StepOutcome::Failed { kind, .. } => Some(*kind),
+                        _ => None,
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (0, Some(ErrorKind::Conflict)),
+                (1, Some(ErrorKind::Unknown)),
+                (2, Some(ErrorKind::Transient)),
+                (3, None),
+            ]
+        );
     }
 }

@@ -171,11 +171,43 @@ pub struct Converged {
     pub first_plan: Plan,
     /// Steps done: added, changed, destroyed.
     pub totals: [usize; 3],
-    /// `kind name: error` of every step that failed or was skipped.
-    pub failures: Vec<String>,
+    /// Every step that failed or was skipped.
+    pub failures: Vec<StepFailure>,
     /// Steps (and deferred services) still pending at the end.
     pub remaining: usize,
     pub cancelled: bool,
+}
+
+/// A step that failed (or was skipped because one it needs failed): the
+/// kind its provider gave (a skipped step's is that of the failure it
+/// waits on) and `kind name: error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepFailure {
+    pub kind: swarmkeeper_plan::ErrorKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The kind of the failure that made step `id` fail or be skipped.
+fn failure_kind(
+    results: &std::collections::BTreeMap<usize, crate::apply::StepOutcome>,
+    mut id: usize,
+) -> swarmkeeper_plan::ErrorKind {
+    use crate::apply::StepOutcome;
+    // Each skip names an earlier step: the walk ends within the plan.
+    for _ in 0..=results.len() {
+        match results.get(&id) {
+            Some(StepOutcome::Failed { kind, .. }) => return *kind,
+            Some(StepOutcome::Skipped { because_of }) => id = *because_of,
+            _ => break,
+        }
+    }
+    swarmkeeper_plan::ErrorKind::Unknown
 }
 
 /// Apply rounds until planning again finds nothing to do (at most
@@ -221,15 +253,18 @@ pub async fn converge(
                         Op::Delete => 2,
                     }] += 1
                 }
-                Some(StepOutcome::Failed { error }) => {
-                    out.failures
-                        .push(format!("{} {}: {error}", step.action.kind(), step.action.name()))
-                }
-                Some(StepOutcome::Skipped { .. }) => out.failures.push(format!(
-                    "{} {}: skipped, a step it needs failed",
-                    step.action.kind(),
-                    step.action.name()
-                )),
+                Some(StepOutcome::Failed { error, kind }) => out.failures.push(StepFailure {
+                    kind: *kind,
+                    message: format!("{} {}: {error}", step.action.kind(), step.action.name()),
+                }),
+                Some(StepOutcome::Skipped { .. }) => out.failures.push(StepFailure {
+                    kind: failure_kind(&results, step.id),
+                    message: format!(
+                        "{} {}: skipped, a step it needs failed",
+                        step.action.kind(),
+                        step.action.name()
+                    ),
+                }),
                 Some(StepOutcome::Cancelled) | None => out.cancelled = true,
             }
         }

@@ -248,7 +248,7 @@ pub fn step_line(step: &Step, outcome: &StepOutcome, color: bool) -> String {
             let note = if *already_gone { ", already gone" } else { "" };
             format!("  {} {verb} {what} ({} ms{note})", paint("32", "✓"), took.as_millis())
         }
-        StepOutcome::Failed { error } => format!("  {} {what}: {error}", paint("31", "✗")),
+        StepOutcome::Failed { error, .. } => format!("  {} {what}: {error}", paint("31", "✗")),
         StepOutcome::Skipped { because_of } => {
             format!("  {} {what}: skipped, step {because_of} failed", paint("33", "-"))
         }
@@ -264,7 +264,10 @@ mod tests {
     fn the_message_says_what_runs_and_what_failed() {
         let mut counts = Counts::default();
         assert_eq!(status_message(3, &counts), "3 running, 0 failed");
-        counts.add(&StepOutcome::Failed { error: "x".into() });
+        counts.add(&StepOutcome::Failed {
+            error: "x".into(),
+            kind: swarmkeeper_plan::ErrorKind::Unknown,
+        });
         counts.add(&StepOutcome::Skipped { because_of: 1 });
         assert_eq!(status_message(0, &counts), "0 running, 1 failed, 1 skipped");
     }
@@ -281,7 +284,10 @@ mod tests {
                 already_gone: true,
                 took: Duration::ZERO,
             },
-            StepOutcome::Failed { error: "x".into() },
+            StepOutcome::Failed {
+                error: "x".into(),
+                kind: swarmkeeper_plan::ErrorKind::Unknown,
+            },
             StepOutcome::Skipped { because_of: 2 },
         ] {
             counts.add(&outcome);

@@ -5,7 +5,9 @@
 //! events, and on a retry after a failure (exponential backoff with jitter,
 //! reset on success) — and each reconcile is a [`cycle`](crate::cycle):
 //! load and validate (an invalid state is reported and the last good one
-//! kept), observe, plan, apply. Status and metrics are served read-only
+//! kept), observe, plan, apply. When the next one runs is decided by one
+//! function, [`policy::policy`], from how the cycle ended: the kind of its
+//! errors picks a backoff or a wait for a change. Status and metrics are served read-only
 //! over HTTP. Shutdown (SIGTERM/SIGINT) starts nothing new, lets running
 //! actions finish within a bound, and stops the server. Several replicas
 //! may run: only the holder of the [`lease`] acts.
@@ -13,6 +15,7 @@
 mod http;
 mod lease;
 pub(crate) mod metrics;
+pub mod policy;
 pub mod source;
 mod status;
 
@@ -27,8 +30,10 @@ use tokio::sync::watch;
 
 use crate::cycle::{ApplyOptions, Providers, converge};
 pub use metrics::Metrics;
+use policy::{CycleEnd, Requeue};
 pub use source::Source;
 pub use status::Shared;
+use swarmkeeper_plan::ErrorKind;
 
 /// What `swarmkeeper run` was told.
 #[derive(Debug, Clone)]
@@ -47,20 +52,15 @@ pub struct RunConfig {
 /// Node work that takes longer (a drain) is requeued, not waited for.
 pub const CYCLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
-/// How soon a cycle with node work in progress (a drain) runs again.
-const NODE_REQUEUE: Duration = Duration::from_secs(5);
-
-/// The delay before the next retry after `failures` failed cycles in a row.
+/// The delay before the next retry after `failures` failed attempts in a
+/// row (connecting to the engine, the node event stream, git fetches).
 pub fn backoff(failures: u32) -> Duration {
-    let base = Duration::from_secs(2).saturating_mul(1u32 << failures.min(8).saturating_sub(1));
-    let capped = base.min(Duration::from_secs(300));
-    jitter(capped)
+    jitter(policy::backoff_nominal(failures))
 }
 
 /// ±20 % so replicas and retries do not march in step.
 pub fn jitter(d: Duration) -> Duration {
-    let factor = 0.8 + fastrand::f64() * 0.4;
-    d.mul_f64(factor)
+    policy::jittered(d, fastrand::f64())
 }
 
 /// Serve status and metrics on `listener` and reconcile until `shutdown`.
@@ -92,7 +92,8 @@ pub async fn run(
                 attempts += 1;
                 let wait = backoff(attempts);
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "cannot reach the engine");
-                shared.update(|s| s.cycle_failed(&e.to_string(), attempts, wait));
+                let next = Requeue::After(wait, policy::Reason::Backoff { failures: attempts });
+                shared.update(|s| s.cycle_failed(&e.to_string(), e.kind(), attempts, &next));
                 tokio::select! {
                     () = &mut shutdown => return Ok(()),
                     () = tokio::time::sleep(wait) => {}
@@ -118,6 +119,9 @@ pub async fn run(
     let mut stopping = false;
     let mut carried = Carried::default();
     let mut failures: u32 = 0;
+    // The last error logged at ERROR: one that needs a change is logged
+    // once, not at every resync.
+    let mut reported: Option<String> = None;
     let mut trigger = "start";
     if matches!(config.source, Source::Git { .. }) {
         // Nothing to read before the first fetch: it triggers the first
@@ -184,17 +188,24 @@ pub async fn run(
                     abandon = Some(tokio::time::Instant::now() + config.lease_ttl / 3);
                 }
                 () = tokio::time::sleep_until(abandon.unwrap_or(bound)), if abandon.is_some() => {
-                    break Some(Err(anyhow::anyhow!(
-                        "the lease was lost and the running actions did not finish before another replica may take over; \
-                         they were abandoned (the engine at DOCKER_HOST may not be answering)"
-                    )));
+                    break Some(Err(policy::Classified {
+                        kind: ErrorKind::Transient,
+                        message: "the lease was lost and the running actions did not finish before another replica may take over; \
+                                  they were abandoned (the engine at DOCKER_HOST may not be answering)"
+                            .to_owned(),
+                    }
+                    .into()));
                 }
                 () = tokio::time::sleep_until(bound) => {
-                    break Some(Err(anyhow::anyhow!(
-                        "the cycle did not finish within {}s: the Docker Engine (DOCKER_HOST) or AWS stopped answering; \
-                         the next cycle continues from where things are",
-                        CYCLE_TIMEOUT.as_secs()
-                    )));
+                    break Some(Err(policy::Classified {
+                        kind: ErrorKind::Transient,
+                        message: format!(
+                            "the cycle did not finish within {}s: the Docker Engine (DOCKER_HOST) or AWS stopped answering; \
+                             the next cycle continues from where things are",
+                            CYCLE_TIMEOUT.as_secs()
+                        ),
+                    }
+                    .into()));
                 }
                 () = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
                     tracing::warn!("running actions did not finish within the shutdown grace; the next run continues from where things are");
@@ -206,19 +217,44 @@ pub async fn run(
         drop(work);
         let Some(outcome) = outcome else { break };
         metrics.cycle(trigger, outcome.is_ok(), started.elapsed());
-        let wait = match &outcome {
-            Ok(requeue) => {
-                failures = 0;
-                requeue.map_or_else(|| jitter(config.resync), |r| r.min(config.resync))
-            }
-            Err(e) => {
-                failures += 1;
-                let wait = backoff(failures);
-                tracing::warn!(error = %format!("{e:#}"), retry_in_ms = wait.as_millis() as u64, "cycle failed");
-                shared.update(|s| s.cycle_failed(&format!("{e:#}"), failures, wait));
-                wait.min(jitter(config.resync))
-            }
+        let end = match &outcome {
+            Ok(end) => *end,
+            Err(e) => CycleEnd::Failed {
+                kind: policy::kind_of(e),
+            },
         };
+        failures = match end {
+            CycleEnd::Done { .. } => 0,
+            CycleEnd::Failed { .. } => failures.saturating_add(1),
+        };
+        let next = policy::policy(end, failures, config.resync, fastrand::f64());
+        let wait = next.wait();
+        match (&outcome, next) {
+            (Ok(_), _) => reported = None,
+            (Err(e), Requeue::AwaitChange { kind, .. }) => {
+                let error = format!("{e:#}");
+                if reported.as_ref() != Some(&error) {
+                    tracing::error!(
+                        %error,
+                        %kind,
+                        retry_in_ms = wait.as_millis() as u64,
+                        "cycle failed; not retried before the desired or the observed state changes (a new revision, a node event, or the resync)"
+                    );
+                    reported = Some(error.clone());
+                } else {
+                    tracing::debug!(%error, %kind, "cycle failed again, as reported");
+                }
+                shared.update(|s| s.cycle_failed(&error, kind, failures, &next));
+            }
+            (Err(e), _) => {
+                let error = format!("{e:#}");
+                let kind = policy::kind_of(e);
+                tracing::warn!(%error, %kind, retry_in_ms = wait.as_millis() as u64, "cycle failed");
+                shared.update(|s| s.cycle_failed(&error, kind, failures, &next));
+                reported = None;
+            }
+        }
+        tracing::debug!(next = next.label(), wait_ms = wait.as_millis() as u64, "requeue");
         if stopping {
             break;
         }
@@ -307,7 +343,7 @@ async fn cycle(
     shared: &Shared,
     metrics: &Metrics,
     cancel: watch::Receiver<bool>,
-) -> anyhow::Result<Option<Duration>> {
+) -> anyhow::Result<CycleEnd> {
     let source::Loaded { outcome, revision } = source.load(&crate::commands::process_environment())?;
     let Carried { last_good, providers } = carried;
     let errors: Vec<String> = outcome
@@ -338,7 +374,11 @@ async fn cycle(
         }
     }
     let Some(state) = last_good.as_ref() else {
-        anyhow::bail!("no valid desired state yet: fix {}", config.source.describe());
+        return Err(policy::Classified {
+            kind: ErrorKind::Invalid,
+            message: format!("no valid desired state yet: fix {}", config.source.describe()),
+        }
+        .into());
     };
     let providers = match providers {
         Some(p) => {
@@ -421,7 +461,7 @@ async fn cycle(
         &providers.engine.calls(),
         providers.aws.as_ref().map(|a| a.calls()).as_ref(),
     );
-    let busy = nodes.as_ref().is_some_and(|n| !n.progress.is_empty());
+    let node_work = nodes.as_ref().is_some_and(|n| !n.progress.is_empty());
     // A node Down but not yet for `replace_after` is looked at again when
     // it is due, not at the next resync.
     let due = nodes
@@ -433,11 +473,11 @@ async fn cycle(
         s.nodes_changed(nodes.clone());
     });
     if !done.failures.is_empty() {
-        anyhow::bail!("{} step(s) failed: {}", done.failures.len(), done.failures.join("; "));
+        return Err(policy::Classified::steps(&done.failures).into());
     }
     // Node work in progress (a drain) is looked at again soon, not at the
     // next resync: the requeue of kube-runtime's controllers.
-    Ok([busy.then_some(NODE_REQUEUE), due].into_iter().flatten().min())
+    Ok(CycleEnd::Done { node_work, due })
 }
 
 #[cfg(test)]

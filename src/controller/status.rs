@@ -3,11 +3,13 @@
 //! state while a service is failing, and the other way round.
 
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use serde::Serialize;
 use swarmkeeper_plan::plan::Summary;
 
+use swarmkeeper_plan::ErrorKind;
+
+use super::policy::Requeue;
 use crate::cycle::Converged;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -55,8 +57,15 @@ pub struct Status {
     pub validation_errors: Vec<String>,
     pub last_cycle: Option<LastCycle>,
     pub last_error: Option<String>,
+    /// The kind of `last_error`: `transient`, `not_found` and `unknown`
+    /// are retried with backoff; `conflict`, `permission` and `invalid`
+    /// wait for a change (see `next_retry`).
+    pub last_error_kind: Option<ErrorKind>,
     pub consecutive_failures: u32,
     pub next_retry_ms: Option<u64>,
+    /// `backoff`, or `await_change` (a new revision, a node event, or the
+    /// resync, which observes again).
+    pub next_retry: Option<&'static str>,
     pub cycles: u64,
     /// This replica's name in the lease.
     pub identity: Option<String>,
@@ -102,15 +111,17 @@ impl Status {
         self.unhealthy_services = unhealthy;
         if done.failures.is_empty() {
             self.last_error = None;
+            self.last_error_kind = None;
             self.consecutive_failures = 0;
             self.next_retry_ms = None;
+            self.next_retry = None;
         }
         self.last_cycle = Some(LastCycle {
             trigger: trigger.to_owned(),
             at_unix: now(),
             planned,
             applied: done.totals,
-            failures: done.failures.clone(),
+            failures: done.failures.iter().map(ToString::to_string).collect(),
             remaining: done.remaining,
         });
     }
@@ -127,12 +138,14 @@ impl Status {
         self.nodes = nodes;
     }
 
-    pub fn cycle_failed(&mut self, error: &str, failures: u32, retry_in: Duration) {
+    pub fn cycle_failed(&mut self, error: &str, kind: ErrorKind, failures: u32, next: &Requeue) {
         self.cycles += 1;
         self.sync_status = SyncStatus::OutOfSync;
         self.last_error = Some(error.to_owned());
+        self.last_error_kind = Some(kind);
         self.consecutive_failures = failures;
-        self.next_retry_ms = Some(retry_in.as_millis() as u64);
+        self.next_retry_ms = Some(next.wait().as_millis() as u64);
+        self.next_retry = Some(next.label());
     }
 }
 

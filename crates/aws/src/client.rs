@@ -79,6 +79,7 @@ impl Aws {
                 "give swarmkeeper credentials through the standard chain (instance profile, AWS_PROFILE, AWS_ACCESS_KEY_ID)"
                     .to_owned(),
             ),
+            kind: swarmkeeper_plan::ErrorKind::Permission,
         }
         };
         let Some(provider) = config.credentials_provider() else {
@@ -117,14 +118,13 @@ impl Aws {
     }
 
     /// Make one SDK call, counted under its IAM action.
-    pub(crate) async fn call<T, E, R>(
+    pub(crate) async fn call<T, E>(
         &self,
         action: &'static str,
-        fut: impl Future<Output = Result<T, SdkError<E, R>>>,
+        fut: impl Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
     ) -> Result<T, AwsError>
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         self.calls.record(action, crate::calls::is_read(action));
         fut.await.map_err(|e| AwsError::from_sdk(action, e))

@@ -27,6 +27,7 @@ fn build_error(action: &'static str, e: impl std::fmt::Display) -> AwsError {
         code: "InvalidRequest".to_owned(),
         message: e.to_string(),
         hint: None,
+        kind: swarmkeeper_plan::ErrorKind::Invalid,
     }
 }
 

@@ -1,9 +1,14 @@
 //! AWS errors as the user should see them: the operation, AWS's error code
-//! and message, and what to do about it.
+//! and message, and what to do about it; and their [`ErrorKind`] for the
+//! controller's error policy, decided here from AWS's error code (the
+//! SDK's own lists of throttling and transient codes), the HTTP status and
+//! the kind of SDK failure.
 
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use swarmkeeper_plan::ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
 #[error("AWS {action} failed: {code}: {message}{}", hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
@@ -14,13 +19,14 @@ pub struct AwsError {
     pub code: String,
     pub message: String,
     pub hint: Option<String>,
+    /// Transient, conflict, permission, … (see [`classify`]).
+    pub kind: ErrorKind,
 }
 
 impl AwsError {
-    pub fn from_sdk<E, R>(action: &'static str, err: SdkError<E, R>) -> Self
+    pub fn from_sdk<E>(action: &'static str, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         match &err {
             SdkError::ServiceError(service) => {
@@ -36,11 +42,13 @@ impl AwsError {
                     ),
                     _ => None,
                 };
+                let kind = classify(&code, Some(service.raw().status().as_u16()));
                 Self {
                     action,
                     code,
                     message: inner.message().unwrap_or_default().to_owned(),
                     hint,
+                    kind,
                 }
             }
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Self {
@@ -48,6 +56,16 @@ impl AwsError {
                 code: "Unreachable".to_owned(),
                 message: DisplayErrorContext(&err).to_string(),
                 hint: Some("check network access to AWS, or AWS_ENDPOINT_URL if you set one".to_owned()),
+                kind: ErrorKind::Transient,
+            },
+            // An answer the SDK could not read (cut off, garbled): the
+            // SDK's own retry classifier counts it as transient.
+            SdkError::ResponseError(_) => Self {
+                action,
+                code: "Error".to_owned(),
+                message: DisplayErrorContext(&err).to_string(),
+                hint: None,
+                kind: ErrorKind::Transient,
             },
             _ => Self {
                 action,
@@ -56,11 +74,180 @@ impl AwsError {
                 // error can include the raw response and its body.
                 message: DisplayErrorContext(&err).to_string(),
                 hint: None,
+                // The request could not be built: nothing AWS said.
+                kind: ErrorKind::Invalid,
             },
         }
     }
 
     pub fn is(&self, code: &str) -> bool {
         self.code == code
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+}
+
+/// The kind of an AWS error from its code and, when AWS answered, the
+/// HTTP status. The code decides first (the SDK's own throttling and
+/// transient lists, then the families of codes the services share); a code
+/// none of them names goes by the status (5xx transient, 4xx invalid).
+pub fn classify(code: &str, status: Option<u16>) -> ErrorKind {
+    use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+    const PERMISSION: &[&str] = &[
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthFailure",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "OptInRequired",
+        "NoCredentials",
+    ];
+    const TRANSIENT: &[&str] = &[
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "Unavailable",
+        "Unreachable",
+        "IncorrectState",
+        "ResourceContention",
+        "ScalingActivityInProgress",
+        "IncorrectInstanceState",
+    ];
+    if THROTTLING_ERRORS.contains(&code) || TRANSIENT_ERRORS.contains(&code) || TRANSIENT.contains(&code) {
+        return ErrorKind::Transient;
+    }
+    if PERMISSION.contains(&code) {
+        return ErrorKind::Permission;
+    }
+    if code.ends_with("NotFound") || code.ends_with(".NotFound") || code.ends_with("NotFoundException") {
+        return ErrorKind::NotFound;
+    }
+    if code.contains("AlreadyExists")
+        || code.ends_with("InUse")
+        || code.ends_with("InUseException")
+        || code.ends_with(".Duplicate")
+        || code.ends_with("Conflict")
+        || code == "DependencyViolation"
+        || code.starts_with("DuplicateLoadBalancerName")
+        || code.starts_with("DuplicateTargetGroupName")
+        || code.starts_with("DuplicateListener")
+    {
+        return ErrorKind::Conflict;
+    }
+    if code.starts_with("InvalidParameter")
+        || code.starts_with("Invalid")
+        || code.starts_with("ValidationError")
+        || code.starts_with("ValidationException")
+        || code == "MissingParameter"
+        || code == "UnsupportedOperation"
+        || code.starts_with("Unsupported")
+        || code.ends_with("LimitExceeded")
+    {
+        return ErrorKind::Invalid;
+    }
+    match status {
+        Some(s) if s >= 500 => ErrorKind::Transient,
+        Some(401 | 403) => ErrorKind::Permission,
+        Some(404) => ErrorKind::NotFound,
+        Some(409) => ErrorKind::Conflict,
+        Some(s) if s >= 400 => ErrorKind::Invalid,
+        _ => ErrorKind::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Classification of SDK errors as the SDK builds them: a service error
+    //! with its code and HTTP status, a timeout, a connection that failed.
+
+    use aws_sdk_ec2::operation::create_security_group::CreateSecurityGroupError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    fn service(code: &str, status: u16) -> AwsError {
+        let err = CreateSecurityGroupError::generic(ErrorMetadata::builder().code(code).message("from AWS").build());
+        let status = StatusCode::try_from(status).expect("a valid HTTP status");
+        let raw = HttpResponse::new(status, SdkBody::empty());
+        AwsError::from_sdk("ec2:CreateSecurityGroup", SdkError::service_error(err, raw))
+    }
+
+    #[test]
+    fn service_errors_are_classified_by_code_then_status() {
+        use ErrorKind::*;
+        let cases = [
+            ("RequestLimitExceeded", 503, Transient),
+            ("Throttling", 400, Transient),
+            ("ThrottlingException", 400, Transient),
+            ("RequestTimeout", 400, Transient),
+            ("InternalError", 500, Transient),
+            ("ServiceUnavailable", 503, Transient),
+            ("SomethingNew", 500, Transient),
+            ("UnauthorizedOperation", 403, Permission),
+            ("AccessDenied", 403, Permission),
+            ("AccessDeniedException", 400, Permission),
+            ("AuthFailure", 401, Permission),
+            ("InvalidParameterValue", 400, Invalid),
+            ("InvalidParameterCombination", 400, Invalid),
+            ("ValidationError", 400, Invalid),
+            ("InvalidAMIID.Malformed", 400, Invalid),
+            ("VpcLimitExceeded", 400, Invalid),
+            ("SomethingElse", 400, Invalid),
+            ("InvalidGroup.Duplicate", 400, Conflict),
+            ("InvalidPermission.Duplicate", 400, Conflict),
+            ("AlreadyExists", 400, Conflict),
+            ("FileSystemAlreadyExists", 409, Conflict),
+            ("ResourceInUse", 400, Conflict),
+            ("FileSystemInUse", 409, Conflict),
+            ("DependencyViolation", 400, Conflict),
+            ("MountTargetConflict", 409, Conflict),
+            ("InvalidGroup.NotFound", 400, NotFound),
+            ("FileSystemNotFound", 404, NotFound),
+            ("ResourceNotFoundException", 400, NotFound),
+        ];
+        for (code, status, kind) in cases {
+            let e = service(code, status);
+            assert_eq!(e.kind(), kind, "{code} ({status})");
+            assert_eq!(e.code, code);
+        }
+    }
+
+    #[test]
+    fn transport_failures_are_transient_and_unbuilt_requests_invalid() {
+        let timeout: SdkError<CreateSecurityGroupError, HttpResponse> =
+            SdkError::timeout_error(std::io::Error::other("timed out"));
+        assert_eq!(
+            AwsError::from_sdk("ec2:DescribeVpcs", timeout).kind(),
+            ErrorKind::Transient
+        );
+        let dispatch: SdkError<CreateSecurityGroupError, HttpResponse> = SdkError::dispatch_failure(
+            ConnectorError::io(Box::new(std::io::Error::other("connection refused"))),
+        );
+        let e = AwsError::from_sdk("ec2:DescribeVpcs", dispatch);
+        assert_eq!((e.kind(), e.code.as_str()), (ErrorKind::Transient, "Unreachable"));
+        let garbled: SdkError<CreateSecurityGroupError, HttpResponse> = SdkError::response_error(
+            std::io::Error::other("truncated"),
+            HttpResponse::new(StatusCode::try_from(200).expect("200"), SdkBody::empty()),
+        );
+        assert_eq!(
+            AwsError::from_sdk("ec2:DescribeVpcs", garbled).kind(),
+            ErrorKind::Transient
+        );
+        let unbuilt: SdkError<CreateSecurityGroupError, HttpResponse> =
+            SdkError::construction_failure(std::io::Error::other("missing field"));
+        assert_eq!(
+            AwsError::from_sdk("ec2:CreateSecurityGroup", unbuilt).kind(),
+            ErrorKind::Invalid
+        );
     }
 }

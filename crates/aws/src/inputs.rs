@@ -32,6 +32,7 @@ impl Aws {
                             code: "NoDefaultVpc".to_owned(),
                             message: format!("region {} has no default VPC", self.region),
                             hint: Some("declare `cluster.network` with a VPC and its subnets".to_owned()),
+                            kind: swarmkeeper_plan::ErrorKind::Invalid,
                         });
                     }
                 }

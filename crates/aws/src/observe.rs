@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
+use swarmkeeper_plan::ErrorKind;
 use swarmkeeper_plan::aws::desired::user_data_hash;
 use swarmkeeper_plan::aws::spec::*;
 use swarmkeeper_plan::closed_set::UnknownWord;
@@ -37,6 +38,7 @@ where
             code: "IncompleteResponse".to_owned(),
             message: format!("{what}: a value AWS always sends is missing"),
             hint: None,
+            kind: ErrorKind::Invalid,
         });
     };
     word.parse().map_err(|e: UnknownWord| AwsError {
@@ -44,6 +46,7 @@ where
         code: "UnexpectedValue".to_owned(),
         message: format!("{what}: {e}"),
         hint: None,
+        kind: ErrorKind::Invalid,
     })
 }
 
@@ -53,6 +56,7 @@ fn incomplete(action: &'static str, instance: Option<&str>, what: &str) -> AwsEr
         code: "IncompleteResponse".to_owned(),
         message: format!("instance {}: its {what} is missing", instance.unwrap_or("(no id)")),
         hint: None,
+        kind: ErrorKind::Invalid,
     }
 }
 

@@ -21,6 +21,7 @@ pub mod calls;
 pub mod closed_set;
 pub mod convert;
 pub mod diff;
+pub mod error_kind;
 pub mod health;
 pub mod json_diff;
 pub mod labels;
@@ -38,5 +39,6 @@ pub mod swarm_diff;
 
 pub use convert::{DesiredSwarm, desired_swarm};
 pub use diff::{PlanError, PlanOptions, diff};
+pub use error_kind::ErrorKind;
 pub use observed::ObservedSwarm;
 pub use plan::{Action, Plan, Step};

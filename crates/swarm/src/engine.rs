@@ -4,6 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use bollard::Docker;
+use swarmkeeper_plan::ErrorKind;
 use swarmkeeper_plan::aws::spec::Sensitive;
 
 use crate::calls::{CallCounter, CallCounts};
@@ -31,6 +32,16 @@ pub enum EngineError {
         status: Option<u16>,
         message: String,
     },
+    /// The engine answered something swarmkeeper cannot read: a field of
+    /// an object that does not parse. Observation fails rather than guess
+    /// (a guessed default would make the diff plan a change).
+    #[error(
+        "{call}: cannot read the engine's answer: {what}; this engine's API may be newer than swarmkeeper knows, report it with `docker version`"
+    )]
+    Unreadable { call: &'static str, what: String },
+    /// A neutral spec holds a value the Engine API has no word for.
+    #[error(transparent)]
+    Unsendable(#[from] crate::translate::Unsendable),
 }
 
 impl EngineError {
@@ -41,6 +52,12 @@ impl EngineError {
                 status: Some(status_code),
                 message,
             },
+            e @ (bollard::errors::Error::JsonDataError { .. } | bollard::errors::Error::JsonSerdeError { .. }) => {
+                EngineError::Unreadable {
+                    call,
+                    what: e.to_string(),
+                }
+            }
             other => EngineError::Api {
                 call,
                 status: None,
@@ -70,18 +87,56 @@ impl EngineError {
         }
     }
 
-    /// Worth trying again later (engine busy, leader election, network).
-    pub fn is_transient(&self) -> bool {
+    /// What kind of failure this is, for the controller's error policy:
+    /// no answer, a 5xx, a swarm without a leader or an update out of
+    /// sequence are transient; 409, a name in use by another object or an
+    /// object in use are conflicts; 401/403 permission; 400 (an invalid
+    /// spec) and other 4xx invalid; 404 not found.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            EngineError::Unreachable { .. } => true,
-            EngineError::Api { status: None, .. } => true,
-            EngineError::Api {
-                status: Some(s),
-                message,
-                ..
-            } => *s >= 500 && !message.contains("invalid") || message.contains("rpc error: code = Unavailable"),
-            EngineError::NotAManager { .. } => false,
+            EngineError::Unreachable { .. } => ErrorKind::Transient,
+            EngineError::NotAManager { .. } => ErrorKind::Invalid,
+            EngineError::Unreadable { .. } | EngineError::Unsendable(_) => ErrorKind::Invalid,
+            EngineError::Api { status, message, .. } => api_kind(*status, message),
         }
+    }
+}
+
+/// The kind of an Engine API error from its status and message. Swarm's
+/// manager answers gRPC errors inside HTTP ones: their code decides where
+/// the status does not.
+fn api_kind(status: Option<u16>, message: &str) -> ErrorKind {
+    let transient = [
+        "update out of sequence",
+        "code = Unavailable",
+        "does not have a leader",
+        "code = DeadlineExceeded",
+    ];
+    if transient.iter().any(|t| message.contains(t)) {
+        return ErrorKind::Transient;
+    }
+    if message.contains("code = NotFound") {
+        return ErrorKind::NotFound;
+    }
+    if message.contains("code = InvalidArgument") {
+        return ErrorKind::Invalid;
+    }
+    if message.contains("code = AlreadyExists") || message.contains("in use") || message.contains("already exists") {
+        return ErrorKind::Conflict;
+    }
+    if message.contains("code = PermissionDenied") {
+        return ErrorKind::Permission;
+    }
+    match status {
+        // No answer: the connection broke or timed out.
+        None => ErrorKind::Transient,
+        Some(404) => ErrorKind::NotFound,
+        Some(409) => ErrorKind::Conflict,
+        Some(401 | 403) => ErrorKind::Permission,
+        Some(s) if s >= 500 && message.contains("invalid") => ErrorKind::Invalid,
+        Some(s) if s >= 500 => ErrorKind::Transient,
+        Some(s) if s >= 400 => ErrorKind::Invalid,
+        Some(_) => ErrorKind::Unknown,
     }
 }
 
@@ -292,8 +347,90 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use super::is_node_change;
+    use super::{EngineError, ErrorKind, is_node_change};
+    use bollard::errors::Error as Bollard;
     use bollard::models::{EventActor, EventMessage, EventMessageTypeEnum};
+
+    fn server(status_code: u16, message: &str) -> EngineError {
+        EngineError::from_bollard(
+            "POST /services/create",
+            Bollard::DockerResponseServerError {
+                status_code,
+                message: message.to_owned(),
+            },
+        )
+    }
+
+    /// Engine answers as the engine words them (swarm's gRPC errors inside
+    /// HTTP ones), and bollard's own errors, each with its kind.
+    #[test]
+    fn engine_errors_are_classified() {
+        use ErrorKind::*;
+        let cases = [
+            (
+                500,
+                "rpc error: code = Unknown desc = update out of sequence",
+                Transient,
+            ),
+            (
+                503,
+                "rpc error: code = Unavailable desc = the swarm does not have a leader",
+                Transient,
+            ),
+            (
+                500,
+                "rpc error: code = Unknown desc = raft: failed to process the request",
+                Transient,
+            ),
+            (
+                409,
+                "rpc error: code = AlreadyExists desc = name conflicts with an existing object",
+                Conflict,
+            ),
+            (409, "conflict: unable to delete network", Conflict),
+            (
+                500,
+                "rpc error: code = FailedPrecondition desc = network sk_net is in use by service x",
+                Conflict,
+            ),
+            (
+                400,
+                "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided",
+                Invalid,
+            ),
+            (500, "rpc error: code = InvalidArgument desc = invalid mount", Invalid),
+            (400, "json: cannot unmarshal string into Go struct field", Invalid),
+            (403, "forbidden", Permission),
+            (401, "unauthorized", Permission),
+            (404, "service foo not found", NotFound),
+            (500, "rpc error: code = NotFound desc = service x not found", NotFound),
+        ];
+        for (status, message, kind) in cases {
+            assert_eq!(server(status, message).kind(), kind, "{status} {message}");
+        }
+        let timeout = EngineError::from_bollard("GET /nodes", Bollard::RequestTimeoutError);
+        assert_eq!(timeout.kind(), Transient);
+        let unreadable = EngineError::from_bollard(
+            "GET /nodes",
+            Bollard::JsonDataError {
+                message: "expected value".to_owned(),
+                column: 3,
+            },
+        );
+        assert_eq!(unreadable.kind(), Invalid);
+        let unreachable = EngineError::Unreachable {
+            endpoint: "unix:///nowhere".to_owned(),
+            cause: Bollard::SocketNotFoundError("/nowhere".to_owned()),
+        };
+        assert_eq!(unreachable.kind(), Transient);
+        assert_eq!(
+            EngineError::NotAManager {
+                state: "inactive".to_owned()
+            }
+            .kind(),
+            Invalid
+        );
+    }
 
     fn event(typ: EventMessageTypeEnum, action: &str, attrs: &[&str]) -> EventMessage {
         EventMessage {

@@ -130,7 +130,7 @@ impl Engine {
                 gone_ok(remove.retry(while_in_use()).when(EngineError::is_in_use).await)
             }
             Action::CreateService { spec } => {
-                let request = service_to_api(spec, ids);
+                let request = service_to_api(spec, ids)?;
                 let created = self
                     .call("POST /services/create", |d| async move {
                         d.create_service(request, None).await
@@ -141,7 +141,7 @@ impl Engine {
                 })
             }
             Action::UpdateService { id, version, spec, .. } => {
-                self.update_service(id, *version, service_to_api(spec, ids)).await
+                self.update_service(id, *version, service_to_api(spec, ids)?).await
             }
             Action::RemoveService { id, .. } => {
                 let id = id.clone();

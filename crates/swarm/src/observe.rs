@@ -90,7 +90,10 @@ impl Engine {
             out.services.push(ObservedService {
                 id,
                 version: s.version.and_then(|v| v.index).unwrap_or(0),
-                spec: service_from_api(&spec, &network_names),
+                spec: service_from_api(&spec, &network_names).map_err(|e| EngineError::Unreadable {
+                    call: "GET /services",
+                    what: e.to_string(),
+                })?,
             });
         }
         for n in &networks {
@@ -215,10 +218,9 @@ impl Engine {
                 message: e.to_string(),
             })?;
         crate::raw::fix_healthcheck_keys(&mut value);
-        serde_json::from_value(value).map_err(|e| EngineError::Api {
+        serde_json::from_value(value).map_err(|e| EngineError::Unreadable {
             call: "GET /services",
-            status: None,
-            message: format!("unexpected answer: {e}"),
+            what: e.to_string(),
         })
     }
 }

@@ -28,12 +28,55 @@ fn nonempty<T: Clone>(v: &[T]) -> Option<Vec<T>> {
     (!v.is_empty()).then(|| v.to_vec())
 }
 
-fn parse<E: FromStr>(s: &str) -> Option<E> {
-    E::from_str(s).ok()
+/// A value of a neutral spec the Engine API has no word for (a restart
+/// condition, a port protocol, …). Sending the engine's default instead
+/// would make every later diff plan the same update again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("service `{service}`: {field} is {value:?}, which the Engine API does not take; fix it in the compose file")]
+pub struct Unsendable {
+    pub service: String,
+    pub field: &'static str,
+    pub value: String,
 }
 
-/// A neutral service spec as the Engine API takes it.
-pub fn service_to_api(spec: &ServiceSpec, ids: &Ids) -> api::ServiceSpec {
+/// Parses the engine's enumerations of one service's spec, keeping the
+/// first value that does not parse.
+struct Enums<'a> {
+    service: &'a str,
+    failed: std::cell::RefCell<Option<Unsendable>>,
+}
+
+impl Enums<'_> {
+    fn parse<E: FromStr>(&self, field: &'static str, s: &str) -> Option<E> {
+        match E::from_str(s) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.failed.borrow_mut().get_or_insert_with(|| Unsendable {
+                    service: self.service.to_owned(),
+                    field,
+                    value: s.to_owned(),
+                });
+                None
+            }
+        }
+    }
+}
+
+/// A neutral service spec as the Engine API takes it; a value the API has
+/// no word for is an error naming the service and the field.
+pub fn service_to_api(spec: &ServiceSpec, ids: &Ids) -> Result<api::ServiceSpec, Unsendable> {
+    let enums = Enums {
+        service: &spec.name,
+        failed: std::cell::RefCell::new(None),
+    };
+    let sent = service_to_api_parsed(spec, ids, &enums);
+    match enums.failed.into_inner() {
+        Some(e) => Err(e),
+        None => Ok(sent),
+    }
+}
+
+fn service_to_api_parsed(spec: &ServiceSpec, ids: &Ids, enums: &Enums<'_>) -> api::ServiceSpec {
     let c = &spec.task.container;
     let container = api::TaskSpecContainerSpec {
         image: Some(c.image.clone()),
@@ -48,7 +91,7 @@ pub fn service_to_api(spec: &ServiceSpec, ids: &Ids) -> api::ServiceSpec {
         tty: Some(c.tty),
         open_stdin: Some(c.open_stdin),
         read_only: Some(c.read_only),
-        mounts: nonempty(&c.mounts.iter().map(mount_to_api).collect::<Vec<_>>()),
+        mounts: nonempty(&c.mounts.iter().map(|m| mount_to_api(m, enums)).collect::<Vec<_>>()),
         stop_signal: c.stop_signal.clone(),
         stop_grace_period: c.stop_grace_period_ns,
         health_check: c.healthcheck.as_ref().map(|h| api::HealthConfig {
@@ -96,7 +139,7 @@ pub fn service_to_api(spec: &ServiceSpec, ids: &Ids) -> api::ServiceSpec {
                 })
                 .collect::<Vec<_>>(),
         ),
-        isolation: parse(&c.isolation),
+        isolation: enums.parse("TaskTemplate.ContainerSpec.Isolation", &c.isolation),
         init: c.init,
         sysctls: hash(&c.sysctls),
         capability_add: nonempty(&c.capability_add),
@@ -143,7 +186,7 @@ pub fn service_to_api(spec: &ServiceSpec, ids: &Ids) -> api::ServiceSpec {
         container_spec: Some(container),
         resources: Some(resources),
         restart_policy: Some(api::TaskSpecRestartPolicy {
-            condition: parse(&rp.condition),
+            condition: enums.parse("TaskTemplate.RestartPolicy.Condition", &rp.condition),
             delay: Some(rp.delay_ns),
             max_attempts: Some(i64::try_from(rp.max_attempts).unwrap_or(i64::MAX)),
             window: Some(rp.window_ns),
@@ -220,22 +263,22 @@ pub fn service_to_api(spec: &ServiceSpec, ids: &Ids) -> api::ServiceSpec {
         update_config: Some(api::ServiceSpecUpdateConfig {
             parallelism: Some(i64::try_from(u.parallelism).unwrap_or(i64::MAX)),
             delay: Some(u.delay_ns),
-            failure_action: parse(&u.failure_action),
+            failure_action: enums.parse("UpdateConfig.FailureAction", &u.failure_action),
             monitor: Some(u.monitor_ns),
             max_failure_ratio: Some(u.max_failure_ratio),
-            order: parse(&u.order),
+            order: enums.parse("UpdateConfig.Order", &u.order),
         }),
         rollback_config: Some(api::ServiceSpecRollbackConfig {
             parallelism: Some(i64::try_from(rb.parallelism).unwrap_or(i64::MAX)),
             delay: Some(rb.delay_ns),
-            failure_action: parse(&rb.failure_action),
+            failure_action: enums.parse("RollbackConfig.FailureAction", &rb.failure_action),
             monitor: Some(rb.monitor_ns),
             max_failure_ratio: Some(rb.max_failure_ratio),
-            order: parse(&rb.order),
+            order: enums.parse("RollbackConfig.Order", &rb.order),
         }),
         networks: None,
         endpoint_spec: Some(api::EndpointSpec {
-            mode: parse(&spec.endpoint.mode),
+            mode: enums.parse("EndpointSpec.Mode", &spec.endpoint.mode),
             ports: nonempty(
                 &spec
                     .endpoint
@@ -243,10 +286,10 @@ pub fn service_to_api(spec: &ServiceSpec, ids: &Ids) -> api::ServiceSpec {
                     .iter()
                     .map(|p| api::EndpointPortConfig {
                         name: None,
-                        protocol: parse(&p.protocol),
+                        protocol: enums.parse("EndpointSpec.Ports.Protocol", &p.protocol),
                         target_port: Some(i64::from(p.target)),
                         published_port: (p.published != 0).then_some(i64::from(p.published)),
-                        publish_mode: parse(&p.publish_mode),
+                        publish_mode: enums.parse("EndpointSpec.Ports.PublishMode", &p.publish_mode),
                     })
                     .collect::<Vec<_>>(),
             ),
@@ -254,15 +297,15 @@ pub fn service_to_api(spec: &ServiceSpec, ids: &Ids) -> api::ServiceSpec {
     }
 }
 
-fn mount_to_api(m: &MountSpec) -> api::Mount {
+fn mount_to_api(m: &MountSpec, enums: &Enums<'_>) -> api::Mount {
     api::Mount {
         target: Some(m.target.clone()),
         source: m.source.clone(),
-        typ: parse(&m.kind),
+        typ: enums.parse("TaskTemplate.ContainerSpec.Mounts.Type", &m.kind),
         read_only: Some(m.read_only),
         consistency: m.consistency.clone(),
         bind_options: m.bind_propagation.as_ref().map(|p| api::MountBindOptions {
-            propagation: parse(p),
+            propagation: enums.parse("TaskTemplate.ContainerSpec.Mounts.BindOptions.Propagation", p),
             ..Default::default()
         }),
         volume_options: (m.kind == "volume"
@@ -325,8 +368,59 @@ fn file_ref(object: Option<&String>, f: FileTarget) -> FileRefSpec {
     }
 }
 
+/// A value in an engine's answer that does not read as what the field
+/// holds. Observation fails with it: a guessed default would make the diff
+/// plan a change (or hide one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("service `{service}`: {field} is {value}, expected {expected}")]
+pub struct Unreadable {
+    pub service: String,
+    pub field: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+/// Reads the numbers of one service's spec, naming the service in errors.
+struct Numbers<'a> {
+    service: &'a str,
+}
+
+impl Numbers<'_> {
+    fn unreadable(&self, field: &'static str, value: impl ToString, expected: &'static str) -> Unreadable {
+        Unreadable {
+            service: self.service.to_owned(),
+            field,
+            value: value.to_string(),
+            expected,
+        }
+    }
+
+    /// A count (replicas, attempts, parallelism): absent is `default`.
+    fn count(&self, field: &'static str, v: Option<i64>, default: u64) -> Result<u64, Unreadable> {
+        match v {
+            None => Ok(default),
+            Some(v) => u64::try_from(v).map_err(|_| self.unreadable(field, v, "a count of 0 or more")),
+        }
+    }
+
+    /// A port number: absent is 0 (none: the engine picks a published one).
+    fn port(&self, field: &'static str, v: Option<i64>) -> Result<u16, Unreadable> {
+        match v {
+            None => Ok(0),
+            Some(v) => u16::try_from(v).map_err(|_| self.unreadable(field, v, "a port number, 0 to 65535")),
+        }
+    }
+}
+
 /// An Engine API service spec in neutral form; network ids become names.
-pub fn service_from_api(spec: &api::ServiceSpec, network_names: &HashMap<String, String>) -> ServiceSpec {
+/// A number the neutral spec cannot hold (a port over 65535, a negative
+/// count) is an error naming the service and the field.
+pub fn service_from_api(
+    spec: &api::ServiceSpec,
+    network_names: &HashMap<String, String>,
+) -> Result<ServiceSpec, Unreadable> {
+    let name = spec.name.clone().unwrap_or_default();
+    let read = Numbers { service: &name };
     let task = spec.task_template.clone().unwrap_or_default();
     let c = task.container_spec.clone().unwrap_or_default();
     let mut env = c.env.clone().unwrap_or_default();
@@ -422,49 +516,56 @@ pub fn service_from_api(spec: &api::ServiceSpec, network_names: &HashMap<String,
         Mode::GlobalJob
     } else if let Some(job) = mode.replicated_job {
         Mode::ReplicatedJob {
-            max_concurrent: job.max_concurrent.unwrap_or(1).max(0) as u64,
-            total_completions: job.total_completions.unwrap_or(1).max(0) as u64,
+            max_concurrent: read.count("Mode.ReplicatedJob.MaxConcurrent", job.max_concurrent, 1)?,
+            total_completions: read.count("Mode.ReplicatedJob.TotalCompletions", job.total_completions, 1)?,
         }
     } else {
         Mode::Replicated {
-            replicas: mode.replicated.and_then(|r| r.replicas).unwrap_or(1).max(0) as u64,
+            replicas: read.count("Mode.Replicated.Replicas", mode.replicated.and_then(|r| r.replicas), 1)?,
         }
     };
+    let d = UpdateSpec::default();
     let update = spec.update_config.clone().map(|u| {
-        update_from_api(
-            u.parallelism,
+        Ok(update_from_api(
+            read.count("UpdateConfig.Parallelism", u.parallelism, d.parallelism)?,
             u.delay,
             text(u.failure_action.as_ref()),
             u.monitor,
             u.max_failure_ratio,
             text(u.order.as_ref()),
-        )
+        ))
     });
     let rollback = spec.rollback_config.clone().map(|u| {
-        update_from_api(
-            u.parallelism,
+        Ok(update_from_api(
+            read.count("RollbackConfig.Parallelism", u.parallelism, d.parallelism)?,
             u.delay,
             text(u.failure_action.as_ref()),
             u.monitor,
             u.max_failure_ratio,
             text(u.order.as_ref()),
-        )
+        ))
     });
+    let update: Option<UpdateSpec> = update.transpose()?;
+    let rollback: Option<UpdateSpec> = rollback.transpose()?;
     let endpoint = spec.endpoint_spec.clone().unwrap_or_default();
     let mut ports: Vec<PortSpec> = endpoint
         .ports
         .unwrap_or_default()
         .into_iter()
-        .map(|p| PortSpec {
-            published: p.published_port.and_then(|v| u16::try_from(v).ok()).unwrap_or(0),
-            target: p.target_port.and_then(|v| u16::try_from(v).ok()).unwrap_or(0),
-            protocol: text(p.protocol.as_ref()).unwrap_or_else(|| "tcp".to_owned()),
-            publish_mode: text(p.publish_mode.as_ref()).unwrap_or_else(|| "ingress".to_owned()),
+        .map(|p| {
+            Ok(PortSpec {
+                published: read.port("EndpointSpec.Ports.PublishedPort", p.published_port)?,
+                target: read.port("EndpointSpec.Ports.TargetPort", p.target_port)?,
+                protocol: text(p.protocol.as_ref()).unwrap_or_else(|| "tcp".to_owned()),
+                publish_mode: text(p.publish_mode.as_ref()).unwrap_or_else(|| "ingress".to_owned()),
+            })
         })
-        .collect();
+        .collect::<Result<_, Unreadable>>()?;
     ports.sort();
-    ServiceSpec {
-        name: spec.name.clone().unwrap_or_default(),
+    let max_attempts = read.count("TaskTemplate.RestartPolicy.MaxAttempts", rp.max_attempts, 0)?;
+    let max_replicas = read.count("TaskTemplate.Placement.MaxReplicas", placement.max_replicas, 0)?;
+    Ok(ServiceSpec {
+        name: name.clone(),
         labels: sorted(spec.labels.as_ref()),
         task: TaskSpec {
             container,
@@ -487,7 +588,7 @@ pub fn service_from_api(spec: &api::ServiceSpec, network_names: &HashMap<String,
             restart_policy: RestartPolicySpec {
                 condition: text(rp.condition.as_ref()).unwrap_or_else(|| defaults::RESTART_CONDITION.to_owned()),
                 delay_ns: rp.delay.unwrap_or(defaults::RESTART_DELAY_NS),
-                max_attempts: rp.max_attempts.unwrap_or(0).max(0) as u64,
+                max_attempts,
                 window_ns: rp.window.unwrap_or(0),
             },
             placement: PlacementSpec {
@@ -498,7 +599,7 @@ pub fn service_from_api(spec: &api::ServiceSpec, network_names: &HashMap<String,
                     .into_iter()
                     .filter_map(|p| p.spread?.spread_descriptor)
                     .collect(),
-                max_replicas: placement.max_replicas.unwrap_or(0).max(0) as u64,
+                max_replicas,
             },
             networks,
             log_driver: task.log_driver.clone().and_then(|l| {
@@ -515,11 +616,11 @@ pub fn service_from_api(spec: &api::ServiceSpec, network_names: &HashMap<String,
             mode: text(endpoint.mode.as_ref()).unwrap_or_else(|| defaults::ENDPOINT_MODE.to_owned()),
             ports,
         },
-    }
+    })
 }
 
 fn update_from_api(
-    parallelism: Option<i64>,
+    parallelism: u64,
     delay: Option<i64>,
     failure_action: Option<String>,
     monitor: Option<i64>,
@@ -528,7 +629,7 @@ fn update_from_api(
 ) -> UpdateSpec {
     let d = UpdateSpec::default();
     UpdateSpec {
-        parallelism: parallelism.map_or(d.parallelism, |p| p.max(0) as u64),
+        parallelism,
         delay_ns: delay.unwrap_or(d.delay_ns),
         failure_action: failure_action.unwrap_or(d.failure_action),
         monitor_ns: monitor.filter(|m| *m != 0).unwrap_or(d.monitor_ns),
@@ -1091,9 +1192,9 @@ mod tests {
         #[test]
         fn a_service_spec_reads_back_as_sent(spec in service()) {
             let (ids, names) = network_ids(&spec);
-            let sent = service_to_api(&spec, &ids);
-            prop_assert_eq!(&service_from_api(&sent, &names), &spec);
-            prop_assert_eq!(&service_from_api(&over_the_wire(&sent), &names), &spec);
+            let sent = service_to_api(&spec, &ids).expect("sendable");
+            prop_assert_eq!(&service_from_api(&sent, &names).expect("readable"), &spec);
+            prop_assert_eq!(&service_from_api(&over_the_wire(&sent), &names).expect("readable"), &spec);
         }
 
         /// Swarm keeps environment, ports and network attachments in the
@@ -1102,7 +1203,7 @@ mod tests {
         #[test]
         fn the_order_of_unordered_lists_does_not_matter(spec in service()) {
             let (ids, names) = network_ids(&spec);
-            let mut sent = service_to_api(&spec, &ids);
+            let mut sent = service_to_api(&spec, &ids).expect("sendable");
             if let Some(task) = sent.task_template.as_mut() {
                 task.networks.iter_mut().for_each(|n| n.reverse());
                 if let Some(c) = task.container_spec.as_mut() {
@@ -1112,7 +1213,7 @@ mod tests {
             if let Some(endpoint) = sent.endpoint_spec.as_mut() {
                 endpoint.ports.iter_mut().for_each(|p| p.reverse());
             }
-            prop_assert_eq!(&service_from_api(&sent, &names), &spec);
+            prop_assert_eq!(&service_from_api(&sent, &names).expect("readable"), &spec);
         }
 
         #[test]
@@ -1141,7 +1242,7 @@ mod tests {
     fn network_ids_become_names_and_unknown_ids_stay() {
         let mut spec = ServiceSpec {
             name: "s".to_owned(),
-            ..service_from_api(&api::ServiceSpec::default(), &HashMap::new())
+            ..service_from_api(&api::ServiceSpec::default(), &HashMap::new()).expect("readable")
         };
         spec.task.networks = vec![NetworkAttachment {
             target: "web_default".to_owned(),
@@ -1150,7 +1251,7 @@ mod tests {
         }];
         let mut ids = Ids::default();
         ids.insert_network("web_default", "abc123");
-        let sent = service_to_api(&spec, &ids);
+        let sent = service_to_api(&spec, &ids).expect("sendable");
         let target = sent
             .task_template
             .as_ref()
@@ -1159,8 +1260,81 @@ mod tests {
             .and_then(|n| n.target.clone());
         assert_eq!(target.as_deref(), Some("abc123"), "sent by id");
         // Read back without knowing the id: the id stands (and differs).
-        assert_ne!(service_from_api(&sent, &HashMap::new()), spec);
+        assert_ne!(service_from_api(&sent, &HashMap::new()), Ok(spec.clone()));
         let names = HashMap::from([("abc123".to_owned(), "web_default".to_owned())]);
-        assert_eq!(service_from_api(&sent, &names), spec);
+        assert_eq!(service_from_api(&sent, &names), Ok(spec));
+    }
+
+    /// A number the neutral spec cannot hold is an error naming the
+    /// service and the field, never a default (0, or 1 replica) that the
+    /// diff would then "fix".
+    #[test]
+    fn numbers_that_do_not_fit_are_errors_naming_service_and_field() {
+        let base = || api::ServiceSpec {
+            name: Some("web_app".to_owned()),
+            ..Default::default()
+        };
+        let port = |published: i64, target: i64| api::ServiceSpec {
+            endpoint_spec: Some(api::EndpointSpec {
+                ports: Some(vec![api::EndpointPortConfig {
+                    published_port: Some(published),
+                    target_port: Some(target),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..base()
+        };
+        let replicas = |n: i64| api::ServiceSpec {
+            mode: Some(api::ServiceSpecMode {
+                replicated: Some(api::ServiceSpecModeReplicated { replicas: Some(n) }),
+                ..Default::default()
+            }),
+            ..base()
+        };
+        let read = |spec: api::ServiceSpec| service_from_api(&spec, &HashMap::new());
+        let e = read(port(70000, 80)).expect_err("port 70000");
+        assert_eq!(
+            e.to_string(),
+            "service `web_app`: EndpointSpec.Ports.PublishedPort is 70000, expected a port number, 0 to 65535"
+        );
+        assert_eq!(
+            read(port(8080, -1)).expect_err("port -1").field,
+            "EndpointSpec.Ports.TargetPort"
+        );
+        let e = read(replicas(-2)).expect_err("-2 replicas");
+        assert_eq!(
+            (e.service.as_str(), e.field, e.value.as_str()),
+            ("web_app", "Mode.Replicated.Replicas", "-2")
+        );
+        let ok = read(port(8080, 80)).expect("readable");
+        assert_eq!(
+            (ok.endpoint.ports[0].published, ok.endpoint.ports[0].target),
+            (8080, 80)
+        );
+        assert_eq!(read(replicas(3)).map(|s| s.mode), Ok(Mode::Replicated { replicas: 3 }));
+    }
+
+    /// A value the Engine API has no word for is an error naming the
+    /// service and the field, never left out (the engine's default would
+    /// be planned as a change at every diff).
+    #[test]
+    fn values_the_engine_does_not_take_are_errors_naming_service_and_field() {
+        let mut spec = ServiceSpec {
+            name: "web_app".to_owned(),
+            ..service_from_api(&api::ServiceSpec::default(), &HashMap::new()).expect("readable")
+        };
+        assert!(service_to_api(&spec, &Ids::default()).is_ok());
+        spec.task.restart_policy.condition = "sometimes".to_owned();
+        let e = service_to_api(&spec, &Ids::default()).expect_err("condition `sometimes`");
+        assert_eq!(
+            (e.service.as_str(), e.field, e.value.as_str()),
+            ("web_app", "TaskTemplate.RestartPolicy.Condition", "sometimes")
+        );
+        assert!(
+            e.to_string()
+                .starts_with("service `web_app`: TaskTemplate.RestartPolicy.Condition is \"sometimes\""),
+            "{e}"
+        );
     }
 }
