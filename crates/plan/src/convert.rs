@@ -97,7 +97,7 @@ pub fn desired_swarm_with(state: &DesiredState, shared: &SharedVolumes) -> Desir
         let mut used = Vec::new();
         for m in spec.task.container.mounts.iter_mut() {
             let Some(source) = m.source.clone() else { continue };
-            if m.kind != "volume" || !state.config.volumes.contains_key(&source) {
+            if m.kind != MountKind::Volume || !state.config.volumes.contains_key(&source) {
                 continue;
             }
             used.push(source.clone());
@@ -490,13 +490,12 @@ fn normalize_caps(caps: &[String]) -> Vec<String> {
 fn convert_mount(stack: &str, m: &compose::Mount, file: &ComposeFile) -> MountSpec {
     let mut spec = MountSpec {
         kind: match m.kind {
-            MountType::Bind => "bind",
-            MountType::Volume => "volume",
-            MountType::Tmpfs => "tmpfs",
-            MountType::Npipe => "npipe",
-            MountType::Cluster => "cluster",
-        }
-        .to_owned(),
+            MountType::Bind => MountKind::Bind,
+            MountType::Volume => MountKind::Volume,
+            MountType::Tmpfs => MountKind::Tmpfs,
+            MountType::Npipe => MountKind::Npipe,
+            MountType::Cluster => MountKind::Cluster,
+        },
         source: m.source.clone(),
         target: m.target.clone(),
         read_only: m.read_only,

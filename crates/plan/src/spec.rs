@@ -69,10 +69,23 @@ pub struct ContainerSpec {
     pub ulimits: BTreeMap<String, (i64, i64)>,
 }
 
+crate::closed_set::closed_set! {
+    /// What a mount mounts, as the Engine API names it. The engine may add
+    /// kinds (API 1.48 added `image`): one read back that this swarmkeeper
+    /// does not know is kept as `Other`, and differs from every kind the
+    /// desired state can ask for.
+    pub enum MountKind("mount type", other Other) {
+        Bind = "bind",
+        Volume = "volume",
+        Tmpfs = "tmpfs",
+        Npipe = "npipe",
+        Cluster = "cluster",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MountSpec {
-    /// `bind`, `volume`, `tmpfs`, `npipe`, `cluster`.
-    pub kind: String,
+    pub kind: MountKind,
     pub source: Option<String>,
     pub target: String,
     pub read_only: bool,

@@ -301,14 +301,14 @@ fn mount_to_api(m: &MountSpec, enums: &Enums<'_>) -> api::Mount {
     api::Mount {
         target: Some(m.target.clone()),
         source: m.source.clone(),
-        typ: enums.parse("TaskTemplate.ContainerSpec.Mounts.Type", &m.kind),
+        typ: enums.parse("TaskTemplate.ContainerSpec.Mounts.Type", m.kind.as_str()),
         read_only: Some(m.read_only),
         consistency: m.consistency.clone(),
         bind_options: m.bind_propagation.as_ref().map(|p| api::MountBindOptions {
             propagation: enums.parse("TaskTemplate.ContainerSpec.Mounts.BindOptions.Propagation", p),
             ..Default::default()
         }),
-        volume_options: (m.kind == "volume"
+        volume_options: (m.kind == MountKind::Volume
             && (m.volume_nocopy || !m.volume_labels.is_empty() || m.volume_driver.is_some()))
         .then(|| api::MountVolumeOptions {
             no_copy: m.volume_nocopy.then_some(true),
@@ -642,7 +642,7 @@ fn mount_from_api(m: &api::Mount) -> MountSpec {
     let vol = m.volume_options.clone().unwrap_or_default();
     let driver = vol.driver_config.clone().unwrap_or_default();
     MountSpec {
-        kind: text(m.typ.as_ref()).unwrap_or_else(|| "volume".to_owned()),
+        kind: text(m.typ.as_ref()).map_or(MountKind::Volume, |k| MountKind::from_word(&k)),
         source: m.source.clone().filter(|s| !s.is_empty()),
         target: m.target.clone().unwrap_or_default(),
         read_only: m.read_only.unwrap_or(false),
@@ -836,7 +836,7 @@ mod tests {
     }
 
     fn mount() -> impl Strategy<Value = MountSpec> {
-        let kind = one_of(&["bind", "volume", "tmpfs", "npipe", "cluster"]);
+        let kind = one_of(MountKind::WORDS).prop_map(|k| MountKind::from_word(&k));
         (
             kind,
             option::of(some_text()),
@@ -851,9 +851,11 @@ mod tests {
                 |(kind, source, target, read_only, consistency, propagation, volume, tmpfs)| {
                     // Volume options belong to volume mounts, and driver
                     // options to a named driver.
-                    let (nocopy, labels, driver, driver_options) = match (kind.as_str(), volume) {
-                        ("volume", (nocopy, labels, Some(driver), options)) => (nocopy, labels, Some(driver), options),
-                        ("volume", (nocopy, labels, None, _)) => (nocopy, labels, None, BTreeMap::new()),
+                    let (nocopy, labels, driver, driver_options) = match (&kind, volume) {
+                        (MountKind::Volume, (nocopy, labels, Some(driver), options)) => {
+                            (nocopy, labels, Some(driver), options)
+                        }
+                        (MountKind::Volume, (nocopy, labels, None, _)) => (nocopy, labels, None, BTreeMap::new()),
                         _ => (false, BTreeMap::new(), None, BTreeMap::new()),
                     };
                     MountSpec {
