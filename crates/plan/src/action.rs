@@ -36,7 +36,13 @@ pub enum Action {
         id: String,
         version: u64,
         spec: Box<ServiceSpec>,
+        /// The user's changes: what makes this update happen.
         changes: Vec<FieldChange>,
+        /// swarmkeeper's own bookkeeping written with them (the revision
+        /// label), shown as notes such as `revision → ba3c620b00ca`, never
+        /// counted as a field that differs.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
     RemoveService {
         id: String,

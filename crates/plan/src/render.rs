@@ -97,7 +97,12 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
                 Action::UpdateNode { change, .. } => {
                     let _ = writeln!(out, "      {}", serde_json::to_string(change).unwrap_or_default());
                 }
-                Action::UpdateService { changes, spec, .. } => {
+                Action::UpdateService {
+                    changes, spec, notes, ..
+                } => {
+                    for note in notes {
+                        let _ = writeln!(out, "      # {note}");
+                    }
                     for c in changes {
                         let line = if c.path == ENV_PATH {
                             let keys = redactor.env_changes(&spec.name, &c.old, &c.new);

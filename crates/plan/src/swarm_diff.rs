@@ -205,11 +205,14 @@ pub fn diff_swarm(
                     Some(old) => spec.labels.insert(labels::REVISION.to_owned(), old.clone()),
                     None => spec.labels.remove(labels::REVISION),
                 };
-                let mut changes = field_changes(&comparable_observed(&o.spec, &spec), &spec);
+                let changes = field_changes(&comparable_observed(&o.spec, &spec), &spec);
                 if !changes.is_empty() {
+                    let mut notes = Vec::new();
                     if let Some(revision) = &desired.revision {
                         spec.labels.insert(labels::REVISION.to_owned(), revision.clone());
-                        changes = field_changes(&comparable_observed(&o.spec, &spec), &spec);
+                        if o.spec.labels.get(labels::REVISION) != Some(revision) {
+                            notes.push(format!("revision → {revision}"));
+                        }
                     }
                     let reason = if adopt {
                         "adopt a service deployed by docker stack deploy".to_owned()
@@ -227,6 +230,7 @@ pub fn diff_swarm(
                             version: o.version,
                             spec: Box::new(spec),
                             changes,
+                            notes,
                         },
                         reason,
                         deps,

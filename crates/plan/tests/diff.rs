@@ -237,3 +237,51 @@ fn the_revision_label_follows_changes_and_never_causes_one() {
     assert_eq!(label(&swarm, "other_web").as_deref(), Some("rev1"));
     assert!(diff(&d, &swarm, &PlanOptions::default()).expect("plan").is_empty());
 }
+
+#[test]
+fn the_revision_label_is_a_note_not_a_field_that_differs() {
+    let at = |revision: &str, env: &str| {
+        let (_, mut d) = desired(&[(
+            "app",
+            &format!("services:\n  web:\n    image: swarmkeeper-lab/web:1\n    environment:\n      MODE: {env}\n"),
+        )]);
+        d.revision = Some(revision.to_owned());
+        d
+    };
+    let mut swarm = ObservedSwarm::default();
+    apply(
+        &diff(&at("aaaaaaaaaaaa", "one"), &swarm, &PlanOptions::default()).expect("plan"),
+        &mut swarm,
+    );
+
+    // A new revision alone changes nothing.
+    assert!(
+        diff(&at("bbbbbbbbbbbb", "one"), &swarm, &PlanOptions::default())
+            .expect("plan")
+            .is_empty()
+    );
+
+    // One value changed: one field differs, and the new revision is a note.
+    let plan = diff(&at("bbbbbbbbbbbb", "two"), &swarm, &PlanOptions::default()).expect("plan");
+    let Action::UpdateService {
+        changes, notes, spec, ..
+    } = &plan.steps[0].action
+    else {
+        panic!("{plan:#?}")
+    };
+    let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, vec!["task.container.env"]);
+    assert_eq!(notes, &vec!["revision → bbbbbbbbbbbb".to_owned()]);
+    assert_eq!(plan.steps[0].reason, "1 field(s) differ");
+    // The label is still written with the change.
+    assert_eq!(
+        spec.labels.get("io.swarmkeeper.revision").map(String::as_str),
+        Some("bbbbbbbbbbbb")
+    );
+    let text = swarmkeeper_plan::render::text(&plan, false, false);
+    assert!(text.contains("# revision → bbbbbbbbbbbb"), "{text}");
+    assert!(!text.contains("io.swarmkeeper.revision"), "{text}");
+    let json = serde_json::to_value(swarmkeeper_plan::render::json(&plan)).expect("json");
+    assert_eq!(json["steps"][0]["notes"][0], "revision → bbbbbbbbbbbb");
+    assert_eq!(json["steps"][0]["changes"].as_array().map(Vec::len), Some(1));
+}
