@@ -650,9 +650,31 @@ mod tests {
         assert!(fake.events().is_empty());
     }
 
-    /// Captures what tracing writes on this thread.
+    /// Captures what tracing writes.
     #[derive(Clone, Default)]
     struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    /// The test binary's log, captured by a global subscriber installed
+    /// once. Global, not a thread's default: tracing caches per call site
+    /// whether anyone listens, and with a thread-local subscriber a test
+    /// running beside it could leave the executor's events unheard (CI saw
+    /// the capture empty). Tests look for what only they log.
+    fn captured_log() -> Captured {
+        static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+        LOG.get_or_init(|| {
+            let log = Captured::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer({
+                    let log = log.clone();
+                    move || log.clone()
+                })
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber in these tests");
+            log
+        })
+        .clone()
+    }
 
     impl std::io::Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -666,15 +688,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_action_fails_its_step_skips_its_dependents_and_gives_back_its_aws_slot() {
-        let log = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer({
-                let log = log.clone();
-                move || log.clone()
-            })
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let log = captured_log();
         // As many panicking AWS actions as there are AWS slots, then one
         // more AWS action: it runs only if every slot came back.
         let mut steps: Vec<Step> = (0..AWS_CONCURRENCY)

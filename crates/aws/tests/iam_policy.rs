@@ -22,6 +22,20 @@ fn policy_actions() -> BTreeSet<String> {
     out
 }
 
+/// Every `.rs` file under `dir`, modules in directories included.
+fn sources(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("source directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// `"service:Action"` string literals in the provider's source.
 fn actions_called() -> BTreeSet<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -35,8 +49,8 @@ fn actions_called() -> BTreeSet<String> {
         "acm",
     ];
     let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).expect("src") {
-        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("source");
+    for path in sources(&dir) {
+        let text = std::fs::read_to_string(&path).expect("source");
         for literal in text.split('"').skip(1).step_by(2) {
             if let Some((service, op)) = literal.split_once(':')
                 && services.contains(&service)
