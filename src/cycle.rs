@@ -151,7 +151,9 @@ impl Providers {
             aws_ids: aws_part.map(|(_, _, ids)| ids),
             deferred: desired.deferred.len(),
             unhealthy: unhealthy_services(&observed, state.config.owner()),
-            quorum: crate::controller::metrics::observed_quorum(&observed.nodes),
+            // Managers and quorum as observed, with or without a cluster: the
+            // metrics use the lifecycle's rule.
+            quorum: swarmkeeper_plan::nodes::quorum::quorum_of(&observed.nodes),
         })
     }
 }

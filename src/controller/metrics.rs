@@ -21,16 +21,8 @@ use prometheus_client::registry::Registry;
 
 use prometheus_client::metrics::gauge::Gauge;
 use swarmkeeper_plan::nodes::Quorum;
-use swarmkeeper_plan::observed::ObservedNode;
 
 use crate::apply::StepOutcome;
-
-/// The managers of the swarm as observed, whatever the desired state
-/// declares, and whether they have quorum: a majority of them reachable
-/// (Raft's rule, as the node lifecycle counts it).
-pub fn observed_quorum(nodes: &[ObservedNode]) -> Quorum {
-    swarmkeeper_plan::nodes::quorum::quorum_of(nodes)
-}
 
 /// What is known of the quorum when the managers answer no read ("does
 /// not have a leader"): lost, with at most a minority reachable out of the
@@ -384,6 +376,8 @@ impl Default for Metrics {
 mod tests {
     use super::*;
     use swarmkeeper_plan::node_types::{NodeAvailability, NodeRole, NodeState};
+    use swarmkeeper_plan::nodes::quorum::quorum_of;
+    use swarmkeeper_plan::observed::ObservedNode;
 
     fn node(role: NodeRole, reachable: bool) -> ObservedNode {
         ObservedNode {
@@ -406,10 +400,6 @@ mod tests {
         node(NodeRole::Manager, reachable)
     }
 
-    fn worker() -> ObservedNode {
-        node(NodeRole::Worker, false)
-    }
-
     /// `name value` lines of the exposition, comments left out.
     fn samples(metrics: &Metrics) -> Vec<String> {
         metrics
@@ -424,28 +414,6 @@ mod tests {
         samples(metrics)
             .iter()
             .any(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
-    }
-
-    #[test]
-    fn quorum_is_a_majority_of_the_observed_managers_reachable() {
-        for (managers, reachable, ok) in [
-            (1, 1, true),
-            (3, 3, true),
-            (3, 2, true),
-            (3, 1, false),
-            (4, 2, false),
-            (5, 3, true),
-            (1, 0, false),
-        ] {
-            let mut nodes: Vec<ObservedNode> = (0..managers).map(|i| manager(i < reachable)).collect();
-            nodes.extend([worker(), worker()]);
-            let q = observed_quorum(&nodes);
-            assert_eq!(
-                (q.managers, q.reachable, q.ok),
-                (managers, reachable, ok),
-                "{managers}/{reachable}"
-            );
-        }
     }
 
     #[test]
@@ -478,7 +446,7 @@ mod tests {
 
         // A stacks-only controller on a healthy single-manager swarm.
         metrics.cluster(false);
-        metrics.managers(observed_quorum(&[manager(true)]));
+        metrics.managers(quorum_of(&[manager(true)]));
         let s = samples(&metrics);
         assert!(s.contains(&"swarmkeeper_manager_quorum 1".to_owned()), "{s:#?}");
         assert!(
@@ -504,7 +472,7 @@ mod tests {
         assert!(!has(&metrics, "swarmkeeper_managers"), "{}", metrics.encode());
 
         let metrics = Metrics::new();
-        metrics.managers(observed_quorum(&[manager(true), manager(true), manager(true)]));
+        metrics.managers(quorum_of(&[manager(true), manager(true), manager(true)]));
         metrics.quorum_lost();
         let s = samples(&metrics);
         assert!(s.contains(&"swarmkeeper_manager_quorum 0".to_owned()), "{s:#?}");
