@@ -54,6 +54,10 @@ pub enum AwsAction {
         spec: ParameterSpec,
         overwrite: bool,
     },
+    /// Removes a parameter under the cluster's prefix (`destroy`).
+    DeleteParameter {
+        name: String,
+    },
     CreateFileSystem {
         spec: FileSystemSpec,
     },
@@ -80,6 +84,10 @@ pub enum AwsAction {
     PutRetentionPolicy {
         spec: LogGroupSpec,
     },
+    /// Removes the cluster's log group and its streams (`destroy`).
+    DeleteLogGroup {
+        name: String,
+    },
     CreateLoadBalancer {
         spec: LoadBalancerSpec,
     },
@@ -102,6 +110,11 @@ pub enum AwsAction {
         spec: ListenerSpec,
     },
     ModifyListener {
+        arn: String,
+        spec: ListenerSpec,
+    },
+    /// Removes a listener of the cluster's load balancer (`destroy`).
+    DeleteListener {
         arn: String,
         spec: ListenerSpec,
     },
@@ -142,13 +155,13 @@ impl AwsAction {
                 "launch template"
             }
             CreateGroup { .. } | UpdateGroup { .. } | DeleteGroup { .. } => "auto scaling group",
-            PutParameter { .. } => "ssm parameter",
+            PutParameter { .. } | DeleteParameter { .. } => "ssm parameter",
             CreateFileSystem { .. } | TagFileSystem { .. } | DeleteFileSystem { .. } => "efs file system",
             CreateMountTarget { .. } | DeleteMountTarget { .. } => "efs mount target",
-            CreateLogGroup { .. } | PutRetentionPolicy { .. } => "log group",
+            CreateLogGroup { .. } | PutRetentionPolicy { .. } | DeleteLogGroup { .. } => "log group",
             CreateLoadBalancer { .. } | DeleteLoadBalancer { .. } => "load balancer",
             CreateTargetGroup { .. } | ModifyTargetGroup { .. } | DeleteTargetGroup { .. } => "target group",
-            CreateListener { .. } | ModifyListener { .. } => "listener",
+            CreateListener { .. } | ModifyListener { .. } | DeleteListener { .. } => "listener",
             CreateRule { .. } | ModifyRule { .. } | DeleteRule { .. } => "listener rule",
             SetGroupTargets { .. } => "auto scaling group targets",
             TerminateInstance { .. } => "instance",
@@ -178,6 +191,7 @@ impl AwsAction {
             CreateLaunchTemplate { spec } | CreateLaunchTemplateVersion { spec } => spec.name.clone(),
             CreateGroup { spec } | UpdateGroup { spec } => spec.name.clone(),
             PutParameter { spec, .. } => spec.name.clone(),
+            DeleteParameter { name } | DeleteLogGroup { name } => name.clone(),
             CreateFileSystem { spec } | TagFileSystem { spec, .. } => spec.volume.clone(),
             CreateMountTarget { creation_token, subnet } => format!("{creation_token} in {subnet}"),
             DeleteMountTarget { id, subnet } => format!("{id} in {subnet}"),
@@ -186,7 +200,9 @@ impl AwsAction {
             CreateLoadBalancer { spec } => spec.name.clone(),
             DeleteLoadBalancer { name, .. } | DeleteTargetGroup { name, .. } => name.clone(),
             CreateTargetGroup { spec } | ModifyTargetGroup { spec } => format!("{} ({})", spec.name, spec.route),
-            CreateListener { spec } | ModifyListener { spec, .. } => format!("{} {}", spec.protocol, spec.port),
+            CreateListener { spec } | ModifyListener { spec, .. } | DeleteListener { spec, .. } => {
+                format!("{} {}", spec.protocol, spec.port)
+            }
             CreateRule { spec } | ModifyRule { spec, .. } | DeleteRule { spec, .. } => {
                 format!("{} {} {}", spec.priority, spec.host, spec.paths.join(" "))
             }
@@ -228,6 +244,9 @@ impl AwsAction {
             | DeleteLoadBalancer { .. }
             | DeleteTargetGroup { .. }
             | DeleteRule { .. }
+            | DeleteListener { .. }
+            | DeleteParameter { .. }
+            | DeleteLogGroup { .. }
             | TerminateInstance { .. } => Op::Delete,
         }
     }

@@ -9,6 +9,17 @@ pub fn ssm_prefix(cluster: &str) -> String {
     format!("/swarmkeeper/{cluster}")
 }
 
+/// The parameter holding the compact status whoever applies writes.
+pub fn status_parameter(cluster: &str) -> String {
+    format!("{}/status", ssm_prefix(cluster))
+}
+
+/// The marker `swarmkeeper destroy` writes first and deletes last: while
+/// it exists nothing is applied to the cluster.
+pub fn destroying_parameter(cluster: &str) -> String {
+    format!("{}/destroying", ssm_prefix(cluster))
+}
+
 pub fn nodes_group(cluster: &str) -> String {
     format!("{cluster}-nodes")
 }

@@ -88,6 +88,14 @@ pub fn apply_action(action: &AwsAction, cluster: &str, aws: &mut ObservedAws) {
         PutParameter { spec, .. } => {
             aws.parameters.insert(spec.name.clone(), spec.value.clone());
         }
+        DeleteParameter { name } => {
+            aws.parameters.remove(name);
+        }
+        DeleteLogGroup { name } => aws.log_groups.retain(|g| &g.name != name),
+        DeleteListener { arn, spec } => {
+            aws.listeners.retain(|l| &l.arn != arn);
+            aws.rules.retain(|r| r.spec.listener_port != spec.port);
+        }
         CreateFileSystem { spec } => {
             let mut t = tags(cluster, &spec.volume);
             t.insert(TAG_DELETION_POLICY.to_owned(), spec.deletion_policy.to_string());
