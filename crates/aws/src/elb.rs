@@ -346,12 +346,13 @@ impl Aws {
                 Ok(AwsOutcome::LoadBalancer { arn })
             }
             DeleteLoadBalancer { arn, .. } => {
-                self.call(
-                    "elasticloadbalancing:DeleteLoadBalancer",
-                    self.elb.delete_load_balancer().load_balancer_arn(arn).send(),
-                )
-                .await?;
-                Ok(AwsOutcome::Done)
+                let result = self
+                    .call(
+                        "elasticloadbalancing:DeleteLoadBalancer",
+                        self.elb.delete_load_balancer().load_balancer_arn(arn).send(),
+                    )
+                    .await;
+                settled(result, "LoadBalancerNotFound")
             }
             CreateTargetGroup { spec } => {
                 let created = self
@@ -442,6 +443,15 @@ impl Aws {
                 }
                 self.call("elasticloadbalancing:ModifyListener", modify.send()).await?;
                 Ok(AwsOutcome::Done)
+            }
+            DeleteListener { arn, .. } => {
+                let result = self
+                    .call(
+                        "elasticloadbalancing:DeleteListener",
+                        self.elb.delete_listener().listener_arn(arn).send(),
+                    )
+                    .await;
+                settled(result, "ListenerNotFound")
             }
             CreateRule { spec } => {
                 self.call(

@@ -136,21 +136,23 @@ impl ClusterStatus {
     }
 }
 
+/// The pools a cluster declares and their node counts (`managers`, and
+/// `workers` when declared).
+pub fn declared_pools(cluster: &swarmkeeper_model::config::Cluster) -> Vec<(&'static str, u32)> {
+    let mut out = vec![("managers", cluster.managers.count)];
+    if let Some(w) = &cluster.workers {
+        out.push(("workers", w.count));
+    }
+    out
+}
+
 /// Nodes ready per pool: a node's pool is its `io.swarmkeeper.pool` label,
 /// else its role's pool (`managers`, `workers`); `desired` comes from the
 /// declared counts. Only `Ready` nodes count as ready.
 pub fn pools(nodes: &[ObservedNode], desired: &[(&str, u32)]) -> BTreeMap<String, PoolCount> {
     let mut out: BTreeMap<String, PoolCount> = desired
         .iter()
-        .map(|(pool, n)| {
-            (
-                (*pool).to_owned(),
-                PoolCount {
-                    ready: 0,
-                    desired: *n,
-                },
-            )
-        })
+        .map(|(pool, n)| ((*pool).to_owned(), PoolCount { ready: 0, desired: *n }))
         .collect();
     for node in nodes.iter().filter(|n| n.state == NodeState::Ready) {
         let pool = node.labels.get(LABEL_POOL).cloned().unwrap_or_else(|| {
@@ -198,10 +200,7 @@ mod tests {
             applied_revision: Some("ba3c620b00ca".into()),
             sync_status: SyncStatus::Synced,
             health_status: HealthStatus::Healthy,
-            pools: BTreeMap::from([(
-                "managers".to_owned(),
-                PoolCount { ready: 1, desired: 1 },
-            )]),
+            pools: BTreeMap::from([("managers".to_owned(), PoolCount { ready: 1, desired: 1 })]),
             last_error: None,
             updated_at: rfc3339(1_795_563_350),
             writer: Writer::Cli,
@@ -225,7 +224,10 @@ mod tests {
         let s = status();
         let json = s.to_json();
         assert!(json.contains(r#""sync_status":"Synced""#), "{json}");
-        assert!(json.contains(r#""pools":{"managers":{"ready":1,"desired":1}}"#), "{json}");
+        assert!(
+            json.contains(r#""pools":{"managers":{"ready":1,"desired":1}}"#),
+            "{json}"
+        );
         assert!(json.contains(r#""last_error":null"#), "{json}");
         assert!(json.contains(r#""writer":"cli""#), "{json}");
         assert_eq!(ClusterStatus::parse(&json), Ok(s));

@@ -56,6 +56,22 @@ pub struct Destroy {
     pub kept: Vec<Kept>,
 }
 
+/// The deletion policy the desired state declares for each of its volumes.
+pub fn declared_policies(config: &swarmkeeper_model::config::Config) -> BTreeMap<String, DeletionPolicy> {
+    use swarmkeeper_model::config::DeletionPolicy as Declared;
+    config
+        .volumes
+        .iter()
+        .map(|(name, v)| {
+            let policy = match v.deletion_policy {
+                Declared::Retain => DeletionPolicy::Retain,
+                Declared::Delete => DeletionPolicy::Delete,
+            };
+            (name.clone(), policy)
+        })
+        .collect()
+}
+
 /// The volume a file system holds: its creation token is
 /// `<cluster>-<volume>`.
 pub fn volume_of<'a>(cluster: &str, fs: &'a ObservedFileSystem) -> &'a str {
@@ -68,7 +84,11 @@ pub fn volume_of<'a>(cluster: &str, fs: &'a ObservedFileSystem) -> &'a str {
 /// Whether a file system goes: only under `deletion_policy: delete`, as the
 /// desired state declares it for its volume (`declared`), else as recorded
 /// on the file system's tag; absent or unreadable means retain.
-pub fn policy_of(cluster: &str, fs: &ObservedFileSystem, declared: &BTreeMap<String, DeletionPolicy>) -> DeletionPolicy {
+pub fn policy_of(
+    cluster: &str,
+    fs: &ObservedFileSystem,
+    declared: &BTreeMap<String, DeletionPolicy>,
+) -> DeletionPolicy {
     if let Some(p) = declared.get(volume_of(cluster, fs)) {
         return *p;
     }

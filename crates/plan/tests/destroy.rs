@@ -228,8 +228,18 @@ fn retained(aws: &ObservedAws, d: &Decl) -> BTreeSet<String> {
 fn left(aws: &ObservedAws) -> Vec<String> {
     let mut out = Vec::new();
     let mine = |t: &BTreeMap<String, String>| owned(t, "prop");
-    out.extend(aws.security_groups.iter().filter(|g| mine(&g.tags)).map(|g| g.name.clone()));
-    out.extend(aws.launch_templates.iter().filter(|t| mine(&t.tags)).map(|t| t.name.clone()));
+    out.extend(
+        aws.security_groups
+            .iter()
+            .filter(|g| mine(&g.tags))
+            .map(|g| g.name.clone()),
+    );
+    out.extend(
+        aws.launch_templates
+            .iter()
+            .filter(|t| mine(&t.tags))
+            .map(|t| t.name.clone()),
+    );
     out.extend(aws.groups.iter().filter(|g| mine(&g.tags)).map(|g| g.name.clone()));
     out.extend(aws.instances.iter().map(|i| i.id.clone()));
     out.extend(aws.log_groups.iter().filter(|g| mine(&g.tags)).map(|g| g.name.clone()));
@@ -237,7 +247,12 @@ fn left(aws: &ObservedAws) -> Vec<String> {
     out.extend(aws.target_groups.iter().map(|t| t.spec.name.clone()));
     out.extend(aws.listeners.iter().map(|l| l.arn.clone()));
     out.extend(aws.rules.iter().map(|r| r.arn.clone()));
-    out.extend(aws.parameters.keys().filter(|k| k.starts_with("/swarmkeeper/prop/")).cloned());
+    out.extend(
+        aws.parameters
+            .keys()
+            .filter(|k| k.starts_with("/swarmkeeper/prop/"))
+            .cloned(),
+    );
     for f in &aws.file_systems {
         out.extend(f.mount_targets.values().cloned());
     }
@@ -365,10 +380,11 @@ fn the_full_example_in_order() {
         assert!(text.contains(&format!("- efs mount target \"{mt} in")), "{mt}: {text}");
     }
     // Groups go forced: the whole swarm goes.
-    assert!(plan.steps.iter().all(|s| !matches!(
-        aws_action(s),
-        AwsAction::DeleteGroup { force: false, .. }
-    )));
+    assert!(
+        plan.steps
+            .iter()
+            .all(|s| !matches!(aws_action(s), AwsAction::DeleteGroup { force: false, .. }))
+    );
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! CloudWatch log groups: create, retention.
+//! CloudWatch log groups: create, retention, delete.
 
 use swarmkeeper_plan::aws::spec::*;
 
@@ -32,5 +32,15 @@ impl Aws {
         )
         .await?;
         Ok(AwsOutcome::Done)
+    }
+
+    pub(crate) async fn delete_log_group(&self, name: &str) -> Result<AwsOutcome, AwsError> {
+        let result = self
+            .call(
+                "logs:DeleteLogGroup",
+                self.logs.delete_log_group().log_group_name(name).send(),
+            )
+            .await;
+        settled(result, "ResourceNotFoundException")
     }
 }

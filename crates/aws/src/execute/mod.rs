@@ -155,6 +155,7 @@ impl Aws {
             TerminateInstance { id, decrement, .. } => self.terminate_instance(id, *decrement).await,
             DeleteGroup { name, force } => self.delete_group(name, *force).await,
             PutParameter { spec, overwrite } => self.put_parameter(spec, *overwrite, ids).await,
+            DeleteParameter { name } => self.delete_parameter(name).await,
             CreateFileSystem { spec } => self.create_file_system(spec, ids).await,
             TagFileSystem { id, spec } => self.tag_file_system(id, spec).await,
             CreateMountTarget { creation_token, subnet } => self.create_mount_target(creation_token, subnet, ids).await,
@@ -162,6 +163,7 @@ impl Aws {
             DeleteFileSystem { id, .. } => self.delete_file_system(id).await,
             CreateLogGroup { spec } => self.create_log_group(spec, ids).await,
             PutRetentionPolicy { spec } => self.put_retention_policy(spec).await,
+            DeleteLogGroup { name } => self.delete_log_group(name).await,
             CreateLoadBalancer { .. }
             | DeleteLoadBalancer { .. }
             | CreateTargetGroup { .. }
@@ -169,6 +171,7 @@ impl Aws {
             | DeleteTargetGroup { .. }
             | CreateListener { .. }
             | ModifyListener { .. }
+            | DeleteListener { .. }
             | CreateRule { .. }
             | ModifyRule { .. }
             | DeleteRule { .. }
