@@ -48,8 +48,21 @@ pub enum Command {
     /// state kept. SIGTERM/SIGINT: nothing new starts, running actions
     /// finish (bounded by --shutdown-grace).
     Run(Box<RunArgs>),
-    /// Show a running controller's status (its /status endpoint).
+    /// Show a running controller's status (its /status endpoint), or with
+    /// --cluster the status the last apply wrote to the cluster's SSM
+    /// parameters (AWS credentials alone: no engine, no directory).
     Status(StatusArgs),
+    /// Take a cluster down: everything in AWS carrying its tag, in
+    /// dependency order, shown as a plan first.
+    ///
+    /// Stops the controller first (the `destroying` marker under the
+    /// cluster's SSM prefix, and its service when a manager is reachable
+    /// through DOCKER_HOST). Data under `deletion_policy: retain` stays and is
+    /// listed. On a terminal it asks for the cluster's name; elsewhere it
+    /// needs --yes. With --dry-run: exits 0 when nothing is left, 2 when
+    /// something would be destroyed, 1 on error. Safe to run again after an
+    /// interruption: it continues with what is left.
+    Destroy(DestroyArgs),
     /// Print the JSON Schema of swarmkeeper.yaml, for editors.
     ///
     /// Reference it from the file's first line:
@@ -172,7 +185,30 @@ pub struct StatusArgs {
         default_value = "127.0.0.1:9400"
     )]
     pub listen: std::net::SocketAddr,
+    /// Read the status a cluster's last apply wrote to SSM
+    /// (`/swarmkeeper/<NAME>/status`) instead of asking a controller.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The cluster's region (default: the standard AWS chain, AWS_REGION).
+    #[arg(long, requires = "cluster")]
+    pub region: Option<String>,
     /// How to print the status.
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DestroyArgs {
+    /// The cluster's desired-state directory (its name, region and volumes'
+    /// deletion policies come from it).
+    pub dir: PathBuf,
+    /// Only show what would be destroyed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for the cluster's name (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// How to print the plan.
     #[arg(long, short, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }

@@ -42,6 +42,8 @@ pub struct Planned {
     pub unhealthy: Vec<String>,
     /// The swarm's managers as observed, with or without a cluster.
     pub quorum: swarmkeeper_plan::nodes::Quorum,
+    /// Nodes ready per declared pool (with a cluster), for its SSM status.
+    pub pools: std::collections::BTreeMap<String, swarmkeeper_plan::cluster_status::PoolCount>,
 }
 
 impl Providers {
@@ -154,6 +156,10 @@ impl Providers {
             // Managers and quorum as observed, with or without a cluster: the
             // metrics use the lifecycle's rule.
             quorum: swarmkeeper_plan::nodes::quorum::quorum_of(&observed.nodes),
+            pools: state.config.cluster.as_ref().map_or_else(Default::default, |c| {
+                use swarmkeeper_plan::cluster_status::{declared_pools, pools};
+                pools(&observed.nodes, &declared_pools(c))
+            }),
         })
     }
 }
@@ -178,6 +184,8 @@ pub struct Converged {
     /// Steps (and deferred services) still pending at the end.
     pub remaining: usize,
     pub cancelled: bool,
+    /// Nodes ready per pool as last observed.
+    pub pools: std::collections::BTreeMap<String, swarmkeeper_plan::cluster_status::PoolCount>,
 }
 
 /// A step that failed (or was skipped because one it needs failed): the
@@ -230,6 +238,7 @@ pub async fn converge(
         failures: Vec::new(),
         remaining: 0,
         cancelled: false,
+        pools: planned.pools.clone(),
     };
     for round in 1..=MAX_ROUNDS {
         if planned.plan.is_empty() {
@@ -274,6 +283,7 @@ pub async fn converge(
             return Ok(out);
         }
         planned = providers.plan(state, opts).await?;
+        out.pools = planned.pools.clone();
     }
     // The last plan is the convergence check when it found nothing: no
     // need to observe once more. Otherwise (rounds exhausted, services

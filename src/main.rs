@@ -4,6 +4,7 @@
 
 mod apply;
 mod cli;
+mod cluster_status;
 mod commands;
 mod controller;
 mod cycle;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         cli::Command::Reconcile(args) => commands::reconcile::run(&args),
         cli::Command::Run(args) => commands::run::run(&args),
         cli::Command::Status(args) => commands::status::run(&args),
+        cli::Command::Destroy(args) => commands::destroy::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -107,6 +107,15 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
             }
         };
         let pending = !planned.plan.is_empty() || planned.deferred > 0;
+        if !args.dry_run
+            && let Some(refused) = crate::cluster_status::refusal(&providers, &state).await
+        {
+            eprintln!("error: {refused}");
+            return Ok(ExitCode::from(1));
+        }
+        if !args.dry_run && !pending {
+            crate::cluster_status::publish_from_cli(&providers, &state, &planned.pools, &planned.unhealthy, None).await;
+        }
         if args.dry_run || !pending {
             print_plan(&planned.plan, args, false, None, calls(&providers));
             return Ok(if pending {
@@ -127,6 +136,7 @@ async fn apply_rounds(
     args: &ReconcileArgs,
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    let unhealthy = planned.unhealthy.clone();
     let color = color_stderr();
     let text = args.output == OutputFormat::Text;
     let verbose = args.verbose;
@@ -152,6 +162,15 @@ async fn apply_rounds(
     reporter.finish();
     let done = done?;
     let converged = done.failures.is_empty() && done.remaining == 0;
+    let last_error = match (done.failures.first(), converged) {
+        (Some(first), _) => Some(format!(
+            "{} step(s) did not complete; first: {first}",
+            done.failures.len()
+        )),
+        (None, false) => Some(format!("{} change(s) remain after applying", done.remaining)),
+        (None, true) => None,
+    };
+    crate::cluster_status::publish_from_cli(providers, state, &done.pools, &unhealthy, last_error).await;
     if args.output == OutputFormat::Json {
         print_plan(&done.first_plan, args, true, Some(converged), calls(providers));
     } else {

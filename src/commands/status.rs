@@ -1,4 +1,6 @@
-//! `swarmkeeper status`: read a controller's `/status` and show it.
+//! `swarmkeeper status`: read a controller's `/status` and show it, or,
+//! with `--cluster`, the compact status the cluster's last apply wrote to
+//! SSM (`/swarmkeeper/<name>/status`), with AWS credentials alone.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -19,6 +21,9 @@ fn fetch(address: std::net::SocketAddr) -> std::io::Result<String> {
 }
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    if let Some(cluster) = &args.cluster {
+        return from_ssm(cluster, args);
+    }
     let body = match fetch(args.listen) {
         Ok(b) => b,
         Err(e) => {
@@ -83,5 +88,63 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             status["next_retry_ms"]
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `status --cluster NAME [--region R]`.
+fn from_ssm(cluster: &str, args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    use swarmkeeper_plan::aws::names::status_parameter;
+    use swarmkeeper_plan::cluster_status::ClusterStatus;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let name = status_parameter(cluster);
+    let read = runtime.block_on(async {
+        let aws = swarmkeeper_aws::Aws::connect(args.region.as_deref()).await;
+        if aws.region().is_empty() {
+            return Err("no AWS region: give --region (the cluster's `cluster.region`) or set AWS_REGION".to_owned());
+        }
+        let region = aws.region().to_owned();
+        match aws.string_parameter(&name).await {
+            Ok(value) => Ok((region, value)),
+            Err(e) => Err(format!("cannot read {name}: {e}")),
+        }
+    });
+    let (region, value) = match read {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let Some(value) = value else {
+        eprintln!(
+            "error: cluster `{cluster}` has no status in {region} ({name} does not exist): it was never applied, or it does not exist in that region. Check the name and --region, or run `swarmkeeper reconcile` on its directory."
+        );
+        return Ok(ExitCode::from(1));
+    };
+    let status = match ClusterStatus::parse(&value) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {name} holds no status swarmkeeper can read: {e}. The next apply rewrites it.");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if args.output == OutputFormat::Json {
+        let mut doc = serde_json::to_value(&status)?;
+        doc["cluster"] = serde_json::json!(cluster);
+        doc["region"] = serde_json::json!(region);
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("cluster:  {cluster} ({region})");
+    println!("sync:     {}", status.sync_status);
+    println!("health:   {}", status.health_status);
+    println!("revision: {}", status.applied_revision.as_deref().unwrap_or("(none)"));
+    for (pool, count) in &status.pools {
+        println!("{:<9} {} of {} ready", format!("{pool}:"), count.ready, count.desired);
+    }
+    if let Some(e) = &status.last_error {
+        println!("error:    {e}");
+    }
+    println!("updated:  {} by the {}", status.updated_at, status.writer);
     Ok(ExitCode::SUCCESS)
 }

@@ -254,6 +254,7 @@ pub async fn run(
                 reported = None;
             }
         }
+        publish_status(&carried, &shared).await;
         tracing::debug!(next = next.label(), wait_ms = wait.as_millis() as u64, "requeue");
         if stopping {
             break;
@@ -288,6 +289,35 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Write the cluster's compact status to SSM when it changed (not while
+/// `destroy` runs: it removes the parameter and must find it gone).
+async fn publish_status(carried: &Carried, shared: &Shared) {
+    use swarmkeeper_plan::cluster_status::Writer;
+    let (Some(providers), Some(state)) = (&carried.providers, &carried.last_good) else {
+        return;
+    };
+    let (Some(aws), Some(cluster)) = (&providers.aws, &state.config.cluster) else {
+        return;
+    };
+    if carried.destroying {
+        return;
+    }
+    let status = shared.get();
+    let ended = crate::cluster_status::Ended {
+        revision: status.applied_revision.as_deref(),
+        sync: status.sync_status,
+        health: status.health_status,
+        pools: carried.pools.clone(),
+        last_error: status.last_error.clone(),
+        writer: Writer::Controller,
+    };
+    match crate::cluster_status::publish_bounded(aws, &cluster.name, &ended).await {
+        Ok(true) => tracing::debug!("cluster status written to SSM"),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "cluster status"),
+    }
 }
 
 /// Forward node events to the loop; reconnect (with backoff) when the
@@ -331,6 +361,10 @@ struct Carried {
     last_good: Option<DesiredState>,
     /// Connected on the first cycle that has a valid state.
     providers: Option<Providers>,
+    /// Nodes ready per pool at the last cycle's end (for the SSM status).
+    pools: std::collections::BTreeMap<String, swarmkeeper_plan::cluster_status::PoolCount>,
+    /// `swarmkeeper destroy` runs: nothing is applied, no status written.
+    destroying: bool,
 }
 
 /// One reconcile. An invalid desired state is reported and the last good
@@ -345,7 +379,12 @@ async fn cycle(
     cancel: watch::Receiver<bool>,
 ) -> anyhow::Result<CycleEnd> {
     let source::Loaded { outcome, revision } = source.load(&crate::commands::process_environment())?;
-    let Carried { last_good, providers } = carried;
+    let Carried {
+        last_good,
+        providers,
+        pools: carried_pools,
+        destroying,
+    } = carried;
     let errors: Vec<String> = outcome
         .diagnostics
         .iter()
@@ -389,6 +428,19 @@ async fn cycle(
         }
         None => &*providers.insert(Providers::connect(state).await?),
     };
+    // `swarmkeeper destroy` writes its marker before anything else: from
+    // then on this controller applies nothing (its instances are going).
+    *destroying = false;
+    if let (Some(aws), Some(cluster)) = (&providers.aws, &state.config.cluster)
+        && crate::cluster_status::being_destroyed(aws, &cluster.name).await?
+    {
+        *destroying = true;
+        return Err(policy::Classified {
+            kind: ErrorKind::Conflict,
+            message: crate::cluster_status::destroying_message(&cluster.name),
+        }
+        .into());
+    }
     let opts = PlanOptions {
         allow_empty: config.allow_empty,
         ..PlanOptions::default()
@@ -457,6 +509,7 @@ async fn cycle(
         cancel: Some(cancel),
     };
     let done = converge(providers, state, &opts, planned, &how).await?;
+    carried_pools.clone_from(&done.pools);
     metrics.calls(
         &providers.engine.calls(),
         providers.aws.as_ref().map(|a| a.calls()).as_ref(),

@@ -12,21 +12,8 @@ use swarmkeeper_plan::ErrorKind;
 use super::policy::Requeue;
 use crate::cycle::Converged;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-pub enum SyncStatus {
-    Synced,
-    OutOfSync,
-    #[default]
-    Unknown,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-pub enum HealthStatus {
-    Healthy,
-    Degraded,
-    #[default]
-    Unknown,
-}
+// The words are the compact status's in SSM too (`status --cluster`).
+pub use swarmkeeper_plan::cluster_status::{HealthStatus, SyncStatus};
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct LastCycle {
