@@ -186,6 +186,9 @@ pub struct Converged {
     pub cancelled: bool,
     /// Nodes ready per pool as last observed.
     pub pools: std::collections::BTreeMap<String, swarmkeeper_plan::cluster_status::PoolCount>,
+    /// Managed services not running what they ask for, as last observed
+    /// (not as they were before the apply started them).
+    pub unhealthy: Vec<String>,
 }
 
 /// A step that failed (or was skipped because one it needs failed): the
@@ -239,6 +242,7 @@ pub async fn converge(
         remaining: 0,
         cancelled: false,
         pools: planned.pools.clone(),
+        unhealthy: planned.unhealthy.clone(),
     };
     for round in 1..=MAX_ROUNDS {
         if planned.plan.is_empty() {
@@ -284,6 +288,7 @@ pub async fn converge(
         }
         planned = providers.plan(state, opts).await?;
         out.pools = planned.pools.clone();
+        out.unhealthy = planned.unhealthy.clone();
     }
     // The last plan is the convergence check when it found nothing: no
     // need to observe once more. Otherwise (rounds exhausted, services

@@ -114,7 +114,22 @@ fn a_reconciled_cluster_shows_synced_from_anywhere_and_a_no_op_writes_nothing() 
     assert!(run.stdout.contains("managers: "), "{run:?}");
     assert!(run.stdout.contains("by the cli"), "{run:?}");
 
-    // Unchanged: the status is read, not written.
+    // Unchanged: the status is read, not written. The services' tasks may
+    // still have been starting when the apply ended (health is part of the
+    // status, so its change is written once): wait until the stored status
+    // says Healthy, then a no-op writes nothing.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "-o", "json"]);
+        assert_eq!(run.code, Some(0), "{run:?}");
+        let stored = parameter(&lab, "/swarmkeeper/seen/status");
+        let stored: Value = serde_json::from_str(stored.as_str().expect("a String parameter")).expect("JSON");
+        if stored["health_status"] == "Healthy" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never healthy: {stored:#}");
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
     let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "-o", "json"]);
     assert_eq!(run.code, Some(0), "{run:?}");
     let report: Value = serde_json::from_str(&run.stdout).expect("JSON");

@@ -136,7 +136,6 @@ async fn apply_rounds(
     args: &ReconcileArgs,
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let unhealthy = planned.unhealthy.clone();
     let color = color_stderr();
     let text = args.output == OutputFormat::Text;
     let verbose = args.verbose;
@@ -170,7 +169,7 @@ async fn apply_rounds(
         (None, false) => Some(format!("{} change(s) remain after applying", done.remaining)),
         (None, true) => None,
     };
-    crate::cluster_status::publish_from_cli(providers, state, &done.pools, &unhealthy, last_error).await;
+    crate::cluster_status::publish_from_cli(providers, state, &done.pools, &done.unhealthy, last_error).await;
     if args.output == OutputFormat::Json {
         print_plan(&done.first_plan, args, true, Some(converged), calls(providers));
     } else {

@@ -472,7 +472,6 @@ async fn cycle(
     metrics.plan_duration(plan_started.elapsed());
     metrics.cluster(state.config.cluster.is_some());
     metrics.managers(planned.quorum);
-    let unhealthy = planned.unhealthy.clone();
     let nodes = planned.plan.nodes.clone();
     if let Some(report) = &nodes {
         if !report.quorum.ok {
@@ -522,7 +521,7 @@ async fn cycle(
         .and_then(|n| n.recheck_in_secs)
         .map(|s| Duration::from_secs(s + 1));
     shared.update(|s| {
-        s.cycled(trigger, summary, &done, unhealthy.clone());
+        s.cycled(trigger, summary, &done, done.unhealthy.clone());
         s.nodes_changed(nodes.clone());
     });
     if !done.failures.is_empty() {
