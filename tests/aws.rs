@@ -132,9 +132,10 @@ fn empty_account_to_cluster_then_nothing_to_do() {
     assert_eq!(retention, serde_json::json!([14]));
     let user_data = boto(
         &lab,
-        "import base64\nc = boto3.client('ec2', **kw)\nv = c.describe_launch_template_versions(LaunchTemplateName='lab-workers', Versions=['$Default'])['LaunchTemplateVersions'][0]\nu = base64.b64decode(v['LaunchTemplateData']['UserData']).decode()\nprint(json.dumps(['SWARMKEEPER_ROLE=worker' in u, 'SWARMKEEPER_SSM_PREFIX=/swarmkeeper/lab' in u, len(u) <= 16384]))",
+        "import base64, gzip\nc = boto3.client('ec2', **kw)\nv = c.describe_launch_template_versions(LaunchTemplateName='lab-workers', Versions=['$Default'])['LaunchTemplateVersions'][0]\nraw = base64.b64decode(v['LaunchTemplateData']['UserData'])\nu = gzip.decompress(raw).decode()\nprint(json.dumps(['SWARMKEEPER_ROLE=worker' in u, 'SWARMKEEPER_SSM_PREFIX=/swarmkeeper/lab' in u, 'SWARMKEEPER_LOG_GROUP=lab-logs' in u, len(raw) <= 16384]))",
     );
-    assert_eq!(user_data, serde_json::json!([true, true, true]));
+    // gzip (cloud-init unpacks it), under EC2's 16 KiB on the raw bytes.
+    assert_eq!(user_data, serde_json::json!([true, true, true, true]));
 
     // Nothing to do now: dry-run exits 0 and a reconcile writes nothing.
     let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);

@@ -14,15 +14,20 @@
 # Optional:
 #   SWARMKEEPER_DOCKER_INSTALL  auto (install Docker if missing, default) | skip
 #   SWARMKEEPER_JOIN_TIMEOUT    seconds to wait for SSM and a join (600)
-#   AWS_ENDPOINT_URL            passed to every aws call
+#   SWARMKEEPER_LOG_GROUP       CloudWatch Logs group: the engine's default log
+#                               driver becomes awslogs, one stream per container
+#   AWS_ENDPOINT_URL            passed to every aws call (and to awslogs)
 #
 # SSM parameters under the prefix (the contract with swarmkeeper):
 #   join-token/worker, join-token/manager  SecureString
 #   manager-addresses  String  "ip:2377,ip:2377" of reachable managers
 #   init-claim         String  instance id of the one manager that may
 #                      `swarm init`; put without --overwrite, so one wins
+#   swarm-id           String  the cluster's swarm, written by that manager
+#                      right after `swarm init` (before the tokens and the
+#                      address), without --overwrite: a second swarm is an error
 # Engine labels, which swarmkeeper maps nodes to instances by: see
-# configure_engine_labels.
+# configure_engine.
 #
 # Join tokens are secrets: never `set -x` here; log() redacts every line.
 
@@ -74,6 +79,7 @@ validate_config() {
   check SWARMKEEPER_SSM_PREFIX '^(/[A-Za-z0-9_.-]+)+$' 'must look like /a/b'
   check SWARMKEEPER_DOCKER_INSTALL '^(auto|skip)$' 'must be auto or skip'
   check SWARMKEEPER_JOIN_TIMEOUT '^[1-9][0-9]*$' 'must be seconds > 0'
+  check SWARMKEEPER_LOG_GROUP '^[A-Za-z0-9_./#-]{1,512}$' 'is not a CloudWatch Logs group name'
   if ((${#problems[@]} > 0)); then
     for p in "${problems[@]}"; do log "ERROR: $p"; done
     die "invalid configuration: see the variables at the top of this script"
@@ -171,14 +177,15 @@ read_instance_metadata() {
   log "instance $INSTANCE_ID, address $LOCAL_IP, zone $AZ"
 }
 
-# merge_engine_labels FILE LABEL...: set swarmkeeper's labels in a dockerd config,
-# keeping every other key and label. Prints "changed" or "unchanged" (compares
-# parsed JSON: reformatting is no change).
-merge_engine_labels() {
-  python3 - "$@" <<'PY'
+# merge_daemon_config FILE LOG_GROUP LABEL...: set swarmkeeper's labels (and,
+# with a LOG_GROUP, the awslogs log driver) in a dockerd config, keeping every
+# other key and label. Prints "changed" or "unchanged" (compares parsed JSON:
+# reformatting is no change). An empty LOG_GROUP leaves the log driver alone.
+merge_daemon_config() {
+  python3 - "$REGION" "${AWS_ENDPOINT_URL:-}" "$@" <<'PY'
 import json, os, sys
 
-path, ours = sys.argv[1], sys.argv[2:]
+region, endpoint, path, group, ours = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 config, existed = {}, os.path.exists(path)
 if existed:
     text = open(path).read()
@@ -192,11 +199,20 @@ if existed:
 labels = config.get("labels", [])
 if not isinstance(labels, list) or not all(isinstance(l, str) for l in labels):
     sys.exit(f'{path}: "labels" must be a list of strings')
-merged = [l for l in labels if not l.startswith("swarmkeeper.")] + ours
-if existed and "labels" in config and merged == labels:
+before = json.dumps(config, sort_keys=True) if existed and "labels" in config else None
+config["labels"] = [l for l in labels if not l.startswith("swarmkeeper.")] + ours
+if group:
+    # One stream per container, named after it: a task's container is
+    # <service>.<slot>.<task id>. Only awslogs' own options: another
+    # driver's (json-file's max-size) would stop dockerd from starting.
+    opts = {"awslogs-group": group, "awslogs-region": region, "tag": "{{.Name}}"}
+    if endpoint:
+        opts["awslogs-endpoint"] = endpoint
+    config["log-driver"] = "awslogs"
+    config["log-opts"] = opts
+if json.dumps(config, sort_keys=True) == before:
     print("unchanged")
     sys.exit(0)
-config["labels"] = merged
 with open(path + ".tmp", "w") as f:
     f.write(json.dumps(config, indent=2) + "\n")
 os.replace(path + ".tmp", path)  # atomic: dockerd never reads half a file
@@ -204,23 +220,26 @@ print("changed")
 PY
 }
 
-# swarmkeeper maps swarm nodes to instances by swarmkeeper.instance-id. Restart
-# docker only on a change: a restart on reboot would bounce every task.
-configure_engine_labels() {
+# swarmkeeper maps swarm nodes to instances by swarmkeeper.instance-id; with
+# SWARMKEEPER_LOG_GROUP every container's log goes to CloudWatch Logs (a
+# service's own `logging:` still wins: the engine's default is only a
+# default). Restart docker only on a change: a restart on reboot would bounce
+# every task.
+configure_engine() {
   local result
   mkdir -p "$(dirname "$DAEMON_JSON")"
-  if ! result=$(merge_engine_labels "$DAEMON_JSON" \
+  if ! result=$(merge_daemon_config "$DAEMON_JSON" "${SWARMKEEPER_LOG_GROUP:-}" \
     "swarmkeeper.instance-id=$INSTANCE_ID" \
     "swarmkeeper.cluster=$CLUSTER" \
     "swarmkeeper.pool=${ROLE}s" \
     "swarmkeeper.az=$AZ" 2>&1); then
-    die "cannot set engine labels: $result"
+    die "cannot configure the engine: $result"
   fi
   if [[ $result == changed ]]; then
-    log "engine labels written to $DAEMON_JSON; restarting docker"
+    log "engine labels${SWARMKEEPER_LOG_GROUP:+ and awslogs to $SWARMKEEPER_LOG_GROUP} written to $DAEMON_JSON; restarting docker"
     docker_service restart
   else
-    log "engine labels already set"
+    log "engine configuration already set"
   fi
 }
 
@@ -318,11 +337,39 @@ publish_join_info() {
   log "published the join tokens and manager address $LOCAL_IP:2377"
 }
 
+# record_swarm_id: the cluster's swarm is an identity. Written without
+# --overwrite, so a second swarm for the cluster (two inits) is caught here
+# instead of nodes joining either; the same id (a rerun) is fine.
+record_swarm_id() {
+  local id holder attempt
+  id=$(docker info --format '{{.Swarm.Cluster.ID}}') || id=""
+  [[ -n $id ]] || die "cannot read the new swarm's id (docker info)"
+  for attempt in 1 2 3 4 5; do
+    if ssm_put swarm-id String "$id"; then
+      log "recorded swarm $id in $PREFIX/swarm-id"
+      return 0
+    fi
+    if grep -q ParameterAlreadyExists "$WORK/put.err"; then
+      holder=$(ssm_get swarm-id) || holder=""
+      if [[ $holder == "$id" ]]; then
+        log "$PREFIX/swarm-id already records this swarm ($id)"
+        return 0
+      fi
+      if [[ -n $holder ]]; then
+        die "two swarms for one cluster: $PREFIX/swarm-id records swarm $holder, this manager initialised $id; nothing was published. Find out why two managers ran swarm init ($PREFIX/init-claim), then docker swarm leave --force here"
+      fi
+    fi
+    backoff_sleep "$attempt" 30
+  done
+  die "could not write $PREFIX/swarm-id"
+}
+
 init_swarm() {
   local out
   log "initialising a new swarm, advertising $LOCAL_IP"
   # The output holds the worker token: log it only through log().
   out=$(docker swarm init --advertise-addr "$LOCAL_IP" 2>&1) || die "docker swarm init failed: $out"
+  record_swarm_id
   publish_join_info
 }
 
@@ -399,7 +446,7 @@ main() {
   install_prerequisites
   docker_service enable --now
   read_instance_metadata
-  configure_engine_labels
+  configure_engine
   case $(swarm_state) in
     active)
       log "already in the swarm as node $(docker info --format "{{.Swarm.NodeID}}"); nothing to do"

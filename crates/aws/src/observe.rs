@@ -7,6 +7,7 @@ use base64::Engine as _;
 use swarmkeeper_plan::ErrorKind;
 use swarmkeeper_plan::aws::desired::user_data_hash;
 use swarmkeeper_plan::aws::spec::*;
+use swarmkeeper_plan::aws::user_data;
 use swarmkeeper_plan::closed_set::UnknownWord;
 
 use crate::{Aws, AwsError};
@@ -173,10 +174,12 @@ impl Aws {
             else {
                 continue;
             };
+            // gzip as swarmkeeper writes it, or plain as earlier versions did:
+            // the plan compares the script's hash, never its encoding.
             let user_data = data
                 .user_data()
                 .and_then(|u| base64::engine::general_purpose::STANDARD.decode(u).ok())
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .and_then(|b| user_data::decompress(&b))
                 .unwrap_or_default();
             let root = data.block_device_mappings().first().and_then(|m| m.ebs());
             let mut security_groups: Vec<String> = data

@@ -3,6 +3,7 @@
 use aws_sdk_ec2::types as ec2;
 use base64::Engine as _;
 use swarmkeeper_plan::aws::spec::*;
+use swarmkeeper_plan::aws::user_data::compress;
 
 use super::{AwsIds, AwsOutcome, ec2_tags, missing};
 use crate::{Aws, AwsError};
@@ -11,7 +12,7 @@ fn template_data(spec: &LaunchTemplateSpec, ids: &AwsIds) -> Result<ec2::Request
     let mut data = ec2::RequestLaunchTemplateData::builder()
         .image_id(&spec.image_id)
         .instance_type(ec2::InstanceType::from(spec.instance_type.as_str()))
-        .user_data(base64::engine::general_purpose::STANDARD.encode(&spec.user_data))
+        .user_data(base64::engine::general_purpose::STANDARD.encode(compress(&spec.user_data)))
         .set_key_name(spec.key_name.clone())
         .metadata_options(
             ec2::LaunchTemplateInstanceMetadataOptionsRequest::builder()

@@ -102,12 +102,25 @@ pub fn desired_aws(
             },
         };
         let role = if pool == "managers" { "manager" } else { "worker" };
-        let user_data = format!(
-            "#!/usr/bin/env bash\n# Rendered by swarmkeeper for pool {pool} of cluster {name}.\nSWARMKEEPER_CLUSTER={name}\nSWARMKEEPER_ROLE={role}\nSWARMKEEPER_REGION={}\nSWARMKEEPER_SSM_PREFIX={}\nexport SWARMKEEPER_CLUSTER SWARMKEEPER_ROLE SWARMKEEPER_REGION SWARMKEEPER_SSM_PREFIX\n{}",
-            cluster.region,
-            ssm_prefix(name),
-            bootstrap.strip_prefix("#!/usr/bin/env bash\n").unwrap_or(bootstrap)
-        );
+        let user_data = render_user_data(&UserDataVars {
+            cluster: name,
+            pool,
+            role,
+            region: &cluster.region,
+            log_group: config
+                .logging
+                .as_ref()
+                .and_then(|l| l.cloudwatch.as_ref())
+                .map(|c| c.group.as_str()),
+            bootstrap,
+        });
+        let packed = super::user_data::compress(&user_data).len();
+        if packed > super::user_data::MAX_USER_DATA_BYTES {
+            errors.push(format!(
+                "cluster.{pool}: the rendered user data is {packed} bytes compressed, over EC2's limit of {} bytes; shorten manifests/bootstrap/node.sh",
+                super::user_data::MAX_USER_DATA_BYTES
+            ));
+        }
         let user_data_hash = user_data_hash(&user_data);
         if let Some(image_id) = image_id {
             out.launch_templates.push(LaunchTemplateSpec {
@@ -207,6 +220,56 @@ pub fn desired_aws(
     }
 
     if errors.is_empty() { Ok(Some(out)) } else { Err(errors) }
+}
+
+/// What a pool's user data says about its instances.
+struct UserDataVars<'a> {
+    cluster: &'a str,
+    pool: &'a str,
+    role: &'a str,
+    region: &'a str,
+    log_group: Option<&'a str>,
+    bootstrap: &'a str,
+}
+
+/// A pool's user data: the shebang, one assignment per variable node.sh
+/// reads (manifests/bootstrap/node.sh lists them), then the bootstrap.
+/// Plain text: [`super::user_data`] compresses it for the launch template.
+/// Every value is validated by the model (names, regions, log groups) to
+/// shell-safe characters; they are quoted all the same.
+fn render_user_data(v: &UserDataVars) -> String {
+    let prefix = ssm_prefix(v.cluster);
+    let mut vars = vec![
+        ("SWARMKEEPER_CLUSTER", v.cluster),
+        ("SWARMKEEPER_ROLE", v.role),
+        ("SWARMKEEPER_REGION", v.region),
+        ("SWARMKEEPER_SSM_PREFIX", prefix.as_str()),
+    ];
+    if let Some(group) = v.log_group {
+        vars.push(("SWARMKEEPER_LOG_GROUP", group));
+    }
+    let mut out = format!(
+        "#!/usr/bin/env bash\n# Rendered by swarmkeeper for pool {} of cluster {}.\n",
+        v.pool, v.cluster
+    );
+    for (name, value) in &vars {
+        out.push_str(&format!("{name}={}\n", shell_quote(value)));
+    }
+    let names: Vec<&str> = vars.iter().map(|(n, _)| *n).collect();
+    out.push_str(&format!("export {}\n", names.join(" ")));
+    out.push_str(v.bootstrap.strip_prefix("#!/usr/bin/env bash\n").unwrap_or(v.bootstrap));
+    out
+}
+
+/// `value` as one shell word: bare when it holds only safe characters,
+/// else in single quotes.
+fn shell_quote(value: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c);
+    if !value.is_empty() && value.chars().all(safe) {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
 }
 
 /// The load balancer, its listeners, one target group per routed service
@@ -334,5 +397,174 @@ fn load_balancer(state: &DesiredState, inputs: &AwsInputs, out: &mut DesiredAws,
     };
     if let Some(group) = out.groups.iter_mut().find(|g| g.pool == serving) {
         group.target_groups = names;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use swarmkeeper_model::tree::Entry;
+    use swarmkeeper_model::{MemoryTree, Variables, load_tree};
+
+    use super::*;
+    use crate::aws::user_data::{MAX_USER_DATA_BYTES, compress, decompress};
+
+    const NODE_SH: &str = include_str!("../../../../manifests/bootstrap/node.sh");
+
+    fn state(yaml: &str) -> DesiredState {
+        let mut tree = MemoryTree::new("desired.rs test");
+        tree.insert("swarmkeeper.yaml", Entry::File(yaml.as_bytes().to_vec()));
+        let outcome = load_tree(&tree, &Variables::new());
+        outcome.state.expect("a valid state")
+    }
+
+    fn inputs() -> AwsInputs {
+        AwsInputs {
+            subnets: vec!["subnet-aaaa".into()],
+            ..AwsInputs::default()
+        }
+    }
+
+    fn cluster(logging: &str) -> String {
+        format!(
+            "version: 1\ncluster:\n  name: cloud\n  region: eu-west-1\n  \
+             managers: {{ count: 1, instance_type: t3.small, ami: ami-0123abcd }}\n  \
+             workers: {{ count: 1, instance_type: t3.small, ami: ami-0123abcd }}\n{logging}"
+        )
+    }
+
+    /// `NAME=value` lines of the rendered header, before the bootstrap.
+    fn assignments(user_data: &str) -> Vec<&str> {
+        user_data
+            .lines()
+            .skip(2)
+            .take_while(|l| !l.starts_with("export "))
+            .collect()
+    }
+
+    #[test]
+    fn each_pool_runs_node_sh_with_its_variables_exported() {
+        let aws = desired_aws(&state(&cluster("")), &inputs(), NODE_SH)
+            .expect("no input errors")
+            .expect("a cluster");
+        let workers = aws
+            .launch_templates
+            .iter()
+            .find(|t| t.name == "cloud-workers")
+            .expect("workers");
+        assert_eq!(
+            assignments(&workers.user_data),
+            [
+                "SWARMKEEPER_CLUSTER=cloud",
+                "SWARMKEEPER_ROLE=worker",
+                "SWARMKEEPER_REGION=eu-west-1",
+                "SWARMKEEPER_SSM_PREFIX=/swarmkeeper/cloud",
+            ]
+        );
+        assert!(workers.user_data.starts_with("#!/usr/bin/env bash\n"));
+        assert!(
+            workers
+                .user_data
+                .contains("\nexport SWARMKEEPER_CLUSTER SWARMKEEPER_ROLE SWARMKEEPER_REGION SWARMKEEPER_SSM_PREFIX\n")
+        );
+        // node.sh follows, without its own shebang.
+        assert!(
+            workers
+                .user_data
+                .ends_with(NODE_SH.strip_prefix("#!/usr/bin/env bash\n").expect("shebang"))
+        );
+        assert_eq!(workers.user_data_hash, user_data_hash(&workers.user_data));
+    }
+
+    #[test]
+    fn with_cloudwatch_logging_every_pool_gets_the_log_group() {
+        let yaml = cluster("logging:\n  cloudwatch: { group: 'cloud/logs#1', retention_days: 7 }\n");
+        let aws = desired_aws(&state(&yaml), &inputs(), NODE_SH)
+            .expect("no input errors")
+            .expect("a cluster");
+        assert_eq!(aws.launch_templates.len(), 2);
+        for t in &aws.launch_templates {
+            // `#` starts a comment in a shell word only at its start; quoted anyway.
+            assert_eq!(
+                assignments(&t.user_data)[4],
+                "SWARMKEEPER_LOG_GROUP='cloud/logs#1'",
+                "{}",
+                t.name
+            );
+            assert!(t.user_data.contains(" SWARMKEEPER_SSM_PREFIX SWARMKEEPER_LOG_GROUP\n"));
+        }
+    }
+
+    #[test]
+    fn quoting_keeps_a_value_one_word() {
+        assert_eq!(shell_quote("eu-west-1"), "eu-west-1");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    /// EC2 counts its 16 KiB user data limit on the raw bytes, before base64
+    /// ("User data is limited to 16 KB, in raw form, before it is
+    /// base64-encoded", EC2 User Guide): here the gzip the launch template
+    /// carries. The largest configuration: the longest cluster name (31),
+    /// a long region, a 512-character log group of varied characters (which
+    /// compress worst), the longer pool name.
+    #[test]
+    fn the_largest_configuration_s_user_data_is_under_16_kib_compressed() {
+        let group: String = (0..512)
+            .map(|i: usize| {
+                let set = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-/.#";
+                char::from(set[(i * 7919 + i / 3) % set.len()])
+            })
+            .collect();
+        let name = format!("a{}", "b0-".repeat(10));
+        assert_eq!(name.len(), 31);
+        let script = render_user_data(&UserDataVars {
+            cluster: &name,
+            pool: "managers",
+            role: "manager",
+            region: "ap-southeast-77",
+            log_group: Some(&group),
+            bootstrap: NODE_SH,
+        });
+        let packed = compress(&script);
+        eprintln!(
+            "largest user data: {} bytes plain, {} compressed",
+            script.len(),
+            packed.len()
+        );
+        assert!(
+            packed.len() < MAX_USER_DATA_BYTES,
+            "{} bytes compressed (from {} plain)",
+            packed.len(),
+            script.len()
+        );
+        // Room to grow: the bootstrap may gain the controller's start.
+        assert!(
+            packed.len() * 2 < MAX_USER_DATA_BYTES,
+            "{} bytes compressed",
+            packed.len()
+        );
+        assert_eq!(decompress(&packed).as_deref(), Some(script.as_str()));
+    }
+
+    #[test]
+    fn a_bootstrap_too_large_for_ec2_is_an_input_error_naming_the_pool() {
+        // Incompressible: a long run of varied bytes.
+        let mut x: u32 = 1;
+        let noise: String = (0..40_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                char::from(b'!' + ((x >> 16) % 90) as u8)
+            })
+            .collect();
+        let bootstrap = format!("#!/usr/bin/env bash\n# {noise}\n");
+        let errors = desired_aws(&state(&cluster("")), &inputs(), &bootstrap).expect_err("too large");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("cluster.managers: the rendered user data is")),
+            "{errors:?}"
+        );
+        assert!(errors.iter().any(|e| e.starts_with("cluster.workers:")), "{errors:?}");
     }
 }
