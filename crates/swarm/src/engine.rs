@@ -8,6 +8,14 @@ use swarmkeeper_plan::ErrorKind;
 use swarmkeeper_plan::aws::spec::Sensitive;
 
 use crate::calls::{CallCounter, CallCounts};
+use crate::ssh::{SshDialer, SshOptions, SshTarget};
+
+/// How long one Engine API request over ssh may take (bollard's default).
+const SSH_REQUEST_TIMEOUT_SECS: u64 = 120;
+
+/// How long a failed connection waits for its `ssh` to have exited, to
+/// say why it failed.
+const SSH_FAILURE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -21,6 +29,16 @@ pub enum EngineError {
         /// what to do.
         cause: bollard::errors::Error,
     },
+    /// `DOCKER_HOST=ssh://…` could not be used: what ssh said, and what to do.
+    #[error("cannot reach the Docker Engine at {endpoint} over ssh: {explanation}")]
+    Ssh {
+        endpoint: String,
+        problem: crate::ssh::SshProblem,
+        explanation: String,
+    },
+    /// A `DOCKER_HOST` that cannot be read.
+    #[error("DOCKER_HOST: {why}")]
+    BadHost { why: String },
     #[error(
         "this Docker Engine is not a swarm manager (swarm state: {state}); point DOCKER_HOST at a manager, or run `docker swarm init`"
     )]
@@ -95,6 +113,15 @@ impl EngineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             EngineError::Unreachable { .. } => ErrorKind::Transient,
+            EngineError::Ssh { problem, .. } => {
+                use crate::ssh::SshProblem::*;
+                match problem {
+                    HostKeyChanged | HostKeyUnknown | Auth | DockerDenied => ErrorKind::Permission,
+                    NoDocker => ErrorKind::Invalid,
+                    Network | DockerDown | Other => ErrorKind::Transient,
+                }
+            }
+            EngineError::BadHost { .. } => ErrorKind::Invalid,
             EngineError::NotAManager { .. } => ErrorKind::Invalid,
             EngineError::Unreadable { .. } | EngineError::Unsendable(_) => ErrorKind::Invalid,
             EngineError::Api { status, message, .. } => api_kind(*status, message),
@@ -188,6 +215,8 @@ pub struct NodeEvents {
 pub struct Engine {
     docker: Docker,
     endpoint: String,
+    /// Set when the engine is reached over ssh.
+    ssh: Option<SshDialer>,
     calls: Arc<CallCounter>,
 }
 
@@ -199,8 +228,14 @@ impl Engine {
     }
 
     /// Connect to `endpoint` (a `DOCKER_HOST` value) whatever the process
-    /// environment says, then negotiate the API version.
+    /// environment says, then negotiate the API version. An `ssh://`
+    /// endpoint goes through the system `ssh` (see [`crate::ssh`]), with
+    /// the identity and known-hosts settings of this process's environment.
     pub async fn connect_to(endpoint: &str) -> Result<Self, EngineError> {
+        if endpoint.starts_with("ssh://") {
+            let target = SshTarget::parse(endpoint).map_err(|why| EngineError::BadHost { why })?;
+            return Self::connect_over_ssh(target, SshOptions::from_env()).await;
+        }
         let endpoint = endpoint.to_owned();
         let unreachable = |cause| EngineError::Unreachable {
             endpoint: endpoint.clone(),
@@ -213,8 +248,52 @@ impl Engine {
         Ok(Self {
             docker,
             endpoint,
+            ssh: None,
             calls,
         })
+    }
+
+    /// Connect to the engine behind `target` over ssh (`docker system
+    /// dial-stdio` on the far side), then negotiate the API version. A
+    /// failure says what ssh said and what to do about it.
+    pub async fn connect_over_ssh(target: SshTarget, options: SshOptions) -> Result<Self, EngineError> {
+        let endpoint = target.url();
+        let dialer = SshDialer::new(target, options);
+        let docker = crate::ssh::docker_over_ssh(dialer.clone(), SSH_REQUEST_TIMEOUT_SECS)
+            .map_err(|e| EngineError::BadHost { why: e.to_string() })?;
+        let calls = Arc::new(CallCounter::default());
+        calls.record("GET /version", true);
+        match docker.negotiate_version().await {
+            Ok(docker) => Ok(Self {
+                docker,
+                endpoint,
+                ssh: Some(dialer),
+                calls,
+            }),
+            Err(e) => {
+                let failure = dialer.failure_within(SSH_FAILURE_WAIT).await;
+                let problem = failure
+                    .as_ref()
+                    .map_or(crate::ssh::SshProblem::Other, crate::ssh::classify);
+                let explanation = match failure {
+                    Some(f) => dialer.explain(Some(&f)),
+                    None => format!("{}: {e}", dialer.explain(None)),
+                };
+                Err(EngineError::Ssh {
+                    endpoint,
+                    problem,
+                    explanation,
+                })
+            }
+        }
+    }
+
+    /// Where a raw request (see [`crate::raw`]) reaches this engine.
+    pub(crate) fn raw_endpoint(&self) -> Option<crate::raw::RawEndpoint> {
+        match &self.ssh {
+            Some(dialer) => Some(crate::raw::RawEndpoint::Ssh(dialer.clone())),
+            None => crate::raw::RawEndpoint::parse(&self.endpoint),
+        }
     }
 
     pub fn endpoint(&self) -> &str {

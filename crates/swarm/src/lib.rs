@@ -4,6 +4,9 @@
 //! - [`engine`]: the connection (API version negotiated; the lab's engine
 //!   speaks 1.41) and the error type, which names DOCKER_HOST when the
 //!   engine cannot be reached.
+//! - [`ssh`]: `DOCKER_HOST=ssh://`: the system `ssh` running `docker
+//!   system dial-stdio` on the far side, with a known-hosts file and an
+//!   identity of swarmkeeper's own when given.
 //! - [`observe`]: one list call per object kind, translated to the plan's
 //!   provider-neutral snapshot.
 //! - [`translate`]: neutral specs ⇄ Engine API specs.
@@ -17,6 +20,7 @@ pub mod execute;
 pub mod lease;
 pub mod observe;
 mod raw;
+pub mod ssh;
 pub mod translate;
 
 pub use calls::CallCounts;

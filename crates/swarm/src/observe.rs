@@ -201,7 +201,7 @@ impl Engine {
 impl Engine {
     /// `GET /services`, read so that health checks survive (see [`crate::raw`]).
     async fn list_services(&self) -> Result<Vec<bollard::models::Service>, EngineError> {
-        let Some(endpoint) = crate::raw::RawEndpoint::parse(self.endpoint()) else {
+        let Some(endpoint) = self.raw_endpoint() else {
             return self
                 .call("GET /services", |d| async move {
                     d.list_services(None::<ListServicesOptions>).await

@@ -8,7 +8,7 @@
 //! ourselves, fix that key, and hand the result to bollard's types.
 //!
 //! HTTP/1.0 keeps this small: the engine then sends a plain body and closes
-//! the connection (no chunked encoding). Unix sockets and plain-TCP
+//! the connection (no chunked encoding). Unix sockets, plain-TCP and ssh
 //! `DOCKER_HOST`s are supported; TLS endpoints use bollard's own call.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,6 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub enum RawEndpoint {
     Unix(String),
     Tcp(String),
+    /// `ssh … docker system dial-stdio`: a fresh ssh per request.
+    Ssh(crate::ssh::SshDialer),
 }
 
 impl RawEndpoint {
@@ -63,6 +65,11 @@ pub async fn get_json_within(
             }
             RawEndpoint::Tcp(addr) => {
                 let mut stream = tokio::net::TcpStream::connect(addr).await?;
+                stream.write_all(request.as_bytes()).await?;
+                (&mut stream).take(max_bytes + 1).read_to_end(&mut response).await?;
+            }
+            RawEndpoint::Ssh(dialer) => {
+                let mut stream = dialer.dial()?;
                 stream.write_all(request.as_bytes()).await?;
                 (&mut stream).take(max_bytes + 1).read_to_end(&mut response).await?;
             }
