@@ -237,7 +237,10 @@ impl SshDialer {
 
     /// How the last `ssh` that failed ended, if one did.
     pub fn last_failure(&self) -> Option<SshFailure> {
-        self.last_failure.lock().map(|f| f.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.last_failure
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     /// Wait (at most `within`) for a failed `ssh` to have been recorded:
@@ -269,7 +272,8 @@ impl SshDialer {
                 format!("cannot start `ssh` ({e}): install the OpenSSH client (Debian: openssh-client)"),
             )
         })?;
-        let (Some(stdin), Some(stdout), Some(mut stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        let (Some(stdin), Some(stdout), Some(mut stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             return Err(io::Error::other("ssh started without its pipes"));
         };
@@ -424,12 +428,15 @@ pub fn explain(target: &SshTarget, options: &SshOptions, failure: Option<&SshFai
         SshProblem::DockerDenied => format!(
             "the ssh login on {host} worked, but {user} may not use the Docker Engine there: add {user} to the docker group, or connect as a user who can run docker"
         ),
-        SshProblem::DockerDown => format!(
-            "the ssh login on {host} worked, but docker there reaches no engine: is dockerd running on {host}?"
-        ),
+        SshProblem::DockerDown => {
+            format!("the ssh login on {host} worked, but docker there reaches no engine: is dockerd running on {host}?")
+        }
         SshProblem::Other => format!("ssh to {host} failed"),
     };
-    let code = failure.code.map(|c| format!("exit {c}")).unwrap_or_else(|| "killed".to_owned());
+    let code = failure
+        .code
+        .map(|c| format!("exit {c}"))
+        .unwrap_or_else(|| "killed".to_owned());
     format!("{what} (ssh {code}: {said})")
 }
 
@@ -574,10 +581,16 @@ mod tests {
             "ssh://[::1",
         ] {
             let err = SshTarget::parse(bad).expect_err(bad);
-            assert!(err.contains(bad.trim_end_matches('/')) || err.contains("ssh://"), "{bad}: {err}");
+            assert!(
+                err.contains(bad.trim_end_matches('/')) || err.contains("ssh://"),
+                "{bad}: {err}"
+            );
         }
         let secret = SshTarget::parse("ssh://user:hunter2@host").expect_err("password");
-        assert!(!secret.contains("hunter2") && secret.contains("carries a password"), "{secret}");
+        assert!(
+            !secret.contains("hunter2") && secret.contains("carries a password"),
+            "{secret}"
+        );
     }
 
     #[test]
@@ -639,7 +652,10 @@ mod tests {
                 ),
                 SshProblem::HostKeyUnknown,
             ),
-            (f(255, "root@127.0.0.1: Permission denied (publickey)."), SshProblem::Auth),
+            (
+                f(255, "root@127.0.0.1: Permission denied (publickey)."),
+                SshProblem::Auth,
+            ),
             (
                 f(255, "ssh: connect to host 10.0.0.1 port 22: Connection refused"),
                 SshProblem::Network,
@@ -680,7 +696,10 @@ mod tests {
             },
             Some(&cases_changed()),
         );
-        assert!(changed.contains("/k/known") && changed.contains("ssh-keygen -R"), "{changed}");
+        assert!(
+            changed.contains("/k/known") && changed.contains("ssh-keygen -R"),
+            "{changed}"
+        );
         let missing_docker = explain(&target, &SshOptions::default(), Some(&f(127, "sh: docker: not found")));
         assert!(missing_docker.contains("is docker installed"), "{missing_docker}");
     }
