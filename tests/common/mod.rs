@@ -15,8 +15,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The checkout under test, as cargo gives it when it runs the test: a test
+/// binary cargo reuses from a build of a checkout elsewhere (one target
+/// directory for every clone) must read this checkout's files.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
 }
 
 /// The variables `tests/lab/up` wrote; panics, saying what to run, when

@@ -5,8 +5,15 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+/// This package's directory, as cargo gives it when it runs the test: a test
+/// binary cargo reuses from a build of a checkout elsewhere (one target
+/// directory for every clone) must read this checkout's files, not that one's.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 fn policy_actions() -> BTreeSet<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../manifests/iam-policy.json");
+    let path = manifest_dir().join("../../manifests/iam-policy.json");
     let policy: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("policy exists")).expect("policy is JSON");
     let mut out = BTreeSet::new();
@@ -38,7 +45,7 @@ fn sources(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// `"service:Action"` string literals in the provider's source.
 fn actions_called() -> BTreeSet<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let dir = manifest_dir().join("src");
     let services = [
         "ec2",
         "autoscaling",

@@ -10,10 +10,15 @@ use swarmkeeper_model::{Variables, load_dir};
 #[path = "../../../tests/corpus/prepare.rs"]
 mod prepare;
 
+/// This package's directory, as cargo gives it when it runs the test: a test
+/// binary cargo reuses from a build of a checkout elsewhere (one target
+/// directory for every clone) must read this checkout's files, not that one's.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 fn corpus(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/corpus")
-        .join(kind);
+    let dir = manifest_dir().join("../../tests/corpus").join(kind);
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -68,7 +73,7 @@ fn invalid_corpus_reports_exactly_the_expected_diagnostics() {
 #[test]
 fn valid_corpus_and_example_load_without_errors() {
     let mut dirs = corpus("valid");
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../manifests/examples/nextcloud"));
+    dirs.push(manifest_dir().join("../../manifests/examples/nextcloud"));
     assert!(dirs.len() >= 6);
     for dir in dirs {
         let outcome = load_dir(&dir, &Variables::new());

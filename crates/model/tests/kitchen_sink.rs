@@ -1,14 +1,20 @@
 //! The kitchen-sink stack uses every compose key swarmkeeper deploys; this
 //! checks each one decodes to what `docker stack deploy` would read.
 
-use std::path::Path;
 use std::time::Duration;
 
 use swarmkeeper_model::compose::*;
 use swarmkeeper_model::{Variables, load_dir};
 
+/// This package's directory, as cargo gives it when it runs the test: a test
+/// binary cargo reuses from a build of a checkout elsewhere (one target
+/// directory for every clone) must read this checkout's files, not that one's.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 fn load() -> (ComposeFile, Vec<String>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/valid/kitchen-sink");
+    let dir = manifest_dir().join("../../tests/corpus/valid/kitchen-sink");
     let env: Variables = [("FROM_HOST".to_owned(), "host-value".to_owned())].into();
     let outcome = load_dir(&dir, &env);
     let warnings = outcome
@@ -194,7 +200,7 @@ fn every_key_decodes() {
 
 #[test]
 fn keys_swarm_ignores_are_warnings_with_their_line() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/valid/nextcloud-redis");
+    let dir = manifest_dir().join("../../tests/corpus/valid/nextcloud-redis");
     let outcome = load_dir(&dir, &Variables::new());
     assert!(outcome.state.is_some());
     let warnings: Vec<(u32, String)> = outcome

@@ -2,14 +2,19 @@
 //! that the decoder and the schema use: each is written once, as a constant
 //! of `config::types`, and this test reads the document against them.
 
-use std::path::Path;
-
 use std::time::Duration;
 use swarmkeeper_model::compose::{BindPropagation, Consistency};
 use swarmkeeper_model::config::*;
 
+/// This package's directory, as cargo gives it when it runs the test: a test
+/// binary cargo reuses from a build of a checkout elsewhere (one target
+/// directory for every clone) must read this checkout's files, not that one's.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 fn reference() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/reference.md");
+    let path = manifest_dir().join("../../docs/reference.md");
     std::fs::read_to_string(path).expect("docs/reference.md is readable")
 }
 

@@ -1,14 +1,19 @@
 //! `swarmkeeper schema` output is a JSON Schema that accepts the example
 //! and rejects what validate rejects at the top level.
 
-use std::path::Path;
-
 use swarmkeeper_model::diagnostic::Diagnostics;
 use swarmkeeper_model::source::Sources;
 use swarmkeeper_model::{schema, yaml};
 
+/// This package's directory, as cargo gives it when it runs the test: a test
+/// binary cargo reuses from a build of a checkout elsewhere (one target
+/// directory for every clone) must read this checkout's files, not that one's.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 fn example_as_json(extra: &str) -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../manifests/examples/nextcloud/swarmkeeper.yaml");
+    let path = manifest_dir().join("../../manifests/examples/nextcloud/swarmkeeper.yaml");
     let text = std::fs::read_to_string(path).expect("example exists") + extra;
     let mut sources = Sources::default();
     let id = sources.add("swarmkeeper.yaml", text);

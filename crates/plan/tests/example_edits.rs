@@ -6,7 +6,6 @@
 //! no node pool without a drain, no data volume.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use swarmkeeper_model::tree::Entry;
 use swarmkeeper_model::{DesiredState, MemoryTree, Variables, load_tree};
@@ -20,7 +19,16 @@ use swarmkeeper_plan::observed::ObservedNode;
 use swarmkeeper_plan::simulate::apply_all;
 use swarmkeeper_plan::{Action, ObservedSwarm, Plan, PlanOptions};
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../manifests/examples/nextcloud");
+/// This package's directory, as cargo gives it when it runs the test: a test
+/// binary cargo reuses from a build of a checkout elsewhere (one target
+/// directory for every clone) must read this checkout's files, not that one's.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
+fn example_dir() -> std::path::PathBuf {
+    manifest_dir().join("../../manifests/examples/nextcloud")
+}
 const FILES: [&str; 4] = [
     "swarmkeeper.yaml",
     "stacks/nextcloud.yml",
@@ -34,7 +42,7 @@ fn example() -> BTreeMap<&'static str, String> {
     FILES
         .iter()
         .map(|f| {
-            let text = std::fs::read_to_string(Path::new(EXAMPLE).join(f)).expect("example file");
+            let text = std::fs::read_to_string(example_dir().join(f)).expect("example file");
             (*f, text)
         })
         .collect()

@@ -416,10 +416,10 @@ pub fn explain(target: &SshTarget, options: &SshOptions, failure: Option<&SshFai
             "no host key is known for {host} in {known}, and ssh may not ask: add it (ssh-keyscan, checked against the host's real key), or set {ENV_KNOWN_HOSTS} to a file swarmkeeper may add new hosts to"
         ),
         SshProblem::Auth => format!(
-            "{host} did not accept {user}'s key: load the key into ssh-agent, or set {ENV_IDENTITY} to the private key's file; check the user (`cluster.ssh.user` or ssh://USER@host)"
+            "{host} did not accept {user}'s key: load the key into ssh-agent, or set {ENV_IDENTITY} to the private key's file; check the user (ssh://USER@host)"
         ),
         SshProblem::Network => format!(
-            "no ssh connection to {host}{}: check the address, that sshd runs there and that port 22 (or the one given) is open to this machine (`cluster.ssh.allow_from`)",
+            "no ssh connection to {host}{}: check the address, that sshd runs there and that port 22 (or the one given) is open to this machine (the managers' security group)",
             target.port.map(|p| format!(":{p}")).unwrap_or_default()
         ),
         SshProblem::NoDocker => format!(
