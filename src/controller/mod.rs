@@ -46,6 +46,8 @@ pub struct RunConfig {
     pub allow_empty: bool,
     /// How long the lease lives without renewal (failover time).
     pub lease_ttl: Duration,
+    /// `--adopt-swarm`: make the local engine's swarm the cluster's.
+    pub adopt_swarm: bool,
 }
 
 /// The longest one cycle (observe, plan, apply rounds, check) may take.
@@ -109,6 +111,7 @@ pub async fn run(
     let keeper = tokio::spawn(lease::keep(
         engine,
         me.clone(),
+        config.source.describe(),
         config.lease_ttl,
         held_tx,
         stop_rx.clone(),
@@ -426,7 +429,13 @@ async fn cycle(
             p.follow(state).await;
             &*p
         }
-        None => &*providers.insert(Providers::connect(state).await?),
+        None => {
+            let how = crate::cycle::ConnectOptions {
+                adopt_swarm: config.adopt_swarm,
+                require_engine: true,
+            };
+            &*providers.insert(Providers::connect(state, how).await?)
+        }
     };
     // `swarmkeeper destroy` writes its marker before anything else: from
     // then on this controller applies nothing (its instances are going).
@@ -510,7 +519,7 @@ async fn cycle(
     let done = converge(providers, state, &opts, planned, &how).await?;
     carried_pools.clone_from(&done.pools);
     metrics.calls(
-        &providers.engine.calls(),
+        &providers.engine.as_ref().map(|e| e.calls()).unwrap_or_default(),
         providers.aws.as_ref().map(|a| a.calls()).as_ref(),
     );
     let node_work = nodes.as_ref().is_some_and(|n| !n.progress.is_empty());
