@@ -157,3 +157,41 @@ fn the_swarm_id_goes_first_and_is_never_overwritten() {
         plan.steps
     );
 }
+
+#[test]
+fn the_rendered_plan_says_what_waits_for_the_swarm() {
+    let (swarm, aws) = desired(&inputs());
+    let plan = diff_cluster(
+        &swarm,
+        SwarmSeen::NotFormed,
+        Some((&aws, &ObservedAws::default())),
+        &PlanOptions::default(),
+    )
+    .expect("plan");
+    let text = swarmkeeper_plan::render::text(&plan, false, false);
+    assert!(text.contains("After the swarm exists"), "{text}");
+    assert!(
+        text.contains(&format!("{} more after the swarm exists.", plan.after_swarm.len())),
+        "{text}"
+    );
+    let json = serde_json::to_value(swarmkeeper_plan::render::json(&plan)).expect("the plan serializes");
+    assert_eq!(json["changes"], true);
+    assert_eq!(json["swarm"]["state"], "after_swarm_exists");
+    assert_eq!(
+        json["after_swarm"].as_array().map(Vec::len),
+        Some(plan.after_swarm.len())
+    );
+
+    let unreachable = diff_cluster(
+        &swarm,
+        SwarmSeen::Unreachable("no manager reachable"),
+        Some((&aws, &ObservedAws::default())),
+        &PlanOptions::default(),
+    )
+    .expect("plan");
+    let text = swarmkeeper_plan::render::text(&unreachable, false, false);
+    assert!(
+        text.contains("the swarm half is not planned: no manager reachable"),
+        "{text}"
+    );
+}
