@@ -145,7 +145,8 @@ impl Providers {
         let Some(aws) = providers.aws.clone() else {
             anyhow::bail!(
                 "cluster `{}` is declared but there is no AWS connection ({}): without it the cluster's swarm cannot be \
-                 identified, so nothing is planned; fix the credentials or the network and run again",
+                 identified, so no AWS or node step is taken (nor any swarm step); fix the credentials or the network \
+                 (the controller retries every cycle)",
                 cluster.name,
                 providers.aws_error.as_deref().unwrap_or("not connected")
             );

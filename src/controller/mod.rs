@@ -422,6 +422,14 @@ async fn cycle(
         }
         .into());
     };
+    // A cluster declared in a state first applied without one: the engine
+    // was taken as DOCKER_HOST named it, never checked against the swarm
+    // recorded for the cluster. Connect again through that check rather
+    // than publish this engine's join tokens for the cluster's instances.
+    if state.config.cluster.is_some() && providers.as_ref().is_some_and(|p| p.swarm_id.is_none()) {
+        tracing::info!("a cluster is declared: connecting again to check the swarm is the cluster's");
+        *providers = None;
+    }
     let providers = match providers {
         Some(p) => {
             // A cluster that appeared, or a region that changed, in a new
