@@ -16,6 +16,7 @@ pub const MIN_GIT_INTERVAL: Duration = Duration::from_secs(1);
 pub const MIN_POLL: Duration = Duration::from_millis(100);
 pub const MIN_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 pub const MIN_LEASE_TTL: Duration = Duration::from_secs(3);
+pub const MIN_SWARM_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Keeps a Docker Swarm on AWS at the state declared in a directory.
 #[derive(Debug, Parser)]
@@ -106,6 +107,19 @@ pub struct ReconcileArgs {
     /// Independent actions run at once (AWS actions: at most 4).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Make the swarm DOCKER_HOST reaches the cluster's own (a swarm built
+    /// by hand before swarmkeeper): its id is recorded under the cluster's
+    /// SSM prefix, and from then on only that swarm is the cluster's.
+    #[arg(long)]
+    pub adopt_swarm: bool,
+    /// Apply even though a controller holds the lease (it follows its own
+    /// source and goes back to it at its next cycle).
+    #[arg(long)]
+    pub force: bool,
+    /// How long a bootstrap waits for the cluster's new swarm to form
+    /// (its first manager's instance boots and runs `swarm init`).
+    #[arg(long, default_value = "15m", value_parser = at_least(MIN_SWARM_TIMEOUT))]
+    pub swarm_timeout: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -171,6 +185,11 @@ pub struct RunArgs {
     /// after this long.
     #[arg(long, default_value = "15s", value_parser = at_least(MIN_LEASE_TTL))]
     pub lease_ttl: std::time::Duration,
+    /// Make the swarm DOCKER_HOST reaches the cluster's own (a swarm built
+    /// by hand before swarmkeeper): its id is recorded under the cluster's
+    /// SSM prefix, and from then on only that swarm is the cluster's.
+    #[arg(long)]
+    pub adopt_swarm: bool,
 }
 
 #[derive(Debug, clap::Args)]

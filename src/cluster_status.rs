@@ -92,8 +92,20 @@ pub async fn publish_from_cli(
     unhealthy: &[String],
     last_error: Option<String>,
 ) {
+    use crate::cycle::SwarmReach;
     let (Some(aws), Some(cluster)) = (&providers.aws, &state.config.cluster) else {
         return;
+    };
+    // Without the cluster's swarm (not formed yet, or no way in) its half
+    // was not applied and its services were not seen: the status says so
+    // rather than Synced and Healthy.
+    let last_error = match (&providers.swarm, last_error) {
+        (_, Some(e)) => Some(e),
+        (SwarmReach::Connected, None) => None,
+        (SwarmReach::NotFormed, None) => {
+            Some("the cluster's swarm has not formed yet: its stacks are not applied".to_owned())
+        }
+        (SwarmReach::Unreachable(why), None) => Some(format!("the swarm half is not applied: {why}")),
     };
     let ended = Ended {
         revision: Some(&state.revision),
@@ -102,7 +114,9 @@ pub async fn publish_from_cli(
         } else {
             SyncStatus::OutOfSync
         },
-        health: if unhealthy.is_empty() {
+        health: if providers.engine.is_none() {
+            HealthStatus::Unknown
+        } else if unhealthy.is_empty() {
             HealthStatus::Healthy
         } else {
             HealthStatus::Degraded

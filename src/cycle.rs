@@ -4,11 +4,14 @@
 use anyhow::Context as _;
 use swarmkeeper_aws::{Aws, AwsIds};
 use swarmkeeper_model::DesiredState;
-use swarmkeeper_plan::aws::desired::{AwsInputs, desired_aws, ssm_prefix};
+use swarmkeeper_plan::ObservedSwarm;
+use swarmkeeper_plan::aws::desired::{AwsInputs, desired_aws, ssm_prefix, swarm_id_parameter};
 use swarmkeeper_plan::convert::{SharedVolumes, desired_swarm_with};
-use swarmkeeper_plan::diff::diff_with_aws;
+use swarmkeeper_plan::diff::diff_cluster;
 use swarmkeeper_plan::health::unhealthy_services;
+use swarmkeeper_plan::identity::{self, EngineChoice, EngineSeen, Identity, IdentityInputs};
 use swarmkeeper_plan::nodes::NodeContext;
+use swarmkeeper_plan::plan::SwarmSeen;
 use swarmkeeper_plan::publish::{manager_addresses, mountable_volumes};
 use swarmkeeper_plan::{Plan, PlanOptions};
 use swarmkeeper_swarm::Engine;
@@ -17,18 +20,28 @@ use swarmkeeper_swarm::execute::Ids;
 /// The node bootstrap every instance runs (manifests/bootstrap/node.sh).
 pub const BOOTSTRAP: &str = include_str!("../manifests/bootstrap/node.sh");
 
-/// The providers a desired state needs: the swarm always, AWS when it
+/// The providers a desired state needs: the swarm, and AWS when it
 /// declares a cluster — in the cluster's region, following the desired
 /// state as it changes (see [`Providers::follow`]).
 #[derive(Clone)]
 pub struct Providers {
-    pub engine: Engine,
+    /// The swarm planned and changed: the cluster's own (its id checked
+    /// against the recorded one), or without a cluster the engine
+    /// DOCKER_HOST names. `None` while the cluster's swarm has not formed
+    /// or cannot be reached: then only the AWS half is planned.
+    pub engine: Option<Engine>,
+    /// What is known of the swarm when there is no engine.
+    pub swarm: SwarmReach,
+    /// The id of the cluster's swarm, to publish (recorded, or adopted).
+    pub swarm_id: Option<String>,
     pub aws: Option<Aws>,
     /// Why there is no AWS connection although a cluster is declared.
     pub aws_error: Option<String>,
     /// The swarm node of the engine we talk to (where this process runs
     /// when it runs as the controller): the node lifecycle retires it last.
     pub local_node: Option<String>,
+    /// What the run should know about the engines it left alone.
+    pub notes: Vec<String>,
 }
 
 /// A plan and what executing it needs.
@@ -46,19 +59,139 @@ pub struct Planned {
     pub pools: std::collections::BTreeMap<String, swarmkeeper_plan::cluster_status::PoolCount>,
 }
 
+/// The swarm as this run can see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwarmReach {
+    Connected,
+    /// The cluster has no swarm yet: its first manager creates it.
+    NotFormed,
+    /// The cluster's swarm exists, and this run has no way into it.
+    Unreachable(String),
+}
+
+/// How to connect.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnectOptions {
+    /// `--adopt-swarm`: make the swarm DOCKER_HOST reaches the cluster's.
+    pub adopt_swarm: bool,
+    /// The controller: it runs on a manager of the cluster's swarm, so an
+    /// engine that is not the cluster's is an error, not a bootstrap.
+    pub require_engine: bool,
+}
+
+/// The engine named by DOCKER_HOST, or the default local socket.
+fn engine_endpoint() -> (String, EngineChoice) {
+    match std::env::var("DOCKER_HOST") {
+        Ok(host) if !host.is_empty() => (host, EngineChoice::Named),
+        _ => ("unix:///var/run/docker.sock".to_owned(), EngineChoice::Default),
+    }
+}
+
+/// Reach `endpoint` and say what it is.
+async fn probe(endpoint: &str) -> (EngineSeen, Option<(Engine, Option<String>)>) {
+    let engine = match Engine::connect_to(endpoint).await {
+        Ok(e) => e,
+        Err(e) => return (EngineSeen::Unreachable { why: e.to_string() }, None),
+    };
+    match engine.swarm_state().await {
+        Err(e) => (EngineSeen::Unreachable { why: e.to_string() }, None),
+        Ok(state) if state.local_node_state != "active" => (
+            EngineSeen::NotInSwarm {
+                state: state.local_node_state,
+            },
+            None,
+        ),
+        Ok(state) if !state.is_manager => (EngineSeen::Worker, None),
+        Ok(state) => match state.swarm_id {
+            Some(id) => (EngineSeen::Manager { swarm_id: id }, Some((engine, state.node_id))),
+            None => (
+                EngineSeen::NotInSwarm {
+                    state: "active, but no swarm id".to_owned(),
+                },
+                None,
+            ),
+        },
+    }
+}
+
 impl Providers {
-    /// Connect to the engine (a manager of an active swarm) and, when the
-    /// desired state declares a cluster, to AWS in its region.
-    pub async fn connect(state: &DesiredState) -> anyhow::Result<Self> {
-        let engine = Engine::connect().await?;
-        let local_node = engine.require_manager().await?.node_id;
+    /// Connect to the swarm and, when the desired state declares a
+    /// cluster, to AWS in its region. Without a cluster the engine is the
+    /// one DOCKER_HOST names and must manage an active swarm. With one, AWS
+    /// comes first: the engine is used only when its swarm is the one
+    /// recorded for the cluster (see [`swarmkeeper_plan::identity`]), and
+    /// without it the AWS half is planned alone (the cluster's swarm has
+    /// not formed yet, or there is no way into it).
+    pub async fn connect(state: &DesiredState, how: ConnectOptions) -> anyhow::Result<Self> {
         let mut providers = Self {
-            engine,
+            engine: None,
+            swarm: SwarmReach::Connected,
+            swarm_id: None,
             aws: None,
             aws_error: None,
-            local_node,
+            local_node: None,
+            notes: Vec::new(),
+        };
+        let Some(cluster) = &state.config.cluster else {
+            if how.adopt_swarm {
+                anyhow::bail!("--adopt-swarm adopts a swarm for a cluster, and this desired state declares none");
+            }
+            let engine = Engine::connect().await?;
+            providers.local_node = engine.require_manager().await?.node_id;
+            providers.engine = Some(engine);
+            return Ok(providers);
         };
         providers.follow(state).await;
+        let Some(aws) = providers.aws.clone() else {
+            anyhow::bail!(
+                "cluster `{}` is declared but there is no AWS connection ({}): without it the cluster's swarm cannot be \
+                 identified, so no AWS or node step is taken (nor any swarm step); fix the credentials or the network \
+                 (the controller retries every cycle)",
+                cluster.name,
+                providers.aws_error.as_deref().unwrap_or("not connected")
+            );
+        };
+        let parameter = swarm_id_parameter(&cluster.name);
+        let recorded = aws.recorded_swarm(&parameter).await?;
+        let (endpoint, choice) = engine_endpoint();
+        let (seen, engine) = probe(&endpoint).await;
+        let decision = identity::decide(&IdentityInputs {
+            cluster: &cluster.name,
+            parameter: &parameter,
+            endpoint: &endpoint,
+            recorded: recorded.as_deref(),
+            seen: &seen,
+            choice,
+            adopt: how.adopt_swarm,
+        });
+        match decision {
+            Identity::Cluster { swarm_id } | Identity::Adopt { swarm_id } => {
+                let (engine, node) = engine.context("a manager was reached")?;
+                providers.engine = Some(engine);
+                providers.local_node = node;
+                providers.swarm_id = Some(swarm_id);
+            }
+            Identity::Refuse(message) => anyhow::bail!(message),
+            Identity::NotFormed { note } => {
+                providers.notes.extend(note);
+                providers.swarm = SwarmReach::NotFormed;
+            }
+            Identity::FindManager { note } => {
+                providers.notes.extend(note);
+                providers.swarm = SwarmReach::Unreachable(format!(
+                    "swarmkeeper has no way into cluster `{}`'s swarm: set DOCKER_HOST to one of its managers \
+                     (ssh://user@host works), or declare cluster.ssh",
+                    cluster.name
+                ));
+            }
+        }
+        if how.require_engine && providers.engine.is_none() {
+            anyhow::bail!(
+                "the engine at {endpoint} is not a manager of cluster `{}`'s swarm ({seen}); the controller runs on one \
+                 of the cluster's managers",
+                cluster.name
+            );
+        }
         Ok(providers)
     }
 
@@ -100,7 +233,10 @@ impl Providers {
     }
 
     pub async fn plan(&self, state: &DesiredState, opts: &PlanOptions) -> anyhow::Result<Planned> {
-        let observed = self.engine.observe().await?;
+        let observed = match &self.engine {
+            Some(engine) => Some(engine.observe().await?),
+            None => None,
+        };
         let mut shared = SharedVolumes::new();
         let mut aws_part = None;
         if let Some(cluster) = &state.config.cluster {
@@ -122,8 +258,13 @@ impl Providers {
                 ),
             };
             let (vpc, mut inputs): (String, AwsInputs) = aws.inputs(&state.config).await?;
-            inputs.join_tokens = Some(self.engine.join_tokens().await?);
-            inputs.manager_addresses = manager_addresses(&observed.nodes);
+            // Only the cluster's own swarm is published (its id checked at
+            // connect): never tokens of an engine that merely answered.
+            if let (Some(engine), Some(observed)) = (&self.engine, &observed) {
+                inputs.swarm_id = self.swarm_id.clone();
+                inputs.join_tokens = Some(engine.join_tokens().await?);
+                inputs.manager_addresses = manager_addresses(&observed.nodes);
+            }
             let desired = desired_aws(state, &inputs, BOOTSTRAP)
                 .map_err(|errors| anyhow::anyhow!(errors.join("\n")))?
                 .context("a cluster is declared")?;
@@ -146,13 +287,20 @@ impl Providers {
             },
             ..opts.clone()
         };
-        let plan = diff_with_aws(&desired, &observed, aws_part.as_ref().map(|(d, o, _)| (d, o)), &opts)?;
+        let seen = match (&observed, &self.swarm) {
+            (Some(observed), _) => SwarmSeen::Observed(observed),
+            (None, SwarmReach::Unreachable(why)) => SwarmSeen::Unreachable(why),
+            (None, _) => SwarmSeen::NotFormed,
+        };
+        let plan = diff_cluster(&desired, seen, aws_part.as_ref().map(|(d, o, _)| (d, o)), &opts)?;
+        let empty = ObservedSwarm::default();
+        let observed = observed.as_ref().unwrap_or(&empty);
         Ok(Planned {
             plan,
-            swarm_ids: Ids::from_observed(&observed),
+            swarm_ids: Ids::from_observed(observed),
             aws_ids: aws_part.map(|(_, _, ids)| ids),
             deferred: desired.deferred.len(),
-            unhealthy: unhealthy_services(&observed, state.config.owner()),
+            unhealthy: unhealthy_services(observed, state.config.owner()),
             // Managers and quorum as observed, with or without a cluster: the
             // metrics use the lifecycle's rule.
             quorum: swarmkeeper_plan::nodes::quorum::quorum_of(&observed.nodes),

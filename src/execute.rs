@@ -80,7 +80,15 @@ pub fn no_aws() -> StepError {
 
 impl Execute for Providers {
     async fn swarm(&self, action: &Action, ids: &Ids) -> Result<Outcome, ExecError> {
-        Ok(self.engine.execute(action, ids).await?)
+        match &self.engine {
+            Some(engine) => Ok(engine.execute(action, ids).await?),
+            // Never planned without an engine; a step that gets here anyway
+            // fails rather than going to some other engine.
+            None => Err(StepError::new(
+                ErrorKind::Transient,
+                "no connection to the cluster's swarm for a swarm action",
+            )),
+        }
     }
 
     async fn aws(&self, action: &AwsAction, ids: &AwsIds) -> Result<AwsOutcome, ExecError> {

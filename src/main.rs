@@ -3,6 +3,7 @@
 //! reports an unexpected error and exits with it.
 
 mod apply;
+mod bootstrap;
 mod cli;
 mod cluster_status;
 mod commands;

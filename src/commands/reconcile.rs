@@ -19,7 +19,7 @@ use swarmkeeper_plan::{Plan, PlanOptions, render};
 use super::process_environment;
 
 use crate::cli::{OutputFormat, ReconcileArgs};
-use crate::cycle::{ApplyOptions, Planned, Providers, converge};
+use crate::cycle::{ApplyOptions, ConnectOptions, Planned, Providers, SwarmReach, converge};
 use crate::render as diag_render;
 
 const EXIT_CHANGES: u8 = 2;
@@ -50,7 +50,7 @@ fn color_stderr() -> bool {
 
 fn calls(providers: &Providers) -> ApiCalls {
     ApiCalls {
-        swarm: providers.engine.calls(),
+        swarm: providers.engine.as_ref().map(|e| e.calls()).unwrap_or_default(),
         aws: providers.aws.as_ref().map(|a| a.calls()),
     }
 }
@@ -83,13 +83,20 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let providers = match Providers::connect(&state).await {
+        let how = ConnectOptions {
+            adopt_swarm: args.adopt_swarm,
+            require_engine: false,
+        };
+        let providers = match Providers::connect(&state, how).await {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 return Ok(ExitCode::from(1));
             }
         };
+        for note in &providers.notes {
+            eprintln!("note: {note}");
+        }
         let opts = PlanOptions {
             allow_empty: args.allow_empty,
             ..PlanOptions::default()
@@ -106,7 +113,7 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         };
-        let pending = !planned.plan.is_empty() || planned.deferred > 0;
+        let pending = planned.plan.pending() || planned.deferred > 0;
         if !args.dry_run
             && let Some(refused) = crate::cluster_status::refusal(&providers, &state).await
         {
@@ -121,11 +128,130 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
             return Ok(if pending {
                 ExitCode::from(EXIT_CHANGES)
             } else {
-                ExitCode::SUCCESS
+                swarm_half_left(&state, &providers)
             });
         }
-        apply_rounds(&providers, &state, &opts, planned, args).await
+        if let Some(refused) = controller_guard(&providers, args).await {
+            return Ok(refused);
+        }
+        let code = apply_rounds(&providers, &state, &opts, planned, args).await?;
+        if code != ExitCode::SUCCESS || providers.swarm != SwarmReach::NotFormed {
+            return Ok(if code == ExitCode::SUCCESS {
+                swarm_half_left(&state, &providers)
+            } else {
+                code
+            });
+        }
+        bootstrap_swarm_half(&providers, &state, &opts, how, args).await
     })
+}
+
+/// The controller owns the platform while it holds the lease: a CLI run
+/// changes nothing then (unless `--force`) and says where changes go.
+/// `Some(exit)` refuses.
+async fn controller_guard(providers: &Providers, args: &ReconcileArgs) -> Option<ExitCode> {
+    let engine = providers.engine.as_ref()?;
+    if args.force {
+        return None;
+    }
+    match engine.lease().await {
+        Ok(Some(lease)) if !lease.expired(swarmkeeper_swarm::lease::now_ms()) => {
+            eprintln!(
+                "error: the controller follows {}: push there. It holds the lease ({}), so this run changed \
+                 nothing; `--dry-run` shows the difference, `--force` applies from here anyway (the controller goes \
+                 back to what it follows at its next cycle).",
+                lease.source.as_deref().unwrap_or("its own source"),
+                lease.holder.as_deref().unwrap_or("a replica")
+            );
+            Some(ExitCode::from(1))
+        }
+        Ok(_) => None,
+        Err(e) => {
+            eprintln!(
+                "error: cannot tell whether a controller holds the lease ({e}); nothing was changed. Run again, or \
+                 pass --force if you know no controller runs"
+            );
+            Some(ExitCode::from(1))
+        }
+    }
+}
+
+/// After the AWS half of a bootstrap: wait for the cluster's swarm to
+/// form, then apply the swarm half through it.
+async fn bootstrap_swarm_half(
+    first: &Providers,
+    state: &DesiredState,
+    opts: &PlanOptions,
+    how: ConnectOptions,
+    args: &ReconcileArgs,
+) -> anyhow::Result<ExitCode> {
+    let (Some(cluster), Some(aws)) = (state.config.cluster.as_ref(), first.aws.as_ref()) else {
+        anyhow::bail!(
+            "the cluster's AWS connection was lost after applying its AWS half; run `swarmkeeper reconcile` again"
+        );
+    };
+    eprintln!(
+        "The AWS half is applied; cluster `{}`'s instances are booting and its first manager creates the swarm.",
+        cluster.name
+    );
+    let formed = match crate::bootstrap::wait_for_swarm(aws, cluster, args.swarm_timeout).await {
+        Ok(formed) => formed,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    eprintln!(
+        "Cluster `{}`'s swarm formed ({}) {:.0}s after the AWS half was applied.",
+        cluster.name,
+        formed.swarm_id,
+        formed.took.as_secs_f64()
+    );
+    let providers = match Providers::connect(state, how).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if providers.engine.is_none() {
+        return Ok(swarm_half_left(state, &providers));
+    }
+    let planned = match providers.plan(state, opts).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if !planned.plan.pending() && planned.deferred == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(refused) = controller_guard(&providers, args).await {
+        return Ok(refused);
+    }
+    if args.output == OutputFormat::Text {
+        println!("\nThe swarm half, through the new swarm:\n");
+    }
+    apply_rounds(&providers, state, opts, planned, args).await
+}
+
+/// The exit when nothing more can be done from here: success, unless the
+/// cluster's swarm half could not be planned at all (no way into it) —
+/// then the output says who applies it.
+fn swarm_half_left(state: &DesiredState, providers: &Providers) -> ExitCode {
+    let why = match &providers.swarm {
+        SwarmReach::Connected => return ExitCode::SUCCESS,
+        SwarmReach::Unreachable(why) => why.clone(),
+        SwarmReach::NotFormed => "the cluster's swarm has not formed yet".to_owned(),
+    };
+    let name = state.config.cluster.as_ref().map_or("", |c| c.name.as_str());
+    eprintln!(
+        "error: the swarm half of cluster `{name}` was not applied: {why}. Nothing in the swarm was changed; its stacks \
+         follow once swarmkeeper can reach a manager (DOCKER_HOST=ssh://…, cluster.ssh), or the in-cluster controller \
+         applies them"
+    );
+    ExitCode::from(1)
 }
 
 async fn apply_rounds(

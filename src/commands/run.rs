@@ -150,6 +150,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             shutdown_grace: args.shutdown_grace,
             allow_empty: args.allow_empty,
             lease_ttl: args.lease_ttl,
+            adopt_swarm: args.adopt_swarm,
         };
         run_controller(config, listener, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)

@@ -42,9 +42,12 @@ fn drop_held(held: &watch::Sender<bool>, why: &str) {
 }
 
 /// Renew until `stop`; `held` tells whether this replica may act.
+/// `source` (what this replica follows, no credentials) is written with
+/// the lease, so a CLI run can say where changes go.
 pub async fn keep(
     engine: Engine,
     me: String,
+    source: String,
     ttl: Duration,
     held: watch::Sender<bool>,
     mut stop: watch::Receiver<bool>,
@@ -55,7 +58,7 @@ pub async fn keep(
         // The lease's renewed time is taken when the call starts (the
         // engine is told `now`), so the local deadline counts from here.
         let sent = Instant::now();
-        let attempt = tokio::time::timeout(call_timeout(ttl), engine.acquire_lease(&me, ttl));
+        let attempt = tokio::time::timeout(call_timeout(ttl), engine.acquire_lease(&me, &source, ttl));
         let outcome = tokio::select! {
             r = attempt => Some(r),
             () = tokio::time::sleep_until(expires.unwrap_or(sent)), if expires.is_some() => None,

@@ -46,6 +46,8 @@ pub struct RunConfig {
     pub allow_empty: bool,
     /// How long the lease lives without renewal (failover time).
     pub lease_ttl: Duration,
+    /// `--adopt-swarm`: make the local engine's swarm the cluster's.
+    pub adopt_swarm: bool,
 }
 
 /// The longest one cycle (observe, plan, apply rounds, check) may take.
@@ -109,6 +111,7 @@ pub async fn run(
     let keeper = tokio::spawn(lease::keep(
         engine,
         me.clone(),
+        config.source.describe(),
         config.lease_ttl,
         held_tx,
         stop_rx.clone(),
@@ -419,6 +422,14 @@ async fn cycle(
         }
         .into());
     };
+    // A cluster declared in a state first applied without one: the engine
+    // was taken as DOCKER_HOST named it, never checked against the swarm
+    // recorded for the cluster. Connect again through that check rather
+    // than publish this engine's join tokens for the cluster's instances.
+    if state.config.cluster.is_some() && providers.as_ref().is_some_and(|p| p.swarm_id.is_none()) {
+        tracing::info!("a cluster is declared: connecting again to check the swarm is the cluster's");
+        *providers = None;
+    }
     let providers = match providers {
         Some(p) => {
             // A cluster that appeared, or a region that changed, in a new
@@ -426,7 +437,13 @@ async fn cycle(
             p.follow(state).await;
             &*p
         }
-        None => &*providers.insert(Providers::connect(state).await?),
+        None => {
+            let how = crate::cycle::ConnectOptions {
+                adopt_swarm: config.adopt_swarm,
+                require_engine: true,
+            };
+            &*providers.insert(Providers::connect(state, how).await?)
+        }
     };
     // `swarmkeeper destroy` writes its marker before anything else: from
     // then on this controller applies nothing (its instances are going).
@@ -510,7 +527,7 @@ async fn cycle(
     let done = converge(providers, state, &opts, planned, &how).await?;
     carried_pools.clone_from(&done.pools);
     metrics.calls(
-        &providers.engine.calls(),
+        &providers.engine.as_ref().map(|e| e.calls()).unwrap_or_default(),
         providers.aws.as_ref().map(|a| a.calls()).as_ref(),
     );
     let node_work = nodes.as_ref().is_some_and(|n| !n.progress.is_empty());

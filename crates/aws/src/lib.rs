@@ -10,7 +10,8 @@
 //! - [`client`]: configuration and the counted call path;
 //! - [`inputs`]: lookups the desired state depends on (subnets, AMIs);
 //! - [`observe`]: what the cluster owns, found by its tag;
-//! - [`execute`]: one plan action = the calls that make it so.
+//! - [`execute`]: one plan action = the calls that make it so;
+//! - `identity`: the swarm recorded as the cluster's.
 
 mod calls;
 pub mod client;
@@ -18,6 +19,7 @@ mod ec2;
 mod elb;
 mod error;
 pub mod execute;
+mod identity;
 pub mod inputs;
 pub mod observe;
 

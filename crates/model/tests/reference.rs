@@ -54,6 +54,16 @@ fn reference_states_the_defaults_and_ranges_the_decoder_uses() {
             ),
         ),
         ("managers", format!("odd, 1–{MAX_MANAGERS}")),
+        ("controller.git.branch", format!("`{DEFAULT_CONTROLLER_BRANCH}`")),
+        ("controller.git.path", format!("`{DEFAULT_CONTROLLER_PATH}`")),
+        (
+            "controller.replicas",
+            format!(
+                "integer {}–{} | `{DEFAULT_CONTROLLER_REPLICAS}`",
+                CONTROLLER_REPLICAS.start(),
+                CONTROLLER_REPLICAS.end()
+            ),
+        ),
         ("count", format!("integer {}–{}", POOL_COUNT.start(), POOL_COUNT.end())),
         (
             "root_volume.size_gb",

@@ -181,6 +181,7 @@ fn inputs() -> AwsInputs {
     AwsInputs {
         subnets: vec!["subnet-a".into(), "subnet-b".into(), "subnet-c".into()],
         amis: BTreeMap::from([(AMI_PARAM.to_owned(), "ami-0123456789abcdef0".to_owned())]),
+        swarm_id: None,
         join_tokens: Some((Sensitive("SWMTKN-w".into()), Sensitive("SWMTKN-m".into()))),
         manager_addresses: vec!["10.0.0.1:2377".into()],
         certificate_arn: Some("arn:aws:acm:eu-west-1:1:certificate/bench".into()),

@@ -32,7 +32,7 @@ use crate::convert::DesiredSwarm;
 pub use crate::json_diff::field_changes;
 use crate::nodes::plan_nodes;
 use crate::observed::ObservedSwarm;
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, Step, SwarmPart, SwarmSeen};
 pub use crate::plan::{PlanError, PlanOptions};
 pub use crate::swarm_diff::comparable_observed;
 use crate::swarm_diff::{SwarmInputs, diff_swarm, guard_empty};
@@ -68,7 +68,29 @@ pub fn diff_with_aws(
     aws: Option<(&DesiredAws, &ObservedAws)>,
     opts: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    guard_empty(desired, observed, opts)?;
+    diff_cluster(desired, SwarmSeen::Observed(observed), aws, opts)
+}
+
+/// The plan for what is known of the swarm. Without an observed swarm
+/// there is no evidence about nodes or swarm objects, so the node lifecycle
+/// is not run and nothing of the swarm is changed or removed: when the
+/// swarm has not formed yet its steps are planned against an empty swarm
+/// into [`Plan::after_swarm`]; when it cannot be reached, not at all.
+pub fn diff_cluster(
+    desired: &DesiredSwarm,
+    swarm: SwarmSeen<'_>,
+    aws: Option<(&DesiredAws, &ObservedAws)>,
+    opts: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let empty = ObservedSwarm::default();
+    let (observed, part) = match &swarm {
+        SwarmSeen::Observed(observed) => (*observed, SwarmPart::Planned),
+        SwarmSeen::NotFormed => (&empty, SwarmPart::AfterSwarmExists),
+        SwarmSeen::Unreachable(why) => (&empty, SwarmPart::Unreachable { why: (*why).to_owned() }),
+    };
+    if part == SwarmPart::Planned {
+        guard_empty(desired, observed, opts)?;
+    }
 
     let mut plan = Plan::default();
     let mut b = Builder { steps: Vec::new() };
@@ -90,7 +112,7 @@ pub fn diff_with_aws(
         ),
         None => AwsSteps::default(),
     };
-    if let Some((want, have)) = aws {
+    if let (Some((want, have)), SwarmPart::Planned) = (aws, &part) {
         plan.nodes = Some(plan_nodes(
             want,
             have,
@@ -107,14 +129,23 @@ pub fn diff_with_aws(
         opts,
         volume_ready: &aws_steps.volume_ready,
     };
-    diff_swarm(
-        desired,
-        observed,
-        &inputs,
-        &mut |action, reason, deps| b.push(action, reason, deps),
-        &mut plan,
-        &mut conflicts,
-    );
+    let now = b.steps.len();
+    if !matches!(part, SwarmPart::Unreachable { .. }) {
+        diff_swarm(
+            desired,
+            observed,
+            &inputs,
+            &mut |action, reason, deps| b.push(action, reason, deps),
+            &mut plan,
+            &mut conflicts,
+        );
+    }
+    if part == SwarmPart::AfterSwarmExists {
+        // Ids stay unique across both lists; the later steps' dependencies
+        // on AWS steps say what they wait for besides the swarm.
+        plan.after_swarm = b.steps.split_off(now);
+    }
+    plan.swarm = part;
 
     if !conflicts.is_empty() {
         return Err(PlanError::Conflicts(conflicts));

@@ -25,6 +25,7 @@ pub mod destroy;
 pub mod diff;
 pub mod error_kind;
 pub mod health;
+pub mod identity;
 pub mod json_diff;
 pub mod labels;
 pub mod node_types;

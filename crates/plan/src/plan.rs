@@ -9,7 +9,7 @@ use serde::Serialize;
 
 pub use crate::action::{Action, FieldChange};
 use crate::node_types::{NodeContext, NodeReport};
-use crate::observed::{Foreign, Unmanaged};
+use crate::observed::{Foreign, ObservedSwarm, Unmanaged};
 pub use crate::op::Op;
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -30,6 +30,38 @@ pub struct Plan {
     /// The node lifecycle's findings (with a cluster declared).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nodes: Option<NodeReport>,
+    /// Whether the swarm half was planned against an observed swarm.
+    pub swarm: SwarmPart,
+    /// With [`SwarmPart::AfterSwarmExists`]: the swarm steps that follow
+    /// once the cluster's swarm has formed, planned against an empty swarm
+    /// (Terraform's "known after apply"). Not run by the apply that runs
+    /// `steps`: they are planned again against the new swarm.
+    pub after_swarm: Vec<Step>,
+}
+
+/// What a plan is given of the swarm.
+#[derive(Debug, Clone, Copy)]
+pub enum SwarmSeen<'a> {
+    Observed(&'a ObservedSwarm),
+    /// The cluster has no swarm yet (none recorded for it).
+    NotFormed,
+    /// The cluster's swarm exists; why it cannot be observed.
+    Unreachable(&'a str),
+}
+
+/// How the swarm half of a plan was made.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum SwarmPart {
+    /// Against the observed swarm.
+    #[default]
+    Planned,
+    /// The cluster's swarm does not exist yet: its first manager creates it
+    /// when its instance boots; the swarm steps are in `after_swarm`.
+    AfterSwarmExists,
+    /// The cluster's swarm exists but this run has no way into it: the
+    /// swarm half is not planned (nothing of it is changed or removed).
+    Unreachable { why: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,11 +80,20 @@ pub struct Summary {
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
+    /// Steps that wait for the swarm to exist (`Plan::after_swarm`).
+    pub after_swarm: usize,
 }
 
 impl Plan {
+    /// No step to run now (steps that wait for the swarm are not counted:
+    /// see [`Plan::pending`]).
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// Anything to do, now or once the swarm exists.
+    pub fn pending(&self) -> bool {
+        !self.steps.is_empty() || !self.after_swarm.is_empty()
     }
 
     pub fn summary(&self) -> Summary {
@@ -64,6 +105,7 @@ impl Plan {
                 Op::Delete => s.destroy += 1,
             }
         }
+        s.after_swarm = self.after_swarm.len();
         s
     }
 }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::plan::{Action, Op, Plan, Summary};
+use crate::plan::{Action, Op, Plan, Summary, SwarmPart};
 use crate::redact::{ENV_PATH, Redactor};
 use crate::spec::Mode;
 
@@ -66,61 +66,35 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
             let _ = writeln!(out, "{} {progress}", p.code("2", "in progress:"));
         }
     }
-    if plan.is_empty() {
+    if let SwarmPart::Unreachable { why } = &plan.swarm {
+        let _ = writeln!(out, "{} the swarm half is not planned: {why}", p.code("1;33", "note:"));
+    }
+    if !plan.pending() && plan.swarm != SwarmPart::Planned {
+        let _ = writeln!(
+            out,
+            "No changes in AWS. The swarm half was not planned (see the note above)."
+        );
+    } else if !plan.pending() {
         let _ = writeln!(out, "No changes. Everything matches the desired state.");
     } else {
-        let _ = writeln!(out, "swarmkeeper will perform the following actions:\n");
-        for step in &plan.steps {
-            let op = step.action.op();
-            let head = format!("{} {} \"{}\"", symbol(op), step.action.kind(), step.action.name());
+        if !plan.steps.is_empty() {
+            let _ = writeln!(out, "swarmkeeper will perform the following actions:\n");
+            for step in &plan.steps {
+                write_step(&mut out, &p, &redactor, step, None);
+            }
+            let _ = writeln!(out);
+        }
+        if !plan.after_swarm.is_empty() {
             let _ = writeln!(
                 out,
-                "  {}  {}",
-                p.op(op, &head),
-                p.code("2", &format!("# {}", step.reason))
+                "After the swarm exists (its first manager creates it when its instance boots), \
+                 planned against an empty swarm — known after apply:\n"
             );
-            match &step.action {
-                Action::CreateService { spec } => {
-                    let mode = match &spec.mode {
-                        Mode::Replicated { replicas } => format!("replicas: {replicas}"),
-                        Mode::Global => "mode: global".to_owned(),
-                        Mode::ReplicatedJob { total_completions, .. } => {
-                            format!("job, completions: {total_completions}")
-                        }
-                        Mode::GlobalJob => "mode: global job".to_owned(),
-                    };
-                    let _ = writeln!(out, "      image: {}   {mode}", spec.task.container.image);
-                }
-                Action::CreateNetwork { spec } => {
-                    let _ = writeln!(out, "      driver: {}", spec.driver);
-                }
-                Action::UpdateNode { change, .. } => {
-                    let _ = writeln!(out, "      {}", serde_json::to_string(change).unwrap_or_default());
-                }
-                Action::UpdateService {
-                    changes, spec, notes, ..
-                } => {
-                    for note in notes {
-                        let _ = writeln!(out, "      # {note}");
-                    }
-                    for c in changes {
-                        let line = if c.path == ENV_PATH {
-                            let keys = redactor.env_changes(&spec.name, &c.old, &c.new);
-                            format!("~ {}: {}", c.path, keys.join(", "))
-                        } else {
-                            let (old, new) = (
-                                redact_at(&redactor, &spec.name, &c.path, &c.old),
-                                redact_at(&redactor, &spec.name, &c.path, &c.new),
-                            );
-                            format!("~ {}: {} → {}", c.path, short(&old), short(&new))
-                        };
-                        let _ = writeln!(out, "      {}", p.op(Op::Update, &line));
-                    }
-                }
-                _ => {}
+            for step in &plan.after_swarm {
+                write_step(&mut out, &p, &redactor, step, Some("after the swarm exists"));
             }
+            let _ = writeln!(out);
         }
-        let _ = writeln!(out);
     }
     let (others, legacy): (Vec<_>, Vec<_>) = plan.foreign.iter().partition(|f| f.owner.is_some());
     if verbose {
@@ -163,17 +137,75 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
         let _ = writeln!(out);
     }
     let s = plan.summary();
-    if !plan.is_empty() {
+    if plan.pending() {
         let _ = writeln!(out, "{}", summary_line(s));
     }
     out
 }
 
+/// One step: its head line (`+ kind "name"  # reason`) and what matters
+/// of it. `wait` replaces the reason for steps that wait for something.
+fn write_step(out: &mut String, p: &Paint, redactor: &Redactor, step: &crate::plan::Step, wait: Option<&str>) {
+    let op = step.action.op();
+    let head = format!("{} {} \"{}\"", symbol(op), step.action.kind(), step.action.name());
+    let _ = writeln!(
+        out,
+        "  {}  {}",
+        p.op(op, &head),
+        p.code("2", &format!("# {}", wait.unwrap_or(&step.reason)))
+    );
+    match &step.action {
+        Action::CreateService { spec } => {
+            let mode = match &spec.mode {
+                Mode::Replicated { replicas } => format!("replicas: {replicas}"),
+                Mode::Global => "mode: global".to_owned(),
+                Mode::ReplicatedJob { total_completions, .. } => {
+                    format!("job, completions: {total_completions}")
+                }
+                Mode::GlobalJob => "mode: global job".to_owned(),
+            };
+            let _ = writeln!(out, "      image: {}   {mode}", spec.task.container.image);
+        }
+        Action::CreateNetwork { spec } => {
+            let _ = writeln!(out, "      driver: {}", spec.driver);
+        }
+        Action::UpdateNode { change, .. } => {
+            let _ = writeln!(out, "      {}", serde_json::to_string(change).unwrap_or_default());
+        }
+        Action::UpdateService {
+            changes, spec, notes, ..
+        } => {
+            for note in notes {
+                let _ = writeln!(out, "      # {note}");
+            }
+            for c in changes {
+                let line = if c.path == ENV_PATH {
+                    let keys = redactor.env_changes(&spec.name, &c.old, &c.new);
+                    format!("~ {}: {}", c.path, keys.join(", "))
+                } else {
+                    let (old, new) = (
+                        redact_at(redactor, &spec.name, &c.path, &c.old),
+                        redact_at(redactor, &spec.name, &c.path, &c.new),
+                    );
+                    format!("~ {}: {} → {}", c.path, short(&old), short(&new))
+                };
+                let _ = writeln!(out, "      {}", p.op(Op::Update, &line));
+            }
+        }
+        _ => {}
+    }
+}
+
 pub fn summary_line(s: Summary) -> String {
-    format!(
-        "Plan: {} to add, {} to change, {} to destroy.",
+    let mut line = format!(
+        "Plan: {} to add, {} to change, {} to destroy",
         s.add, s.change, s.destroy
-    )
+    );
+    if s.after_swarm > 0 {
+        let _ = write!(line, "; {} more after the swarm exists", s.after_swarm);
+    }
+    line.push('.');
+    line
 }
 
 /// A JSON value shown compactly, long ones cut in the middle.
@@ -195,6 +227,10 @@ pub struct JsonPlan<'a> {
     pub summary: Summary,
     /// The steps, with sensitive environment values redacted.
     pub steps: Vec<serde_json::Value>,
+    /// Whether the swarm half was planned against the swarm.
+    pub swarm: &'a SwarmPart,
+    /// Swarm steps that follow once the swarm exists (see `swarm`).
+    pub after_swarm: Vec<serde_json::Value>,
     pub warnings: &'a [String],
     pub unmanaged: &'a [crate::observed::Unmanaged],
     /// Objects of other desired states (`owner`), or of none (made before
@@ -207,9 +243,11 @@ pub struct JsonPlan<'a> {
 pub fn json(plan: &Plan) -> JsonPlan<'_> {
     JsonPlan {
         format_version: 1,
-        changes: !plan.is_empty(),
+        changes: plan.pending(),
         summary: plan.summary(),
         steps: plan.steps.iter().map(|s| redacted_step(plan, s)).collect(),
+        swarm: &plan.swarm,
+        after_swarm: plan.after_swarm.iter().map(|s| redacted_step(plan, s)).collect(),
         warnings: &plan.warnings,
         unmanaged: &plan.unmanaged,
         foreign: &plan.foreign,

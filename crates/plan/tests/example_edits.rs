@@ -60,6 +60,7 @@ fn inputs() -> AwsInputs {
     AwsInputs {
         subnets: vec!["subnet-aaaa".into(), "subnet-bbbb".into()],
         amis: [(PARAM.to_owned(), "ami-0aaaaaaaaaaaaaaaa".to_owned())].into(),
+        swarm_id: None,
         join_tokens: Some((Sensitive("SWMTKN-w".into()), Sensitive("SWMTKN-m".into()))),
         manager_addresses: vec!["10.0.0.1:2377".into()],
         certificate_arn: Some("arn:aws:acm:eu-west-1:1:certificate/x".into()),

@@ -173,6 +173,8 @@ pub struct SwarmState {
     /// `inactive`, `pending`, `active`, `error` or `locked`.
     pub local_node_state: String,
     pub node_id: Option<String>,
+    /// The swarm's own id (managers only: workers do not see it).
+    pub swarm_id: Option<String>,
     pub is_manager: bool,
     pub managers: Option<i64>,
     pub nodes: Option<i64>,
@@ -341,6 +343,7 @@ impl Engine {
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "unknown".to_owned()),
             node_id: swarm.node_id.filter(|s| !s.is_empty()),
+            swarm_id: swarm.cluster.and_then(|c| c.id).filter(|s| !s.is_empty()),
             is_manager: swarm.control_available.unwrap_or(false),
             managers: swarm.managers,
             nodes: swarm.nodes,

@@ -20,6 +20,9 @@ pub const LEASE_NAME: &str = "swarmkeeper-lease";
 const HOLDER: &str = "io.swarmkeeper.lease.holder";
 const RENEWED_MS: &str = "io.swarmkeeper.lease.renewed-ms";
 const TTL_MS: &str = "io.swarmkeeper.lease.ttl-ms";
+/// What the holder follows (`url@branch:path` or a directory), so that a
+/// CLI run can say where changes go instead.
+const SOURCE: &str = "io.swarmkeeper.lease.source";
 
 /// The lease as last read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +30,8 @@ pub struct Lease {
     pub holder: Option<String>,
     pub renewed_ms: u64,
     pub ttl_ms: u64,
+    /// What the holder follows, as it described it (no credentials).
+    pub source: Option<String>,
 }
 
 impl Lease {
@@ -42,21 +47,23 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-fn labels(holder: Option<&str>, renewed_ms: u64, ttl: Duration) -> HashMap<String, String> {
+fn labels(holder: Option<(&str, &str)>, renewed_ms: u64, ttl: Duration) -> HashMap<String, String> {
     let mut l = HashMap::from([
         (RENEWED_MS.to_owned(), renewed_ms.to_string()),
         (TTL_MS.to_owned(), ttl.as_millis().to_string()),
     ]);
-    if let Some(h) = holder {
+    if let Some((h, source)) = holder {
         l.insert(HOLDER.to_owned(), h.to_owned());
+        l.insert(SOURCE.to_owned(), source.to_owned());
     }
     l
 }
 
 impl Engine {
-    /// Take or renew the lease for `me`. `Ok(true)`: `me` holds it until
-    /// `now + ttl`; `Ok(false)`: someone else does (or won the race).
-    pub async fn acquire_lease(&self, me: &str, ttl: Duration) -> Result<bool, EngineError> {
+    /// Take or renew the lease for `me`, which follows `source`. `Ok(true)`:
+    /// `me` holds it until `now + ttl`; `Ok(false)`: someone else does (or
+    /// won the race).
+    pub async fn acquire_lease(&self, me: &str, source: &str, ttl: Duration) -> Result<bool, EngineError> {
         let now = now_ms();
         let existing = self
             .call(
@@ -69,7 +76,7 @@ impl Engine {
             Err(e) if e.is_not_found() => {
                 let spec = api::ConfigSpec {
                     name: Some(LEASE_NAME.to_owned()),
-                    labels: Some(labels(Some(me), now, ttl)),
+                    labels: Some(labels(Some((me, source)), now, ttl)),
                     data: Some(crate::observe::encode(b"swarmkeeper controller lease")),
                     templating: None,
                 };
@@ -89,7 +96,7 @@ impl Engine {
         if lease.holder.as_deref() != Some(me) && !lease.expired(now) {
             return Ok(false);
         }
-        match self.write_lease(config, labels(Some(me), now, ttl)).await {
+        match self.write_lease(config, labels(Some((me, source)), now, ttl)).await {
             Ok(()) => Ok(true),
             // Another replica wrote in between: it holds the lease.
             Err(e) if e.is_out_of_sequence() => Ok(false),
@@ -157,6 +164,7 @@ fn read(config: &api::Config) -> Lease {
         holder: labels.get(HOLDER).filter(|h| !h.is_empty()).cloned(),
         renewed_ms: num(RENEWED_MS),
         ttl_ms: num(TTL_MS),
+        source: labels.get(SOURCE).filter(|s| !s.is_empty()).cloned(),
     }
 }
 
@@ -170,6 +178,7 @@ mod tests {
             holder: Some("a".into()),
             renewed_ms: 1_000,
             ttl_ms: 500,
+            source: None,
         };
         assert!(!lease.expired(1_400));
         assert!(lease.expired(1_600));

@@ -188,6 +188,11 @@ fn decode_cluster(node: &Node, d: &mut Decoder) -> Option<Cluster> {
         None => Some(DEFAULT_MAX_UNAVAILABLE),
         Some(n) => d.u32_in(n, "cluster.max_unavailable", MAX_UNAVAILABLE),
     };
+    let manager_count = managers.as_ref().map_or(1, |m| m.count);
+    let controller = match node.get("controller").filter(|n| !n.is_null()) {
+        None => Some(None),
+        Some(n) => decode_controller(n, manager_count, d).map(Some),
+    };
     Some(Cluster {
         name: name?,
         region: region?,
@@ -196,6 +201,100 @@ fn decode_cluster(node: &Node, d: &mut Decoder) -> Option<Cluster> {
         workers,
         replace_after: replace_after?,
         max_unavailable: max_unavailable?,
+        controller: controller?,
+    })
+}
+
+/// `cluster.controller`: what the first manager starts after `swarm init`.
+/// Its values go into the managers' user data, so they are checked to be
+/// plain words (no shell or YAML specials) and the URL to carry no
+/// credentials (the user data and git would hold them in clear).
+fn decode_controller(node: &Node, managers: u32, d: &mut Decoder) -> Option<Controller> {
+    d.mapping(node, "cluster.controller", CONTROLLER_KEYS, false)?;
+    let image = required(
+        d,
+        node,
+        "image",
+        "cluster.controller",
+        "name the swarmkeeper image, e.g. `image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/swarmkeeper:0.1.0`",
+    )
+    .and_then(|n| {
+        let s = d.string(n, "cluster.controller.image")?;
+        names::check(d, n.span, "cluster.controller.image", &s, &names::IMAGE_REF).then_some(s)
+    });
+    let git = required(
+        d,
+        node,
+        "git",
+        "cluster.controller",
+        "say which repository to follow, e.g. `git: {url: https://git.example.com/ops/platform.git}`",
+    )
+    .and_then(|g| {
+        d.mapping(g, "cluster.controller.git", CONTROLLER_GIT_KEYS, false)?;
+        let url = required(
+            d,
+            g,
+            "url",
+            "cluster.controller.git",
+            "give the repository's URL, e.g. `url: https://git.example.com/ops/platform.git`",
+        )
+        .and_then(|u| {
+            let s = d.string(u, "cluster.controller.git.url")?;
+            if names::url_has_credentials(&s) {
+                d.diags.error_help(
+                    "credentials-in-url",
+                    Some(u.span),
+                    "`cluster.controller.git.url` carries credentials, which would sit in clear in git and in the \
+                     managers' user data"
+                        .to_owned(),
+                    "remove them from the URL and give the managers access another way: an SSH deploy key \
+                     (`git@host:path`) or a git credential helper on the managers"
+                        .to_owned(),
+                );
+                return None;
+            }
+            names::check(d, u.span, "cluster.controller.git.url", &s, &names::GIT_URL).then_some(s)
+        });
+        let branch = match g.get("branch") {
+            None => Some(DEFAULT_CONTROLLER_BRANCH.to_owned()),
+            Some(b) => {
+                let s = d.string(b, "cluster.controller.git.branch")?;
+                names::check(d, b.span, "cluster.controller.git.branch", &s, &names::GIT_BRANCH).then_some(s)
+            }
+        };
+        let path = match g.get("path") {
+            None => Some(DEFAULT_CONTROLLER_PATH.to_owned()),
+            Some(p) => {
+                let s = d.string(p, "cluster.controller.git.path")?;
+                names::check(d, p.span, "cluster.controller.git.path", &s, &names::REPO_PATH).then_some(s)
+            }
+        };
+        Some(ControllerGit {
+            url: url?,
+            branch: branch?,
+            path: path?,
+        })
+    });
+    let replicas = match node.get("replicas") {
+        None => Some(DEFAULT_CONTROLLER_REPLICAS.min(managers.max(1))),
+        Some(n) => {
+            let r = d.u32_in(n, "cluster.controller.replicas", CONTROLLER_REPLICAS)?;
+            if r > managers {
+                d.diags.error_help(
+                    "controller-replicas",
+                    Some(n.span),
+                    format!("`cluster.controller.replicas` is {r}, but the cluster has {managers} manager(s)"),
+                    "run at most one replica per manager: lower `replicas` or add managers".to_owned(),
+                );
+                return None;
+            }
+            Some(r)
+        }
+    };
+    Some(Controller {
+        image: image?,
+        git: git?,
+        replicas: replicas?,
     })
 }
 

@@ -46,6 +46,12 @@ pub const DEFAULT_MAX_UNAVAILABLE: u32 = 1;
 pub const POOL_COUNT: RangeInclusive<u32> = 0..=MAX_POOL_COUNT;
 /// The most managers (an odd count from 1): more slows consensus.
 pub const MAX_MANAGERS: u32 = 7;
+/// Controller replicas when `cluster.controller.replicas` is omitted
+/// (fewer when there are fewer managers: one per manager at most).
+pub const DEFAULT_CONTROLLER_REPLICAS: u32 = 2;
+pub const CONTROLLER_REPLICAS: std::ops::RangeInclusive<u32> = 1..=MAX_MANAGERS;
+pub const DEFAULT_CONTROLLER_BRANCH: &str = "main";
+pub const DEFAULT_CONTROLLER_PATH: &str = ".";
 
 /// `root_volume.size_gb`: the sizes EBS accepts for a root volume (GiB).
 pub const ROOT_VOLUME_SIZE_GB: RangeInclusive<u32> = 8..=16384;
@@ -144,6 +150,50 @@ pub struct Cluster {
     #[serde(default = "default_max_unavailable")]
     #[schemars(range(min = *MAX_UNAVAILABLE.start(), max = *MAX_UNAVAILABLE.end()))]
     pub max_unavailable: u32,
+    /// swarmkeeper itself, started by the first manager right after
+    /// `swarm init` (manifests/swarmkeeper.stack.yml), following git.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<Controller>,
+}
+
+/// `cluster.controller`: the in-cluster controller from the first boot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Controller {
+    /// The swarmkeeper image (an ECR image is pulled after logging in to ECR).
+    pub image: String,
+    pub git: ControllerGit,
+    /// Replicas on distinct managers; one holds the lease (default 2, at
+    /// most the managers' count).
+    #[serde(default = "default_controller_replicas")]
+    #[schemars(range(min = *CONTROLLER_REPLICAS.start(), max = *CONTROLLER_REPLICAS.end()))]
+    pub replicas: u32,
+}
+
+fn default_controller_replicas() -> u32 {
+    DEFAULT_CONTROLLER_REPLICAS
+}
+
+fn default_controller_branch() -> String {
+    DEFAULT_CONTROLLER_BRANCH.to_owned()
+}
+
+fn default_controller_path() -> String {
+    DEFAULT_CONTROLLER_PATH.to_owned()
+}
+
+/// The repository the controller follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerGit {
+    /// https://, ssh://, git://, file:// or user@host:path; no credentials.
+    pub url: String,
+    /// Default main.
+    #[serde(default = "default_controller_branch")]
+    pub branch: String,
+    /// The directory holding swarmkeeper.yaml (default `.`).
+    #[serde(default = "default_controller_path")]
+    pub path: String,
 }
 
 fn default_replace_after() -> Duration {

@@ -166,6 +166,89 @@ pub const LOG_GROUP: NameRule = NameRule {
     },
 };
 
+/// Characters that mean nothing to a shell or to YAML, the only ones the
+/// controller's values may hold: they are written into the managers' user
+/// data unquoted-safe, so nothing in them can run or reshape the script.
+fn plain(c: char, extra: &[char]) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/') || extra.contains(&c)
+}
+
+/// A container image reference: `[registry/]repository[:tag][@digest]`.
+pub const IMAGE_REF: NameRule = NameRule {
+    expected: "an image reference such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/swarmkeeper:0.1.0 \
+               (letters, digits, `-`, `_`, `.`, `/`, `:` or `@`, starting with a letter or digit)",
+    matcher: |s| {
+        (1..=255).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && !s.ends_with(['/', ':', '@'])
+            && !s.contains("//")
+            && s.chars().all(|c| plain(c, &[':', '@']))
+    },
+};
+
+/// A repository URL git can clone without a prompt: `https://`, `ssh://`,
+/// `git://`, `file://` or the scp-like `user@host:path`.
+pub const GIT_URL: NameRule = NameRule {
+    expected: "a git URL such as https://git.example.com/ops/platform.git, ssh://git@git.example.com/ops/platform.git, \
+               file:///srv/git/platform.git or git@git.example.com:ops/platform.git (letters, digits and `-_./:@~+%`, no spaces or quotes)",
+    matcher: |s| {
+        let scheme_ok = match s.split_once("://") {
+            Some((scheme, rest)) => matches!(scheme, "https" | "http" | "ssh" | "git" | "file") && !rest.is_empty(),
+            // scp-like: something before `@`, a host, `:` and a path.
+            None => s
+                .split_once('@')
+                .and_then(|(_, rest)| rest.split_once(':'))
+                .is_some_and(|(host, path)| !host.is_empty() && !path.is_empty()),
+        };
+        (1..=2048).contains(&s.len()) && scheme_ok && s.chars().all(|c| plain(c, &[':', '@', '~', '+', '%']))
+    },
+};
+
+/// Whether a git URL carries a secret: a password (`user:secret@`), or
+/// for http(s) any user part at all, since that is where hosting services
+/// take access tokens (`https://TOKEN@host/…`). `ssh://git@host` and
+/// `git@host:path` name a user only, and are fine.
+pub fn url_has_credentials(url: &str) -> bool {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split('/').next().unwrap_or(rest);
+            match authority.rsplit_once('@') {
+                Some((user, _)) => matches!(scheme, "http" | "https") || user.contains(':'),
+                None => false,
+            }
+        }
+        None => url.split_once('@').is_some_and(|(user, _)| user.contains(':')),
+    }
+}
+
+/// A branch name, as git allows it (the usual subset).
+pub const GIT_BRANCH: NameRule = NameRule {
+    expected: "a branch name such as main or release/1.2 (letters, digits, `-`, `_`, `.` or `/`; \
+               not starting with `-`, `.` or `/`, no `..`)",
+    matcher: |s| {
+        (1..=255).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            && !s.ends_with(['/', '.'])
+            && !s.ends_with(".lock")
+            && !s.contains("..")
+            && !s.contains("//")
+            && s.chars().all(|c| plain(c, &[]))
+    },
+};
+
+/// A directory inside the repository, relative to its root (`.` is the
+/// root): never absolute and never climbing out with `..`.
+pub const REPO_PATH: NameRule = NameRule {
+    expected: "a directory relative to the repository's root, such as . or deploy/platform \
+               (letters, digits, `-`, `_`, `.` or `/`; not starting with `/`, no `..`)",
+    matcher: |s| {
+        (1..=1024).contains(&s.len())
+            && !s.starts_with('/')
+            && s.split('/').all(|part| part != "..")
+            && s.chars().all(|c| plain(c, &[]))
+    },
+};
+
 /// Parse `address/prefix` for IPv4 or IPv6.
 pub fn parse_cidr(s: &str) -> Result<(std::net::IpAddr, u8), String> {
     let (addr, prefix) = s.split_once('/').ok_or("the `/prefix` part is missing")?;
@@ -209,9 +292,52 @@ mod tests {
             (&TIME_OF_DAY, "24:00", false),
             (&STACK_NAME, "nextcloud", true),
             (&STACK_NAME, "Next", false),
+            (
+                &IMAGE_REF,
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/swarmkeeper:0.1.0",
+                true,
+            ),
+            (&IMAGE_REF, "swarmkeeper@sha256:0123abcd", true),
+            (&IMAGE_REF, "swarmkeeper:$(id)", false),
+            (&IMAGE_REF, "/swarmkeeper", false),
+            (&GIT_URL, "https://git.example.com/ops/platform.git", true),
+            (&GIT_URL, "ssh://git@git.example.com/ops/platform.git", true),
+            (&GIT_URL, "git@git.example.com:ops/platform.git", true),
+            (&GIT_URL, "file:///srv/git/platform.git", true),
+            (&GIT_URL, "https://git.example.com/ops/plat form.git", false),
+            (&GIT_URL, "ftp://git.example.com/ops/platform.git", false),
+            (&GIT_URL, "platform.git", false),
+            (&GIT_URL, "https://git.example.com/x;rm", false),
+            (&GIT_BRANCH, "main", true),
+            (&GIT_BRANCH, "release/1.2", true),
+            (&GIT_BRANCH, "-main", false),
+            (&GIT_BRANCH, "a..b", false),
+            (&GIT_BRANCH, "topic.lock", false),
+            (&REPO_PATH, ".", true),
+            (&REPO_PATH, "deploy/platform", true),
+            (&REPO_PATH, "/etc", false),
+            (&REPO_PATH, "deploy/../..", false),
         ];
         for (rule, s, want) in cases {
             assert_eq!(rule.matches(s), *want, "{s}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_urls() {
+        let cases = [
+            ("https://git.example.com/ops/platform.git", false),
+            ("https://ghp_token@github.com/ops/platform.git", true),
+            ("https://user:secret@git.example.com/ops/platform.git", true),
+            ("ssh://git@git.example.com/ops/platform.git", false),
+            ("ssh://git:secret@git.example.com/ops/platform.git", true),
+            ("git@git.example.com:ops/platform.git", false),
+            ("user:secret@git.example.com:ops/platform.git", true),
+            // An `@` in the path is not a user part.
+            ("https://git.example.com/ops/platform@v1.git", false),
+        ];
+        for (url, want) in cases {
+            assert_eq!(url_has_credentials(url), want, "{url}");
         }
     }
 

@@ -11,7 +11,9 @@ use swarmkeeper_model::DesiredState;
 use swarmkeeper_model::config::IngressKind;
 use swarmkeeper_model::config::{Ami, DeletionPolicy, Pool, VolumeKind};
 
-pub use super::names::{efs_dns, efs_group, lb_group, nodes_group, ssm_prefix, target_group_name, user_data_hash};
+pub use super::names::{
+    efs_dns, efs_group, lb_group, nodes_group, ssm_prefix, swarm_id_parameter, target_group_name, user_data_hash,
+};
 use super::spec::*;
 use crate::node_types::NodePolicy;
 
@@ -22,6 +24,9 @@ pub struct AwsInputs {
     pub subnets: Vec<String>,
     /// SSM parameter → AMI id, for pools whose `ami` is `ssm:/…`.
     pub amis: BTreeMap<String, String>,
+    /// The id of the swarm reached, once it is known to be the cluster's
+    /// (recorded, or being adopted): published first.
+    pub swarm_id: Option<String>,
     /// The swarm's join tokens (worker, manager), when the swarm is reachable.
     pub join_tokens: Option<(Sensitive, Sensitive)>,
     /// `ip:2377` of the reachable managers.
@@ -152,6 +157,13 @@ pub fn desired_aws(
         });
     }
 
+    if let Some(id) = &inputs.swarm_id {
+        out.parameters.push(ParameterSpec {
+            name: swarm_id_parameter(name),
+            secure: false,
+            value: Sensitive(id.clone()),
+        });
+    }
     if let Some((worker, manager)) = &inputs.join_tokens {
         let prefix = ssm_prefix(name);
         out.parameters.push(ParameterSpec {

@@ -20,6 +20,11 @@ pub fn destroying_parameter(cluster: &str) -> String {
     format!("{}/destroying", ssm_prefix(cluster))
 }
 
+/// Where the id of the cluster's swarm is recorded (see [`crate::identity`]).
+pub fn swarm_id_parameter(cluster: &str) -> String {
+    format!("{}/swarm-id", ssm_prefix(cluster))
+}
+
 pub fn nodes_group(cluster: &str) -> String {
     format!("{cluster}-nodes")
 }

@@ -1,0 +1,197 @@
+//! A cluster's plan when its swarm is not observed: before the swarm has
+//! formed only the AWS half runs now and the swarm's steps wait in
+//! `after_swarm`; with no way into an existing swarm nothing of the swarm
+//! is planned; in neither case does the node lifecycle run (there is no
+//! evidence about nodes). And the swarm's id is published before anything
+//! a booting node would use to join, and never overwritten.
+
+mod support;
+
+use support::load_files;
+use swarmkeeper_plan::aws::AwsAction;
+use swarmkeeper_plan::aws::desired::{AwsInputs, desired_aws};
+use swarmkeeper_plan::aws::names::swarm_id_parameter;
+use swarmkeeper_plan::aws::spec::{DesiredAws, ObservedAws, Sensitive};
+use swarmkeeper_plan::convert::{DesiredSwarm, SharedVolumes, desired_swarm_with};
+use swarmkeeper_plan::diff::diff_cluster;
+use swarmkeeper_plan::plan::{Step, SwarmPart, SwarmSeen};
+use swarmkeeper_plan::{Action, ObservedSwarm, PlanOptions};
+
+const ROOT: &str = "version: 1\ncluster:\n  name: boot\n  region: eu-west-1\n  managers:\n    count: 1\n    \
+                    instance_type: t3.small\n    ami: ami-0123456789abcdef0\nstacks:\n  web:\n    compose: web.yml\n";
+const WEB: &str = "services:\n  site:\n    image: nginx\n    ports: [\"8001:80\"]\n";
+
+fn desired(inputs: &AwsInputs) -> (DesiredSwarm, DesiredAws) {
+    let state = load_files(&[("swarmkeeper.yaml", ROOT), ("web.yml", WEB)]);
+    let aws = desired_aws(&state, inputs, "#!/usr/bin/env bash\necho boot\n")
+        .expect("inputs suffice")
+        .expect("a cluster is declared");
+    (desired_swarm_with(&state, &SharedVolumes::new()), aws)
+}
+
+fn inputs() -> AwsInputs {
+    AwsInputs {
+        subnets: vec!["subnet-aaaa".into()],
+        ..AwsInputs::default()
+    }
+}
+
+fn is_aws(step: &Step) -> bool {
+    matches!(step.action, Action::Aws { .. })
+}
+
+fn put(step: &Step) -> Option<(&str, bool)> {
+    match &step.action {
+        Action::Aws {
+            aws: AwsAction::PutParameter { spec, overwrite },
+        } => Some((spec.name.as_str(), *overwrite)),
+        _ => None,
+    }
+}
+
+#[test]
+fn before_the_swarm_forms_only_aws_runs_now_and_the_swarm_steps_wait() {
+    let (swarm, aws) = desired(&inputs());
+    let plan = diff_cluster(
+        &swarm,
+        SwarmSeen::NotFormed,
+        Some((&aws, &ObservedAws::default())),
+        &PlanOptions::default(),
+    )
+    .expect("plan");
+    assert_eq!(plan.swarm, SwarmPart::AfterSwarmExists);
+    assert!(
+        !plan.steps.is_empty() && plan.steps.iter().all(is_aws),
+        "{:#?}",
+        plan.steps
+    );
+    assert!(!plan.after_swarm.is_empty(), "the stack's service waits for the swarm");
+    assert!(plan.after_swarm.iter().all(|s| !is_aws(s)), "{:#?}", plan.after_swarm);
+    assert!(plan.nodes.is_none(), "no node lifecycle on a swarm nobody saw");
+    assert!(plan.pending());
+    assert_eq!(plan.summary().after_swarm, plan.after_swarm.len());
+    // Ids stay unique across both lists (the later ones may name AWS steps).
+    let mut ids: Vec<usize> = plan.steps.iter().chain(&plan.after_swarm).map(|s| s.id).collect();
+    let all = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), all);
+}
+
+#[test]
+fn with_no_way_into_the_swarm_nothing_of_it_is_planned() {
+    let (swarm, aws) = desired(&inputs());
+    let plan = diff_cluster(
+        &swarm,
+        SwarmSeen::Unreachable("no manager reachable"),
+        Some((&aws, &ObservedAws::default())),
+        &PlanOptions::default(),
+    )
+    .expect("plan");
+    assert_eq!(
+        plan.swarm,
+        SwarmPart::Unreachable {
+            why: "no manager reachable".into()
+        }
+    );
+    assert!(plan.steps.iter().all(is_aws), "{:#?}", plan.steps);
+    assert!(plan.after_swarm.is_empty());
+    assert!(plan.nodes.is_none());
+}
+
+#[test]
+fn the_swarm_id_goes_first_and_is_never_overwritten() {
+    let with_swarm = AwsInputs {
+        swarm_id: Some("swarm-a".into()),
+        join_tokens: Some((Sensitive("SWMTKN-w".into()), Sensitive("SWMTKN-m".into()))),
+        manager_addresses: vec!["10.0.0.1:2377".into()],
+        ..inputs()
+    };
+    let (swarm, aws) = desired(&with_swarm);
+    let observed = ObservedSwarm::default();
+    let id_name = swarm_id_parameter("boot");
+
+    let plan = diff_cluster(
+        &swarm,
+        SwarmSeen::Observed(&observed),
+        Some((&aws, &ObservedAws::default())),
+        &PlanOptions::default(),
+    )
+    .expect("plan");
+    let id_step = plan
+        .steps
+        .iter()
+        .find(|s| put(s).is_some_and(|(name, _)| name == id_name))
+        .expect("the swarm id is published");
+    assert!(id_step.depends_on.is_empty());
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| put(s).is_some_and(|(name, _)| name != id_name))
+    {
+        assert!(
+            step.depends_on.contains(&id_step.id),
+            "{step:?} is published before the swarm id"
+        );
+    }
+
+    // Another swarm recorded: identity refuses the run before planning;
+    // the plan alone still never replaces the record.
+    let recorded = ObservedAws {
+        parameters: [(id_name.clone(), Sensitive("swarm-b".into()))].into(),
+        ..ObservedAws::default()
+    };
+    let plan = diff_cluster(
+        &swarm,
+        SwarmSeen::Observed(&observed),
+        Some((&aws, &recorded)),
+        &PlanOptions::default(),
+    )
+    .expect("plan");
+    assert!(
+        !plan
+            .steps
+            .iter()
+            .any(|s| put(s).is_some_and(|(name, _)| name == id_name)),
+        "{:#?}",
+        plan.steps
+    );
+}
+
+#[test]
+fn the_rendered_plan_says_what_waits_for_the_swarm() {
+    let (swarm, aws) = desired(&inputs());
+    let plan = diff_cluster(
+        &swarm,
+        SwarmSeen::NotFormed,
+        Some((&aws, &ObservedAws::default())),
+        &PlanOptions::default(),
+    )
+    .expect("plan");
+    let text = swarmkeeper_plan::render::text(&plan, false, false);
+    assert!(text.contains("After the swarm exists"), "{text}");
+    assert!(
+        text.contains(&format!("{} more after the swarm exists.", plan.after_swarm.len())),
+        "{text}"
+    );
+    let json = serde_json::to_value(swarmkeeper_plan::render::json(&plan)).expect("the plan serializes");
+    assert_eq!(json["changes"], true);
+    assert_eq!(json["swarm"]["state"], "after_swarm_exists");
+    assert_eq!(
+        json["after_swarm"].as_array().map(Vec::len),
+        Some(plan.after_swarm.len())
+    );
+
+    let unreachable = diff_cluster(
+        &swarm,
+        SwarmSeen::Unreachable("no manager reachable"),
+        Some((&aws, &ObservedAws::default())),
+        &PlanOptions::default(),
+    )
+    .expect("plan");
+    let text = swarmkeeper_plan::render::text(&unreachable, false, false);
+    assert!(
+        text.contains("the swarm half is not planned: no manager reachable"),
+        "{text}"
+    );
+}
