@@ -95,7 +95,23 @@ fn empty_account_to_cluster_then_nothing_to_do() {
         &cluster(2, "t3.small", "volumes:\n  shared-data:\n    type: shared\n"),
     );
 
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);
+    // The lab's DOCKER_HOST reaches a swarm the cluster has not recorded:
+    // refused (a dry-run too), and nothing is created or published, so no
+    // instance could ever join that swarm by mistake.
+    for args in [&["reconcile", &dir.arg()][..], &["reconcile", &dir.arg(), "--dry-run"]] {
+        let run = swarmkeeper(&lab, args);
+        assert_eq!(run.code, Some(1), "{run:?}");
+        assert!(run.stderr.contains("which is not cluster `lab`'s"), "{run:?}");
+        assert!(run.stderr.contains("--adopt-swarm"), "what to do next: {run:?}");
+    }
+    let published = common::boto(
+        &lab,
+        "print(json.dumps([p['Name'] for p in boto3.client('ssm', **kw).describe_parameters()['Parameters']]))",
+    );
+    assert_eq!(published, serde_json::json!([]), "nothing published");
+    assert_eq!(groups(&lab), serde_json::json!({}), "nothing created");
+
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]);
     assert_eq!(run.code, Some(2), "{run:?}");
     for line in [
         "+ security group \"lab-nodes\"",
@@ -107,8 +123,16 @@ fn empty_account_to_cluster_then_nothing_to_do() {
     ] {
         assert!(run.stdout.contains(line), "{line}: {run:?}");
     }
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]);
     assert_eq!(run.code, Some(0), "{run:?}");
+    // Adopted: the swarm's id is recorded first, so later runs need no flag.
+    let swarm_id = common::docker(&lab, &["info", "--format", "{{.Swarm.Cluster.ID}}"]);
+    let recorded = common::boto(
+        &lab,
+        "print(json.dumps(boto3.client('ssm', **kw).get_parameter(Name='/swarmkeeper/lab/swarm-id')['Parameter']['Value']))",
+    );
+    assert_eq!(recorded, serde_json::json!(swarm_id.stdout.trim()));
+    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]).code, Some(0));
 
     assert_eq!(
         groups(&lab),
@@ -138,9 +162,9 @@ fn empty_account_to_cluster_then_nothing_to_do() {
     assert_eq!(user_data, serde_json::json!([true, true, true, true]));
 
     // Nothing to do now: dry-run exits 0 and a reconcile writes nothing.
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]);
     assert_eq!(run.code, Some(0), "{run:?}");
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--output", "json"]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--output", "json"]);
     assert_eq!(run.code, Some(0), "{run:?}");
     let report = json(&run);
     assert_eq!(report["api_calls"]["aws"]["writes"], 0, "{report:#}");
@@ -156,25 +180,31 @@ fn counts_and_instance_type_change() {
     let lab = setup("counts_and_instance_type_change");
     let dir = DesiredDir::new("aws-change");
     dir.write("swarmkeeper.yaml", &cluster(2, "t3.small", ""));
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]).code,
+        Some(0)
+    );
 
     // Scale first, then change the type: moto cannot launch instances from
     // a launch template version made by CreateLaunchTemplateVersion (it
     // stores that version's user data in a form its own launcher rejects),
     // so a scale-out after a new version fails there, not in AWS.
     dir.write("swarmkeeper.yaml", &cluster(3, "t3.small", ""));
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]);
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(
         run.stdout
             .contains("~ auto scaling group \"lab-workers\"  # size 2/2/2 → 3/3/3"),
         "{run:?}"
     );
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]).code,
+        Some(0)
+    );
     assert_eq!(groups(&lab)["lab-workers"], serde_json::json!([3, 3, 3]));
 
     dir.write("swarmkeeper.yaml", &cluster(3, "t3.medium", ""));
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]);
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(run.stdout.contains("~ launch template \"lab-workers\""), "{run:?}");
     assert!(run.stdout.contains("instance_type"), "{run:?}");
@@ -182,13 +212,19 @@ fn counts_and_instance_type_change() {
         !run.stdout.contains("auto scaling group"),
         "the group launches $Default: {run:?}"
     );
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]).code,
+        Some(0)
+    );
     let lt = boto(
         &lab,
         "c = boto3.client('ec2', **kw)\nt = c.describe_launch_templates(LaunchTemplateNames=['lab-workers'])['LaunchTemplates'][0]\nv = c.describe_launch_template_versions(LaunchTemplateName='lab-workers', Versions=['$Default'])['LaunchTemplateVersions'][0]\nprint(json.dumps([t['DefaultVersionNumber'], v['LaunchTemplateData']['InstanceType']]))",
     );
     assert_eq!(lt, serde_json::json!([2, "t3.medium"]));
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]).code,
+        Some(0)
+    );
 }
 
 #[test]
@@ -199,24 +235,33 @@ fn volumes_are_kept_under_retain_and_deleted_under_delete() {
     let dir = DesiredDir::new("aws-volumes");
     let kept = "volumes:\n  kept:\n    type: shared\n";
     dir.write("swarmkeeper.yaml", &cluster(1, "t3.small", kept));
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]).code,
+        Some(0)
+    );
     assert_eq!(file_systems(&lab), serde_json::json!(["lab-kept"]));
     // A shared volume added to a running cluster.
     let both = "volumes:\n  kept:\n    type: shared\n  scratch:\n    type: shared\n    deletion_policy: delete\n";
     dir.write("swarmkeeper.yaml", &cluster(1, "t3.small", both));
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]);
     assert!(run.stdout.contains("+ efs file system \"scratch\""), "{run:?}");
     assert!(!run.stdout.contains("\"kept\""), "{run:?}");
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]).code,
+        Some(0)
+    );
     assert_eq!(file_systems(&lab), serde_json::json!(["lab-kept", "lab-scratch"]));
 
     dir.write("swarmkeeper.yaml", &cluster(1, "t3.small", ""));
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]);
     assert!(run.stdout.contains("- efs file system \"scratch\""), "{run:?}");
     assert!(run.stdout.contains("volume `kept`"), "{run:?}");
     assert!(run.stdout.contains("is retained"), "{run:?}");
     assert!(!run.stdout.contains("- efs file system \"kept\""), "{run:?}");
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]).code,
+        Some(0)
+    );
     assert_eq!(file_systems(&lab), serde_json::json!(["lab-kept"]));
 }
 
@@ -230,14 +275,17 @@ fn drift_behind_swarmkeepers_back_is_put_back() {
         "swarmkeeper.yaml",
         &cluster(2, "t3.small", "volumes:\n  shared-data:\n    type: shared\n"),
     );
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]).code,
+        Some(0)
+    );
 
     // Someone scales the workers by hand and removes the NFS rule.
     boto(
         &lab,
         "a = boto3.client('autoscaling', **kw)\na.update_auto_scaling_group(AutoScalingGroupName='lab-workers', DesiredCapacity=5, MaxSize=5)\ne = boto3.client('ec2', **kw)\ng = e.describe_security_groups(Filters=[{'Name': 'group-name', 'Values': ['lab-efs']}])['SecurityGroups'][0]\ne.revoke_security_group_ingress(GroupId=g['GroupId'], IpPermissions=g['IpPermissions'])\nprint('{}')",
     );
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]);
     assert_eq!(run.code, Some(2), "{run:?}");
     // The group is not shrunk directly (it would pick the instances): the
     // three extra ones, which never joined the swarm, are terminated with
@@ -249,9 +297,15 @@ fn drift_behind_swarmkeepers_back_is_put_back() {
             .contains("+ security group rule \"lab-efs: tcp/2049-2049 from lab-nodes\""),
         "{run:?}"
     );
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]).code,
+        Some(0)
+    );
     assert_eq!(groups(&lab)["lab-workers"], serde_json::json!([2, 2, 2]));
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]).code,
+        Some(0)
+    );
 }
 
 #[test]
@@ -267,7 +321,7 @@ fn resources_without_the_cluster_tag_are_never_touched() {
     );
     let dir = DesiredDir::new("aws-owned");
     dir.write("swarmkeeper.yaml", &cluster(1, "t3.small", ""));
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]);
     assert_eq!(run.code, Some(1), "{run:?}");
     assert!(run.stderr.contains("lab-nodes"), "{run:?}");
     let names = boto(
@@ -297,7 +351,7 @@ fn a_run_killed_mid_apply_then_run_again_leaves_no_duplicates() {
     // One action at a time, killed (SIGKILL: no cleanup) right after the
     // first action completed.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
-        .args(["reconcile", &dir.arg(), "--concurrency", "1"])
+        .args(["reconcile", "--adopt-swarm", &dir.arg(), "--concurrency", "1"])
         .envs(&lab)
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())
@@ -319,7 +373,7 @@ fn a_run_killed_mid_apply_then_run_again_leaves_no_duplicates() {
         "killed before the end: {partial}"
     );
 
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]);
     assert_eq!(run.code, Some(0), "{run:?}");
     let counts = boto(
         &lab,
@@ -339,7 +393,10 @@ fn a_run_killed_mid_apply_then_run_again_leaves_no_duplicates() {
         groups(&lab),
         serde_json::json!({"lab-managers": [1, 1, 1], "lab-workers": [2, 2, 2]})
     );
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]).code,
+        Some(0)
+    );
 }
 
 #[test]
@@ -352,7 +409,7 @@ fn routes_through_the_load_balancer_are_added_changed_and_removed() {
     let one =
         "  - host: cloud.example.com\n    service: web/site\n    port: 80\n    health_check: { path: /index.html }\n";
     dir.write("swarmkeeper.yaml", &routed(one));
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]);
     assert_eq!(run.code, Some(2), "{run:?}");
     for line in [
         "+ load balancer \"lab\"",
@@ -362,7 +419,7 @@ fn routes_through_the_load_balancer_are_added_changed_and_removed() {
     ] {
         assert!(run.stdout.contains(line), "{line}: {run:?}");
     }
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]);
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(
         rules(&lab),
@@ -378,12 +435,15 @@ fn routes_through_the_load_balancer_are_added_changed_and_removed() {
         shape,
         serde_json::json!(["redirect", "fixed-response", [[18301, "/index.html"]], {"lab-managers": 0, "lab-workers": 1}])
     );
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]).code,
+        Some(0)
+    );
 
     // Add a second route.
     let two = format!("{one}  - host: api.example.com\n    path: /v1\n    service: web/api\n    port: 80\n");
     dir.write("swarmkeeper.yaml", &routed(&two));
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]);
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(
         rules(&lab),
@@ -395,13 +455,16 @@ fn routes_through_the_load_balancer_are_added_changed_and_removed() {
         &lab,
         "e = boto3.client('elbv2', **kw)\nlb = e.describe_load_balancers(Names=['lab'])['LoadBalancers'][0]['LoadBalancerArn']\nl = [x for x in e.describe_listeners(LoadBalancerArn=lb)['Listeners'] if x['Port'] == 443][0]\nr = [x for x in e.describe_rules(ListenerArn=l['ListenerArn'])['Rules'] if x['Priority'] == '10'][0]\ne.modify_rule(RuleArn=r['RuleArn'], Conditions=[{'Field': 'host-header', 'HostHeaderConfig': {'Values': ['evil.example.com']}}, {'Field': 'path-pattern', 'PathPatternConfig': {'Values': ['/*']}}])\nprint('{}')",
     );
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]);
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(
         run.stdout.contains("~ listener rule \"10 cloud.example.com /*\""),
         "{run:?}"
     );
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]).code,
+        Some(0)
+    );
     assert_eq!(
         rules(&lab)["443/10"],
         serde_json::json!([["cloud.example.com"], ["/*"]])
@@ -411,7 +474,7 @@ fn routes_through_the_load_balancer_are_added_changed_and_removed() {
     // route takes priority 10 (priorities follow the route list).
     let only_api = "  - host: api.example.com\n    path: /v1\n    service: web/api\n    port: 80\n";
     dir.write("swarmkeeper.yaml", &routed(only_api));
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]);
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(
         rules(&lab),
@@ -422,6 +485,9 @@ fn routes_through_the_load_balancer_are_added_changed_and_removed() {
         "e = boto3.client('elbv2', **kw)\nprint(json.dumps(sorted(t['Port'] for t in e.describe_target_groups()['TargetGroups'])))",
     );
     assert_eq!(tgs, serde_json::json!([18302]));
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]).code,
+        Some(0)
+    );
     reset(&lab, &[]);
 }

@@ -77,10 +77,13 @@ fn a_reconciled_cluster_shows_synced_from_anywhere_and_a_no_op_writes_nothing() 
         "{run:?}"
     );
     // A dry-run applies nothing, so writes no status.
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]).code, Some(2));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "--dry-run"]).code,
+        Some(2)
+    );
     assert_eq!(parameter(&lab, "/swarmkeeper/seen/status"), Value::Null);
 
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]);
     assert_eq!(run.code, Some(0), "{run:?}");
 
     let run = swarmkeeper(
@@ -120,7 +123,7 @@ fn a_reconciled_cluster_shows_synced_from_anywhere_and_a_no_op_writes_nothing() 
     // says Healthy, then a no-op writes nothing.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "-o", "json"]);
+        let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "-o", "json"]);
         assert_eq!(run.code, Some(0), "{run:?}");
         let stored = parameter(&lab, "/swarmkeeper/seen/status");
         let stored: Value = serde_json::from_str(stored.as_str().expect("a String parameter")).expect("JSON");
@@ -130,7 +133,7 @@ fn a_reconciled_cluster_shows_synced_from_anywhere_and_a_no_op_writes_nothing() 
         assert!(std::time::Instant::now() < deadline, "never healthy: {stored:#}");
         std::thread::sleep(std::time::Duration::from_secs(2));
     }
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "-o", "json"]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg(), "-o", "json"]);
     assert_eq!(run.code, Some(0), "{run:?}");
     let report: Value = serde_json::from_str(&run.stdout).expect("JSON");
     assert_eq!(report["api_calls"]["aws"]["writes"], 0, "{report:#}");
@@ -149,7 +152,7 @@ fn while_destroy_runs_reconcile_applies_nothing() {
         &lab,
         "c = boto3.client('ssm', **kw)\nc.put_parameter(Name='/swarmkeeper/seen/destroying', Value='swarmkeeper destroy', Type='String')\nprint('{}')",
     );
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]);
     assert_eq!(run.code, Some(1), "{run:?}");
     assert!(
         run.stderr

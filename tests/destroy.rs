@@ -153,7 +153,7 @@ fn destroy_removes_everything_tagged_but_retained_data_even_when_killed_midway()
     let lab = setup("destroy_removes_everything_tagged_but_retained_data_even_when_killed_midway");
     let dir = DesiredDir::new("destroy-full");
     dir.write("swarmkeeper.yaml", &full("doomed")).write("web.yml", WEB);
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]);
     assert_eq!(run.code, Some(0), "{run:?}");
     let built = tagged(&lab, "doomed");
     for kind in [
@@ -312,7 +312,7 @@ fn on_a_terminal_destroy_asks_for_the_clusters_name() {
     let lab = setup("on_a_terminal_destroy_asks_for_the_clusters_name");
     let dir = DesiredDir::new("destroy-tty");
     dir.write("swarmkeeper.yaml", &small("asked"));
-    let run = swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]);
     assert_eq!(run.code, Some(0), "{run:?}");
     let built = tagged(&lab, "asked");
 
@@ -338,7 +338,10 @@ fn an_invalid_directory_or_one_without_a_cluster_destroys_nothing() {
     let lab = setup("an_invalid_directory_or_one_without_a_cluster_destroys_nothing");
     let dir = DesiredDir::new("destroy-invalid");
     dir.write("swarmkeeper.yaml", &small("spared"));
-    assert_eq!(swarmkeeper(&lab, &["reconcile", &dir.arg()]).code, Some(0));
+    assert_eq!(
+        swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &dir.arg()]).code,
+        Some(0)
+    );
     let built = tagged(&lab, "spared");
 
     dir.write("swarmkeeper.yaml", &small("spared").replace("count: 1", "count: 2"));

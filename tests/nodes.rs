@@ -147,7 +147,15 @@ impl Drop for Controller {
 
 fn controller(nodes: &NodeLab, dir: &DesiredDir, port: u16) -> Controller {
     let child = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
-        .args(["run", &dir.arg(), "--resync", "2s", "--lease-ttl", "6s"])
+        .args([
+            "run",
+            "--adopt-swarm",
+            &dir.arg(),
+            "--resync",
+            "2s",
+            "--lease-ttl",
+            "6s",
+        ])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .envs(&nodes.env)
         .env("RUST_LOG", "info")

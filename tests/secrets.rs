@@ -216,8 +216,18 @@ fn no_output_channel_shows_a_secret_value() {
         (vec!["reconcile", &stacks.arg(), "--dry-run", "-o", "json"], &[2]),
         (vec!["reconcile", &stacks.arg(), "--dry-run", "-v"], &[2]),
         // With a cluster: the join tokens are read and go into user data.
-        (vec!["reconcile", &clustered.arg(), "--dry-run"], &[2]),
-        (vec!["reconcile", &clustered.arg(), "--dry-run", "-o", "json"], &[2]),
+        (vec!["reconcile", "--adopt-swarm", &clustered.arg(), "--dry-run"], &[2]),
+        (
+            vec![
+                "reconcile",
+                "--adopt-swarm",
+                &clustered.arg(),
+                "--dry-run",
+                "-o",
+                "json",
+            ],
+            &[2],
+        ),
         (vec!["reconcile", &stacks.arg()], &[0]),
         (vec!["reconcile", &stacks.arg(), "-o", "json"], &[0]),
     ] {

@@ -205,7 +205,9 @@ pub fn inspect(lab: &BTreeMap<String, String>, kind: &str, name: &str) -> serde_
 pub fn reset(lab: &BTreeMap<String, String>, docker_stacks: &[&str]) {
     let empty = DesiredDir::new("reset");
     empty.stacks(&[]);
-    let run = swarmkeeper(lab, &["reconcile", &empty.arg(), "--allow-empty"]);
+    // --force: a test's controller may still hold the lease (or a killed
+    // one's may not have expired); the reset is the test's, not a user's.
+    let run = swarmkeeper(lab, &["reconcile", &empty.arg(), "--allow-empty", "--force"]);
     assert_eq!(run.code, Some(0), "reset: {run:?}");
     for s in docker_stacks {
         let _ = docker(lab, &["stack", "rm", s]);

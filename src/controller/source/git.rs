@@ -262,7 +262,10 @@ impl GitSource {
     }
 }
 
-/// A URL with its password (a token) hidden, for messages and logs.
+/// A URL with its password (a token) hidden, for messages, logs and the
+/// lease's label. Over http(s) the user part is hidden too: a token is
+/// often given as the user alone (`https://TOKEN@host/…`); ssh's user
+/// (`git@`) is no secret and stays.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
@@ -270,7 +273,12 @@ pub fn redact(url: &str) -> String {
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
+            let http = scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http");
+            let user = if http && !userinfo.contains(':') {
+                "***"
+            } else {
+                userinfo.split(':').next().unwrap_or_default()
+            };
             let hidden = if userinfo.contains(':') { ":***" } else { "" };
             let slash = if rest.contains('/') { "/" } else { "" };
             format!("{scheme}://{user}{hidden}@{host}{slash}{path}")
@@ -301,6 +309,10 @@ mod tests {
             ("git@git.example.com:org/repo.git", "git@git.example.com:org/repo.git"),
             ("file:///srv/desired", "file:///srv/desired"),
             ("https://tok:en@host", "https://tok:***@host"),
+            (
+                "https://ghp_token@github.com/org/repo",
+                "https://***@github.com/org/repo",
+            ),
         ] {
             assert_eq!(redact(url), shown, "{url}");
             let wrapped = GitUrl::new(url);
