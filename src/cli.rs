@@ -188,7 +188,8 @@ pub struct RunArgs {
     /// Make the swarm DOCKER_HOST reaches the cluster's own (a swarm built
     /// by hand before swarmkeeper): its id is recorded under the cluster's
     /// SSM prefix, and from then on only that swarm is the cluster's.
-    #[arg(long)]
+    /// (`SWARMKEEPER_ADOPT_SWARM=true` in a stack file, where flags are awkward.)
+    #[arg(long, env = "SWARMKEEPER_ADOPT_SWARM")]
     pub adopt_swarm: bool,
 }
 

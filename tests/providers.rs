@@ -14,8 +14,7 @@ struct Controller(std::process::Child);
 
 impl Drop for Controller {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        common::stop_controller(&mut self.0);
     }
 }
 
