@@ -372,7 +372,9 @@ fn the_example_converges_and_stays_converged() {
     reset(&lab, &[]);
     let example = common::repo_root().join("manifests/examples/nextcloud");
     let example = example.to_string_lossy();
-    let run = swarmkeeper(&lab, &["reconcile", &example]);
+    // The example declares cluster `cloud`; the lab's swarm was built by
+    // hand, so the first run adopts it (a no-op when an earlier test did).
+    let run = swarmkeeper(&lab, &["reconcile", "--adopt-swarm", &example]);
     assert_eq!(run.code, Some(0), "{run:?}");
     let run = swarmkeeper(&lab, &["reconcile", &example, "--dry-run"]);
     assert_eq!(run.code, Some(0), "{run:?}");
