@@ -7,16 +7,12 @@
 mod support;
 
 use proptest::prelude::*;
-use support::load_files;
 use swarmkeeper_plan::aws::AwsAction;
-use swarmkeeper_plan::aws::desired::{AwsInputs, desired_aws};
 use swarmkeeper_plan::aws::spec::*;
-use swarmkeeper_plan::convert::{SharedVolumes, desired_swarm_with};
-use swarmkeeper_plan::diff::diff_with_aws;
 use swarmkeeper_plan::simulate::apply_all;
-use swarmkeeper_plan::{Action, ObservedSwarm, Plan, PlanOptions};
+use swarmkeeper_plan::{Action, ObservedSwarm, Plan};
 
-const PARAM: &str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+use support::AMI_PARAM as PARAM;
 
 #[derive(Debug, Clone)]
 struct Decl {
@@ -75,34 +71,8 @@ fn files(d: &Decl) -> Vec<(&'static str, String)> {
     vec![("swarmkeeper.yaml", root), ("web.yml", web.to_owned())]
 }
 
-fn inputs() -> AwsInputs {
-    AwsInputs {
-        subnets: vec!["subnet-aaaa".into(), "subnet-bbbb".into()],
-        amis: [(PARAM.to_owned(), "ami-0aaaaaaaaaaaaaaaa".to_owned())].into(),
-        swarm_id: None,
-        join_tokens: Some((Sensitive("SWMTKN-w".into()), Sensitive("SWMTKN-m".into()))),
-        manager_addresses: vec!["10.0.0.1:2377".into()],
-        certificate_arn: Some("arn:aws:acm:eu-west-1:1:certificate/x".into()),
-    }
-}
-
-/// Plan `d` against the models (as the binary does: shared volumes become
-/// mountable once their file system has mount targets).
 fn plan(d: &Decl, swarm: &ObservedSwarm, aws: &ObservedAws) -> Plan {
-    let texts = files(d);
-    let refs: Vec<(&str, &str)> = texts.iter().map(|(p, t)| (*p, t.as_str())).collect();
-    let state = load_files(&refs);
-    let want = desired_aws(&state, &inputs(), "#!/usr/bin/env bash\necho boot\n")
-        .expect("inputs suffice")
-        .expect("a cluster is declared");
-    let mut shared = SharedVolumes::new();
-    for fs in &aws.file_systems {
-        if let (Some(v), false) = (fs.tags.get(TAG_NAME), fs.mount_targets.is_empty()) {
-            shared.insert(v.clone(), format!("{}.efs", fs.id));
-        }
-    }
-    let desired = desired_swarm_with(&state, &shared);
-    diff_with_aws(&desired, swarm, Some((&want, aws)), &PlanOptions::default()).expect("plan")
+    support::plan_with_aws(&files(d), swarm, aws)
 }
 
 /// Apply plans until nothing is left (a reconcile's rounds), at most 3.

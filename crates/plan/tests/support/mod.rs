@@ -60,3 +60,50 @@ pub fn load_files(files: &[(&str, &str)]) -> DesiredState {
         .state
         .unwrap_or_else(|| panic!("invalid test state: {:?}", outcome.diagnostics))
 }
+
+/// The AMI parameter the AWS tests' managers name (`ami: ssm:…`).
+pub const AMI_PARAM: &str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+
+/// What the binary looks up before planning AWS, as fixed test values.
+pub fn aws_inputs() -> swarmkeeper_plan::aws::desired::AwsInputs {
+    use swarmkeeper_plan::aws::spec::Sensitive;
+    swarmkeeper_plan::aws::desired::AwsInputs {
+        subnets: vec!["subnet-aaaa".into(), "subnet-bbbb".into()],
+        amis: [(AMI_PARAM.to_owned(), "ami-0aaaaaaaaaaaaaaaa".to_owned())].into(),
+        swarm_id: None,
+        join_tokens: Some((Sensitive("SWMTKN-w".into()), Sensitive("SWMTKN-m".into()))),
+        manager_addresses: vec!["10.0.0.1:2377".into()],
+        certificate_arn: Some("arn:aws:acm:eu-west-1:1:certificate/x".into()),
+    }
+}
+
+/// Plan the state in `files` (path, text) against the models, as the binary
+/// does: shared volumes become mountable once their file system has mount
+/// targets.
+pub fn plan_with_aws(
+    files: &[(&str, String)],
+    swarm: &swarmkeeper_plan::ObservedSwarm,
+    aws: &swarmkeeper_plan::aws::spec::ObservedAws,
+) -> swarmkeeper_plan::Plan {
+    use swarmkeeper_plan::aws::spec::TAG_NAME;
+    use swarmkeeper_plan::convert::{SharedVolumes, desired_swarm_with};
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    let state = load_files(&refs);
+    let want = swarmkeeper_plan::aws::desired::desired_aws(&state, &aws_inputs(), "#!/usr/bin/env bash\necho boot\n")
+        .expect("inputs suffice")
+        .expect("a cluster is declared");
+    let mut shared = SharedVolumes::new();
+    for fs in &aws.file_systems {
+        if let (Some(v), false) = (fs.tags.get(TAG_NAME), fs.mount_targets.is_empty()) {
+            shared.insert(v.clone(), format!("{}.efs", fs.id));
+        }
+    }
+    let desired = desired_swarm_with(&state, &shared);
+    swarmkeeper_plan::diff::diff_with_aws(
+        &desired,
+        swarm,
+        Some((&want, aws)),
+        &swarmkeeper_plan::PlanOptions::default(),
+    )
+    .expect("plan")
+}
