@@ -7,18 +7,10 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{DesiredDir, boto, reset, swarmkeeper};
+use common::{DesiredDir, boto, reset, reset_moto, swarmkeeper};
 use serde_json::Value;
 
 type Lab = BTreeMap<String, String>;
-
-/// Start from an empty account: moto's own reset endpoint.
-fn reset_moto(lab: &Lab) {
-    boto(
-        lab,
-        "import urllib.request\nurllib.request.urlopen(urllib.request.Request(kw['endpoint_url'] + '/moto-api/reset', method='POST'))\nprint('{}')",
-    );
-}
 
 fn cluster(workers: u32, instance_type: &str, volumes: &str) -> String {
     format!(

@@ -8,17 +8,10 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{DesiredDir, boto, reset, swarmkeeper};
+use common::{DesiredDir, boto, reset, reset_moto, swarmkeeper};
 use serde_json::Value;
 
 type Lab = BTreeMap<String, String>;
-
-fn reset_moto(lab: &Lab) {
-    boto(
-        lab,
-        "import urllib.request\nurllib.request.urlopen(urllib.request.Request(kw['endpoint_url'] + '/moto-api/reset', method='POST'))\nprint('{}')",
-    );
-}
 
 const CLUSTER: &str = "version: 1
 cluster:

@@ -12,17 +12,10 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{DesiredDir, boto, reset, swarmkeeper};
+use common::{DesiredDir, boto, reset, reset_moto, swarmkeeper};
 use serde_json::Value;
 
 type Lab = BTreeMap<String, String>;
-
-fn reset_moto(lab: &Lab) {
-    boto(
-        lab,
-        "import urllib.request\nurllib.request.urlopen(urllib.request.Request(kw['endpoint_url'] + '/moto-api/reset', method='POST'))\nprint('{}')",
-    );
-}
 
 fn setup(test: &str) -> Lab {
     let lab = common::lab(test);

@@ -377,3 +377,11 @@ pub fn stop_controller(child: &mut std::process::Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Start from an empty AWS account: moto's own reset endpoint.
+pub fn reset_moto(lab: &BTreeMap<String, String>) {
+    boto(
+        lab,
+        "import urllib.request\nurllib.request.urlopen(urllib.request.Request(kw['endpoint_url'] + '/moto-api/reset', method='POST'))\nprint('{}')",
+    );
+}
