@@ -12,6 +12,9 @@ case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
 LAB=${SWARMKEEPER_LAB_DIR:-/tmp/swarmkeeper-lab}
 MOTO_PORT=${SWARMKEEPER_LAB_MOTO_PORT:-45123}
 MOTO_VERSION=5.2.5
+# The aws CLI the nodes' user data runs (v1 from PyPI: the venv's botocore).
+AWSCLI_VERSION=1.46.3
+GIT_PORT=${SWARMKEEPER_LAB_GIT_PORT:-45124}
 HOME=${HOME:-/root}
 VENV=${XDG_CACHE_HOME:-$HOME/.cache}/swarmkeeper/moto-venv
 
@@ -44,6 +47,10 @@ DOCKER_HOST_URL=unix://$DOCKER_SOCK
 # dockerd's own containerd keeps its state here; shims get "-address" under it
 CONTAINERD_DIR=$LAB/exec/containerd
 MARKER=$LAB/.swarmkeeper-lab
+# The node agent's state: one directory per node (tests/lab/node-agent)
+NODES=$LAB/nodes
+SSH_DIR=$LAB/ssh
+GIT_DIR_LAB=$LAB/git
 
 # ---- helpers ----------------------------------------------------------------
 
