@@ -55,6 +55,7 @@ fn setup(test: &str) -> Lab {
     let lab = common::lab(test);
     reset(&lab, &[]);
     reset_moto(&lab);
+    common::moto_only(&lab, &["lab"]);
     common::ensure_certificate(&lab);
     lab
 }

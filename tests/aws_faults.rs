@@ -157,6 +157,7 @@ async fn a_create_whose_answer_was_lost_does_not_duplicate_the_group() {
     use swarmkeeper_plan::aws::spec::AutoScalingGroupSpec;
 
     let lab = common::lab("a_create_whose_answer_was_lost_does_not_duplicate_the_group");
+    common::moto_only(&lab, &["faults"]);
     let creates = Arc::new(AtomicUsize::new(0));
     let client = LostCreate {
         inner: aws_smithy_http_client::Builder::new().build_http(),

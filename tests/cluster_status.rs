@@ -51,6 +51,7 @@ fn a_reconciled_cluster_shows_synced_from_anywhere_and_a_no_op_writes_nothing() 
     let lab = common::lab("a_reconciled_cluster_shows_synced_from_anywhere_and_a_no_op_writes_nothing");
     reset(&lab, &[]);
     reset_moto(&lab);
+    common::moto_only(&lab, &["seen"]);
     let dir = DesiredDir::new("cluster-status");
     dir.write("swarmkeeper.yaml", CLUSTER).write("web.yml", WEB);
 
@@ -139,6 +140,7 @@ fn while_destroy_runs_reconcile_applies_nothing() {
     let lab = common::lab("while_destroy_runs_reconcile_applies_nothing");
     reset(&lab, &[]);
     reset_moto(&lab);
+    common::moto_only(&lab, &["seen"]);
     let dir = DesiredDir::new("cluster-destroying");
     dir.write("swarmkeeper.yaml", CLUSTER).write("web.yml", WEB);
     boto(

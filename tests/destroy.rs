@@ -21,6 +21,7 @@ fn setup(test: &str) -> Lab {
     let lab = common::lab(test);
     reset(&lab, &[]);
     reset_moto(&lab);
+    common::moto_only(&lab, &["doomed", "asked", "spared"]);
     common::ensure_certificate(&lab);
     lab
 }

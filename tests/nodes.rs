@@ -20,35 +20,41 @@ type Lab = BTreeMap<String, String>;
 
 const AMI: &str = "ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
-/// The node agent with its seed swarm; stopped (every node with it) on drop.
+/// A cluster's nodes on the lab: a seed manager (a hand-built first manager,
+/// `node-agent --seed`, which publishes its swarm as the cluster's), and one
+/// node per instance of the cluster's groups, which the lab's node agent
+/// boots through the instance's real user data. On drop the seed stops and
+/// the cluster is marked moto-only, so the agent stops its nodes too.
 struct NodeLab {
-    agent: Child,
+    seed: Child,
     env: Lab,
+    lab: Lab,
+    cluster: String,
     state: PathBuf,
 }
 
 impl NodeLab {
     fn start(lab: &Lab, cluster: &str) -> NodeLab {
         let state = PathBuf::from(&lab["SWARMKEEPER_LAB_DIR"]).join("nodes");
-        let _ = std::fs::remove_file(state.join("ready"));
-        let agent = Command::new(&lab["SWARMKEEPER_LAB_PYTHON"])
+        let seed_dir = state.join(format!("seed-{cluster}"));
+        let seed = Command::new(&lab["SWARMKEEPER_LAB_PYTHON"])
             .arg(common::repo_root().join("tests/lab/node-agent"))
-            .args(["--cluster", cluster, "--seed"])
+            .args(["--seed", cluster])
             .envs(lab)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start the node agent");
+            .expect("start the seed manager");
         let mut nodes = NodeLab {
-            agent,
+            seed,
             env: lab.clone(),
+            lab: lab.clone(),
+            cluster: cluster.to_owned(),
             state,
         };
-        eventually(90, "the seed manager", || {
-            nodes.state.join("ready").exists().then_some(())
-        });
-        let sock = std::fs::read_to_string(nodes.state.join("seed.sock")).expect("seed socket");
-        nodes.env.insert("DOCKER_HOST".into(), sock.trim().to_owned());
+        eventually(120, "the seed manager", || seed_dir.join("ready").exists().then_some(()));
+        let sock = format!("unix://{}", seed_dir.join("docker.sock").display());
+        nodes.env.insert("DOCKER_HOST".into(), sock);
         nodes
     }
 
@@ -123,16 +129,17 @@ impl NodeLab {
 
 impl Drop for NodeLab {
     fn drop(&mut self) {
-        let pid = self.agent.id().to_string();
+        common::moto_only(&self.lab, &[&self.cluster]);
+        let pid = self.seed.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         for _ in 0..240 {
-            if self.agent.try_wait().ok().flatten().is_some() {
+            if self.seed.try_wait().ok().flatten().is_some() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        let _ = self.agent.kill();
-        let _ = self.agent.wait();
+        let _ = self.seed.kill();
+        let _ = self.seed.wait();
     }
 }
 

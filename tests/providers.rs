@@ -36,6 +36,7 @@ fn image(lab: &std::collections::BTreeMap<String, String>) -> String {
 #[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn a_cluster_added_without_an_aws_connection_is_an_error_not_a_silent_skip() {
     let lab = common::lab("a_cluster_added_without_an_aws_connection_is_an_error_not_a_silent_skip");
+    common::moto_only(&lab, &["pv"]);
     reset(&lab, &[]);
     let dir = DesiredDir::new("providers");
     let web = |image: &str| format!("services:\n  web:\n    image: {image}\n");

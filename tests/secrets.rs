@@ -193,6 +193,7 @@ fn controller_channels(
 #[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn no_output_channel_shows_a_secret_value() {
     let lab = common::lab("no_output_channel_shows_a_secret_value");
+    common::moto_only(&lab, &["sealed"]);
     reset(&lab, &[]);
     let secrets = secrets(&lab);
     // Nothing listens there: the fetch fails, and its errors are shown.

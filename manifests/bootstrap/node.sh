@@ -417,10 +417,18 @@ join_swarm() {
     if ((rc == 0)); then mapfile -t addrs < <(parse_addresses "$value"); fi
     # Only a sure "no managers" may lead to init; a failed read (rc 2) is not one.
     if [[ $ROLE == manager && $claim != lost && ${#addrs[@]} -eq 0 ]] && ((rc != 2)); then
+      # A recorded swarm (adopted, or initialised by a manager since gone)
+      # is joined, never replaced by a second one: wait for its addresses.
       rc=0
-      claim_init || rc=$?
-      if ((rc == 0)); then init_swarm; return 0; fi
-      if ((rc == 1)); then claim=lost; fi
+      ssm_get swarm-id >/dev/null || rc=$?
+      if ((rc == 0)); then
+        log "the cluster's swarm is recorded in $PREFIX/swarm-id: joining it, not initialising one"
+        claim=lost
+      elif ((rc == 1)); then
+        claim_init || rc=$?
+        if ((rc == 0)); then init_swarm; return 0; fi
+        if ((rc == 1)); then claim=lost; fi
+      fi
     fi
     if ((${#addrs[@]} == 0)); then
       log "no manager addresses published yet"

@@ -410,17 +410,15 @@ def failure_reaction(binary, kills=5, replace_after=5):
     import boto3
     cluster = f"bench{os.getpid() % 10000}"
     state = os.path.join(LAB, "nodes")
-    for f in ("ready", "seed.sock"):
-        if os.path.exists(os.path.join(state, f)):
-            os.remove(os.path.join(state, f))
-    agent = subprocess.Popen([sys.executable, os.path.join(REPO, "tests/lab/node-agent"), "--cluster", cluster, "--seed"],
+    seed_dir = os.path.join(state, f"seed-{cluster}")
+    # A seed manager; the lab's node agent boots the cluster's instances.
+    agent = subprocess.Popen([sys.executable, os.path.join(REPO, "tests/lab/node-agent"), "--seed", cluster],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ctl = None
     work = tempfile.mkdtemp(prefix="sk-bench-nodes-")
     try:
-        wait_for(lambda: os.path.exists(os.path.join(state, "ready")), 90, "the seed manager")
-        with open(os.path.join(state, "seed.sock")) as f:
-            seed = f.read().strip().removeprefix("unix://")
+        wait_for(lambda: os.path.exists(os.path.join(seed_dir, "ready")), 120, "the seed manager")
+        seed = os.path.join(seed_dir, "docker.sock")
         proxy = CountingProxy(seed, os.path.join(LAB, "bench-seed-proxy.sock"))
         ami = "ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
         with open(os.path.join(work, "swarmkeeper.yaml"), "w") as f:
@@ -493,6 +491,9 @@ stacks:
     finally:
         if ctl:
             ctl.stop()
+        # The cluster's nodes go with it: the agent leaves moto-only clusters alone.
+        os.makedirs(os.path.join(state, "moto-only"), exist_ok=True)
+        open(os.path.join(state, "moto-only", cluster), "w").close()
         agent.send_signal(signal.SIGTERM)
         try:
             agent.wait(120)

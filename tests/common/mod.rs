@@ -385,3 +385,15 @@ pub fn reset_moto(lab: &BTreeMap<String, String>) {
         "import urllib.request\nurllib.request.urlopen(urllib.request.Request(kw['endpoint_url'] + '/moto-api/reset', method='POST'))\nprint('{}')",
     );
 }
+
+/// Keep `clusters`' instances as mere records in moto: the lab's node agent
+/// boots every other cluster's instances through their real user data, and
+/// those of a test of the AWS half alone would join the swarm it adopted
+/// (the lab's own). Call before anything creates an instance.
+pub fn moto_only(lab: &BTreeMap<String, String>, clusters: &[&str]) {
+    let dir = PathBuf::from(&lab["SWARMKEEPER_LAB_DIR"]).join("nodes/moto-only");
+    std::fs::create_dir_all(&dir).expect("create the moto-only directory");
+    for cluster in clusters {
+        std::fs::write(dir.join(cluster), "").expect("mark a cluster moto-only");
+    }
+}
