@@ -52,7 +52,9 @@ impl NodeLab {
             cluster: cluster.to_owned(),
             state,
         };
-        eventually(120, "the seed manager", || seed_dir.join("ready").exists().then_some(()));
+        eventually(120, "the seed manager", || {
+            seed_dir.join("ready").exists().then_some(())
+        });
         let sock = format!("unix://{}", seed_dir.join("docker.sock").display());
         nodes.env.insert("DOCKER_HOST".into(), sock);
         nodes

@@ -425,6 +425,7 @@ join_swarm() {
         log "the cluster's swarm is recorded in $PREFIX/swarm-id: joining it, not initialising one"
         claim=lost
       elif ((rc == 1)); then
+        rc=0
         claim_init || rc=$?
         if ((rc == 0)); then init_swarm; return 0; fi
         if ((rc == 1)); then claim=lost; fi

@@ -25,6 +25,7 @@ ADDR = ("169.254.169.254", 80)
 
 def main():
     instance_id, local_ip, zone, role = sys.argv[1:5]
+    ready = sys.argv[5] if len(sys.argv) > 5 else None  # a file written once it listens
     tokens = {}  # token -> expiry (monotonic seconds)
     meta = {
         "instance-id": instance_id,
@@ -86,6 +87,11 @@ def main():
 
     server = http.server.ThreadingHTTPServer(ADDR, Handler)
     server.daemon_threads = True
+    if ready:
+        # EC2's metadata service answers from the first instruction of a
+        # boot: the agent starts the boot only after this file exists.
+        with open(ready, "w") as f:
+            f.write("listening\n")
     server.serve_forever()
 
 

@@ -1,0 +1,255 @@
+//! From an empty AWS account and no swarm to a running platform, through
+//! the real user data: moto launches the pools' instances, the lab's node
+//! agent boots each one as EC2 and cloud-init would (its rendered user
+//! data, `manifests/bootstrap/node.sh`, run as root in a node namespace of
+//! its own, with an instance metadata service and the aws CLI), the first
+//! manager wins the init claim and creates the swarm, the others join it.
+//! Then the swarm half is applied through a manager reached over ssh, and
+//! `destroy` takes it all down again. No hand-built manager anywhere.
+//!
+//! One cluster of three managers and one worker covers both "one swarm
+//! with one init" and "a worker joins" (the lab has two cores: each node is
+//! a dockerd of its own).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use common::{DesiredDir, boto, eventually, reset, reset_moto};
+use serde_json::Value;
+
+type Lab = BTreeMap<String, String>;
+
+const AMI: &str = "ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+
+fn desired(cluster: &str) -> String {
+    format!(
+        "version: 1
+cluster:
+  name: {cluster}
+  region: eu-west-1
+  managers: {{ count: 3, instance_type: t3.small, ami: \"{AMI}\" }}
+  workers: {{ count: 1, instance_type: t3.small, ami: \"{AMI}\" }}
+stacks:
+  site:
+    compose: site.yml
+"
+    )
+}
+
+const SITE: &str = "services:
+  web:
+    image: swarmkeeper-lab/web:1
+    deploy:
+      replicas: 2
+      placement:
+        constraints: [node.role == worker]
+";
+
+/// The environment of a user with AWS credentials and no engine at all:
+/// the lab's, without DOCKER_HOST (this machine has no default socket).
+fn no_engine(lab: &Lab) -> Lab {
+    let mut env = lab.clone();
+    env.remove("DOCKER_HOST");
+    env
+}
+
+/// The environment of a user whose DOCKER_HOST is one of the cluster's
+/// managers over ssh, with the lab's key and known hosts.
+fn over_ssh(lab: &Lab, address: &str) -> Lab {
+    let mut env = no_engine(lab);
+    env.insert("DOCKER_HOST".into(), format!("ssh://root@{address}"));
+    env.insert(
+        "SWARMKEEPER_SSH_IDENTITY".into(),
+        lab["SWARMKEEPER_LAB_SSH_KEY"].clone(),
+    );
+    env.insert(
+        "SWARMKEEPER_SSH_KNOWN_HOSTS".into(),
+        lab["SWARMKEEPER_LAB_SSH_KNOWN_HOSTS"].clone(),
+    );
+    env
+}
+
+/// The binary with exactly `env`'s DOCKER_HOST: none when it has none
+/// (not this process's, which a shell that sourced lab.env has set).
+fn run(env: &Lab, args: &[&str]) -> common::Run {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_swarmkeeper"));
+    cmd.args(args).env_remove("DOCKER_HOST").envs(env).env("NO_COLOR", "1");
+    let out = cmd.output().expect("run swarmkeeper");
+    let run = common::Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    eprintln!("swarmkeeper {args:?}: {run:?}");
+    run
+}
+
+fn parameter(lab: &Lab, name: &str) -> Value {
+    boto(
+        lab,
+        &format!(
+            "c = boto3.client('ssm', **kw)\ntry:\n    print(json.dumps(c.get_parameter(Name='{name}', WithDecryption=True)['Parameter']['Value']))\nexcept c.exceptions.ParameterNotFound:\n    print('null')"
+        ),
+    )
+}
+
+/// The cluster's pending or running instances: (id, group).
+fn instances(lab: &Lab, cluster: &str) -> Vec<(String, String)> {
+    let v = boto(
+        lab,
+        &format!(
+            "e = boto3.client('ec2', **kw)\n\
+             r = e.describe_instances(Filters=[{{'Name': 'tag:swarmkeeper:cluster', 'Values': ['{cluster}']}}, \
+             {{'Name': 'instance-state-name', 'Values': ['pending', 'running']}}])['Reservations']\n\
+             print(json.dumps([[i['InstanceId'], {{t['Key']: t['Value'] for t in i.get('Tags', [])}}.get('aws:autoscaling:groupName', '')] for x in r for i in x['Instances']]))"
+        ),
+    );
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            (
+                i[0].as_str().unwrap_or_default().to_owned(),
+                i[1].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A lab node's directory (the agent's contract: docker.sock,
+/// bootstrap.log, address, pid).
+fn node_dir(lab: &Lab, instance: &str) -> PathBuf {
+    PathBuf::from(&lab["SWARMKEEPER_LAB_DIR"]).join("nodes").join(instance)
+}
+
+/// `docker` against one node's own engine.
+fn node_docker(lab: &Lab, instance: &str, args: &[&str]) -> common::Run {
+    let mut env = lab.clone();
+    env.insert(
+        "DOCKER_HOST".into(),
+        format!("unix://{}", node_dir(lab, instance).join("docker.sock").display()),
+    );
+    common::docker(&env, args)
+}
+
+/// Whatever happens, the cluster's nodes do not outlive the test: marked
+/// moto-only, the agent stops them.
+struct Cleanup<'a>(&'a Lab, &'a str);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        common::moto_only(self.0, &[self.1]);
+    }
+}
+
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_destroy_takes_it_down() {
+    let _serial = common::serial();
+    let lab =
+        common::lab("an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_destroy_takes_it_down");
+    reset(&lab, &[]);
+    reset_moto(&lab);
+    let cluster = format!("boot{}", std::process::id() % 100_000);
+    let _cleanup = Cleanup(&lab, &cluster);
+    let prefix = format!("/swarmkeeper/{cluster}");
+    let dir = DesiredDir::new("bootstrap-lab");
+    dir.write("swarmkeeper.yaml", &desired(&cluster))
+        .write("site.yml", SITE);
+
+    // The preview, with no engine: the swarm's steps wait for the swarm.
+    let preview = run(&no_engine(&lab), &["reconcile", &dir.arg(), "--dry-run"]);
+    assert_eq!(preview.code, Some(2), "{preview:?}");
+    assert!(preview.stdout.contains("After the swarm exists"), "{preview:?}");
+
+    // The bootstrap: the AWS half, then the wait for the swarm. With no way
+    // into it from here (no DOCKER_HOST), the swarm half is left, and says so.
+    let boot = run(&no_engine(&lab), &["reconcile", &dir.arg(), "--swarm-timeout", "420s"]);
+    assert!(boot.stderr.contains("swarm formed"), "{boot:?}");
+    assert_eq!(boot.code, Some(1), "{boot:?}");
+    assert!(boot.stderr.contains("swarm half of cluster"), "{boot:?}");
+
+    // One init: the claim holder is a manager instance, and only its
+    // bootstrap log initialised a swarm.
+    let claim = parameter(&lab, &format!("{prefix}/init-claim"));
+    let claim = claim.as_str().expect("an init claim").to_owned();
+    let all = instances(&lab, &cluster);
+    let managers: Vec<&str> = all
+        .iter()
+        .filter(|(_, g)| g.ends_with("-managers"))
+        .map(|(i, _)| i.as_str())
+        .collect();
+    assert_eq!(managers.len(), 3, "{all:?}");
+    assert!(managers.contains(&claim.as_str()), "{claim} in {managers:?}");
+    let swarm_id = parameter(&lab, &format!("{prefix}/swarm-id"));
+    let swarm_id = swarm_id.as_str().expect("a recorded swarm id").to_owned();
+
+    // Every instance joins that one swarm through its user data.
+    for (instance, group) in &all {
+        let id = eventually(300, &format!("{instance} ({group}) in the cluster's swarm"), || {
+            let run = node_docker(
+                &lab,
+                instance,
+                &["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.Cluster.ID}}"],
+            );
+            let out = run.stdout.trim().to_owned();
+            if group.ends_with("-workers") {
+                // A worker does not see the cluster's id; active is enough.
+                return out.starts_with("active").then(|| swarm_id.clone());
+            }
+            out.strip_prefix("active ").map(str::to_owned)
+        });
+        assert_eq!(id, swarm_id, "{instance}");
+    }
+    let inits: Vec<&str> = all
+        .iter()
+        .map(|(i, _)| i.as_str())
+        .filter(|i| {
+            std::fs::read_to_string(node_dir(&lab, i).join("root/var-log/swarmkeeper-bootstrap.log"))
+                .unwrap_or_default()
+                .contains("initialising a new swarm")
+        })
+        .collect();
+    assert_eq!(inits, vec![claim.as_str()], "exactly one swarm init");
+
+    // The swarm half, through a manager the cluster published, over ssh.
+    let addresses = parameter(&lab, &format!("{prefix}/manager-addresses"));
+    let address = addresses
+        .as_str()
+        .and_then(|a| a.split(',').next())
+        .and_then(|a| a.split(':').next())
+        .expect("a published manager address")
+        .to_owned();
+    let ssh = over_ssh(&lab, &address);
+    let apply = run(&ssh, &["reconcile", &dir.arg()]);
+    assert_eq!(apply.code, Some(0), "{apply:?}");
+    eventually(180, "site_web 2/2 on the worker", || {
+        let ls = node_docker(&lab, &claim, &["service", "ls", "--format", "{{.Name}} {{.Replicas}}"]);
+        ls.stdout.contains("site_web 2/2").then_some(())
+    });
+
+    // Status from anywhere: AWS credentials alone.
+    let status = eventually(60, "status --cluster synced", || {
+        let s = run(&no_engine(&lab), &["status", "--cluster", &cluster, "-o", "json"]);
+        let v: Value = serde_json::from_str(&s.stdout).ok()?;
+        (v["sync_status"] == "Synced").then_some(v)
+    });
+    assert!(status["applied_revision"].is_string(), "{status:#}");
+
+    // Nothing left to do, over ssh.
+    let again = run(&ssh, &["reconcile", &dir.arg(), "--dry-run"]);
+    assert_eq!(again.code, Some(0), "{again:?}");
+
+    // And back: destroy removes the instances, whose nodes go with them.
+    let destroy = run(&ssh, &["destroy", &dir.arg(), "--yes"]);
+    assert_eq!(destroy.code, Some(0), "{destroy:?}");
+    assert!(instances(&lab, &cluster).is_empty());
+    eventually(120, "the cluster's nodes stopped", || {
+        all.iter().all(|(i, _)| !node_dir(&lab, i).exists()).then_some(())
+    });
+    let second = run(&no_engine(&lab), &["destroy", &dir.arg(), "--yes"]);
+    assert_eq!(second.code, Some(0), "{second:?}");
+    assert!(second.stdout.contains("Nothing to destroy"), "{second:?}");
+}
