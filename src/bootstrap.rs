@@ -1,7 +1,7 @@
 //! Waiting for a new cluster's swarm to form, after the AWS half of a
 //! bootstrap was applied: the managers' instances boot, the first one wins
 //! the init claim, runs `swarm init` and records the swarm's id under the
-//! cluster's SSM prefix (manifests/bootstrap/node.sh). Bounded; on a
+//! cluster's SSM prefix, then its address (manifests/bootstrap/node.sh). Bounded; on a
 //! terminal a live line says what it waits for, elsewhere a line now and
 //! then; on timeout the error names the instance to look at and where its
 //! bootstrap log is.
@@ -83,12 +83,18 @@ pub async fn wait_for_swarm(aws: &Aws, cluster: &Cluster, timeout: Duration) -> 
     let mut last = Seen::default();
     let outcome = loop {
         match aws.recorded_swarm(&parameter).await {
-            Ok(Some(swarm_id)) => {
-                break Ok(Formed {
-                    swarm_id,
-                    took: started.elapsed(),
-                });
-            }
+            // Formed once its manager also published its address (right
+            // after the id): that is what a way into it starts from.
+            Ok(Some(swarm_id)) => match aws.published_manager_addresses(&cluster.name).await {
+                Ok(Some(_)) => {
+                    break Ok(Formed {
+                        swarm_id,
+                        took: started.elapsed(),
+                    });
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "reading the managers' addresses failed; trying again"),
+            },
             Ok(None) => {}
             // Reads may fail for a moment; the deadline still holds.
             Err(e) => tracing::warn!(error = %e, "reading {parameter} failed; trying again"),

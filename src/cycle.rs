@@ -87,6 +87,39 @@ fn engine_endpoint() -> (String, EngineChoice) {
     }
 }
 
+/// A manager of the cluster's recorded swarm, found over ssh
+/// ([`crate::reach::find_manager`]): the engine, its node id and the
+/// swarm's id, or why there is none. A manager of another swarm is not one.
+async fn find_cluster_manager(
+    aws: &Aws,
+    cluster: &swarmkeeper_model::config::Cluster,
+    recorded: Option<&str>,
+) -> Result<(Engine, Option<String>, String), String> {
+    let reach = crate::reach::find_manager(aws, cluster)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(engine) = reach.engine else {
+        return Err(reach.why_not());
+    };
+    let state = engine.swarm_state().await.map_err(|e| e.to_string())?;
+    match (state.swarm_id, recorded) {
+        (Some(id), Some(want)) if id == want => {
+            eprintln!(
+                "reaching cluster `{}`'s swarm over ssh: {}",
+                cluster.name,
+                engine.endpoint()
+            );
+            Ok((engine, state.node_id, id))
+        }
+        (id, want) => Err(format!(
+            "{} manages swarm {}, not the cluster's ({})",
+            engine.endpoint(),
+            id.as_deref().unwrap_or("(none)"),
+            want.unwrap_or("(none recorded)")
+        )),
+    }
+}
+
 /// Reach `endpoint` and say what it is.
 async fn probe(endpoint: &str) -> (EngineSeen, Option<(Engine, Option<String>)>) {
     let engine = match Engine::connect_to(endpoint).await {
@@ -177,12 +210,38 @@ impl Providers {
                 providers.swarm = SwarmReach::NotFormed;
             }
             Identity::FindManager { note } => {
-                providers.notes.extend(note);
-                providers.swarm = SwarmReach::Unreachable(format!(
-                    "swarmkeeper has no way into cluster `{}`'s swarm: set DOCKER_HOST to one of its managers \
-                     (ssh://user@host works), or declare cluster.ssh",
-                    cluster.name
-                ));
+                // Only when nothing was named: a DOCKER_HOST the user set
+                // is never swapped for another engine, and the controller
+                // runs on a manager.
+                let found = match (choice, how.require_engine) {
+                    (EngineChoice::Default, false) => {
+                        Some(find_cluster_manager(&aws, cluster, recorded.as_deref()).await)
+                    }
+                    _ => None,
+                };
+                match found {
+                    Some(Ok((engine, node, swarm_id))) => {
+                        providers.engine = Some(engine);
+                        providers.local_node = node;
+                        providers.swarm_id = Some(swarm_id);
+                    }
+                    Some(Err(why)) => {
+                        providers.notes.extend(note);
+                        providers.swarm = SwarmReach::Unreachable(format!(
+                            "swarmkeeper found no way into cluster `{}`'s swarm over ssh as `{}` (cluster.ssh): {why}. \
+                             Set DOCKER_HOST to one of its managers (ssh://user@host works), or fix cluster.ssh",
+                            cluster.name, cluster.ssh.user
+                        ));
+                    }
+                    None => {
+                        providers.notes.extend(note);
+                        providers.swarm = SwarmReach::Unreachable(format!(
+                            "swarmkeeper has no way into cluster `{}`'s swarm: set DOCKER_HOST to one of its managers \
+                             (ssh://user@host works), or unset it to let swarmkeeper find one over ssh (cluster.ssh)",
+                            cluster.name
+                        ));
+                    }
+                }
             }
         }
         if how.require_engine && providers.engine.is_none() {

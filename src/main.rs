@@ -11,6 +11,7 @@ mod controller;
 mod cycle;
 mod execute;
 mod progress;
+mod reach;
 mod render;
 
 use std::process::ExitCode;

@@ -4,7 +4,8 @@
 //! data, `manifests/bootstrap/node.sh`, run as root in a node namespace of
 //! its own, with an instance metadata service and the aws CLI), the first
 //! manager wins the init claim and creates the swarm, the others join it.
-//! Then the swarm half is applied through a manager reached over ssh, and
+//! Then the swarm half is applied through a manager swarmkeeper finds
+//! itself and reaches over ssh (`cluster.ssh`, DOCKER_HOST unset), and
 //! `destroy` takes it all down again. No hand-built manager anywhere.
 //!
 //! One cluster of three managers and one worker covers both "one swarm
@@ -31,6 +32,7 @@ cluster:
   region: eu-west-1
   managers: {{ count: 3, instance_type: t3.small, ami: \"{AMI}\" }}
   workers: {{ count: 1, instance_type: t3.small, ami: \"{AMI}\" }}
+  ssh: {{ user: root }}
 stacks:
   site:
     compose: site.yml
@@ -47,19 +49,12 @@ const SITE: &str = "services:
         constraints: [node.role == worker]
 ";
 
-/// The environment of a user with AWS credentials and no engine at all:
-/// the lab's, without DOCKER_HOST (this machine has no default socket).
+/// The environment of a user with AWS credentials, the lab's ssh key and
+/// known hosts, and no engine: the lab's, without DOCKER_HOST (this
+/// machine has no default socket).
 fn no_engine(lab: &Lab) -> Lab {
     let mut env = lab.clone();
     env.remove("DOCKER_HOST");
-    env
-}
-
-/// The environment of a user whose DOCKER_HOST is one of the cluster's
-/// managers over ssh, with the lab's key and known hosts.
-fn over_ssh(lab: &Lab, address: &str) -> Lab {
-    let mut env = no_engine(lab);
-    env.insert("DOCKER_HOST".into(), format!("ssh://root@{address}"));
     env.insert(
         "SWARMKEEPER_SSH_IDENTITY".into(),
         lab["SWARMKEEPER_LAB_SSH_KEY"].clone(),
@@ -68,6 +63,13 @@ fn over_ssh(lab: &Lab, address: &str) -> Lab {
         "SWARMKEEPER_SSH_KNOWN_HOSTS".into(),
         lab["SWARMKEEPER_LAB_SSH_KNOWN_HOSTS"].clone(),
     );
+    env
+}
+
+/// The same user with DOCKER_HOST naming one manager over ssh.
+fn over_ssh(lab: &Lab, address: &str) -> Lab {
+    let mut env = no_engine(lab);
+    env.insert("DOCKER_HOST".into(), format!("ssh://root@{address}"));
     env
 }
 
@@ -164,12 +166,12 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
     assert_eq!(preview.code, Some(2), "{preview:?}");
     assert!(preview.stdout.contains("After the swarm exists"), "{preview:?}");
 
-    // The bootstrap: the AWS half, then the wait for the swarm. With no way
-    // into it from here (no DOCKER_HOST), the swarm half is left, and says so.
+    // The bootstrap, one command: the AWS half, the wait for the swarm,
+    // then the swarm half through a manager found over ssh.
     let boot = run(&no_engine(&lab), &["reconcile", &dir.arg(), "--swarm-timeout", "420s"]);
     assert!(boot.stderr.contains("swarm formed"), "{boot:?}");
-    assert_eq!(boot.code, Some(1), "{boot:?}");
-    assert!(boot.stderr.contains("swarm half of cluster"), "{boot:?}");
+    assert!(boot.stderr.contains("over ssh: ssh://root@10.213.0."), "{boot:?}");
+    assert_eq!(boot.code, Some(0), "{boot:?}");
 
     // One init: the claim holder is a manager instance, and only its
     // bootstrap log initialised a swarm.
@@ -214,7 +216,7 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
         .collect();
     assert_eq!(inits, vec![claim.as_str()], "exactly one swarm init");
 
-    // The swarm half, through a manager the cluster published, over ssh.
+    // A manager the cluster published, for DOCKER_HOST.
     let addresses = parameter(&lab, &format!("{prefix}/manager-addresses"));
     let address = addresses
         .as_str()
@@ -223,8 +225,6 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
         .expect("a published manager address")
         .to_owned();
     let ssh = over_ssh(&lab, &address);
-    let apply = run(&ssh, &["reconcile", &dir.arg()]);
-    assert_eq!(apply.code, Some(0), "{apply:?}");
     eventually(180, "site_web 2/2 on the worker", || {
         let ls = node_docker(&lab, &claim, &["service", "ls", "--format", "{{.Name}} {{.Replicas}}"]);
         ls.stdout.contains("site_web 2/2").then_some(())
@@ -238,7 +238,11 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
     });
     assert!(status["applied_revision"].is_string(), "{status:#}");
 
-    // Nothing left to do, over ssh.
+    // Nothing left to do: with DOCKER_HOST unset (a manager found over
+    // ssh) and with DOCKER_HOST naming one.
+    let again = run(&no_engine(&lab), &["reconcile", &dir.arg(), "--dry-run"]);
+    assert_eq!(again.code, Some(0), "{again:?}");
+    assert!(again.stderr.contains("over ssh: ssh://root@"), "{again:?}");
     let again = run(&ssh, &["reconcile", &dir.arg(), "--dry-run"]);
     assert_eq!(again.code, Some(0), "{again:?}");
 

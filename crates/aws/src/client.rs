@@ -1,5 +1,13 @@
 //! The SDK clients, built from the standard AWS configuration chain, and
 //! the one place every call goes through (counted, errors classified).
+//!
+//! The chain is the SDK's default, as the AWS CLI resolves it: environment
+//! keys, then the profile (AWS_PROFILE, else `default`, from
+//! AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE): static keys,
+//! `credential_process`, SSO (`sso_session` or the legacy keys, from the
+//! token `aws sso login` cached), `role_arn` with `source_profile` or
+//! `credential_source` (assumed through STS), web identity; then ECS and
+//! the instance profile (IMDSv2).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -71,16 +79,18 @@ impl Aws {
         use aws_credential_types::provider::ProvideCredentials as _;
         let config = sdk_config(Some(region)).await;
         let failed = |message: String| {
+            let profile = std::env::var("AWS_PROFILE").ok();
+            let hint = crate::error::credentials_hint(&message, profile.as_deref()).unwrap_or_else(|| {
+                "give swarmkeeper credentials through the standard chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, the instance profile)"
+                    .to_owned()
+            });
             AwsError {
-            action: "credentials",
-            code: "NoCredentials".to_owned(),
-            message,
-            hint: Some(
-                "give swarmkeeper credentials through the standard chain (instance profile, AWS_PROFILE, AWS_ACCESS_KEY_ID)"
-                    .to_owned(),
-            ),
-            kind: swarmkeeper_plan::ErrorKind::Permission,
-        }
+                action: "credentials",
+                code: "NoCredentials".to_owned(),
+                message,
+                hint: Some(hint),
+                kind: swarmkeeper_plan::ErrorKind::Permission,
+            }
         };
         let Some(provider) = config.credentials_provider() else {
             return Err(failed("no credentials provider is configured".to_owned()));

@@ -51,6 +51,17 @@ impl AwsError {
                     kind,
                 }
             }
+            _ if credentials_hint(&DisplayErrorContext(&err).to_string(), None).is_some() => {
+                let message = DisplayErrorContext(&err).to_string();
+                let profile = std::env::var("AWS_PROFILE").ok();
+                Self {
+                    action,
+                    code: "NoCredentials".to_owned(),
+                    hint: credentials_hint(&message, profile.as_deref()),
+                    message,
+                    kind: ErrorKind::Permission,
+                }
+            }
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Self {
                 action,
                 code: "Unreachable".to_owned(),
@@ -87,6 +98,46 @@ impl AwsError {
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
+}
+
+/// What to do when the credential chain failed, from the SDK's words
+/// (`None`: the failure is not about credentials). `profile` is the
+/// profile in use (AWS_PROFILE), `default` when unset.
+pub fn credentials_hint(message: &str, profile: Option<&str>) -> Option<String> {
+    let m = message.to_ascii_lowercase();
+    let profile = profile.filter(|p| !p.is_empty()).unwrap_or("default");
+    let about_credentials = m.contains("credential") || m.contains("identity") || m.contains("sso");
+    if !about_credentials {
+        return None;
+    }
+    if m.contains("sso") && (m.contains("token") || m.contains("cache") || m.contains("expired")) {
+        return Some(format!(
+            "profile `{profile}` signs in through AWS SSO and has no valid SSO token: run `aws sso login --profile {profile}`, then run swarmkeeper again"
+        ));
+    }
+    if m.contains("credential_process") || m.contains("credential process") || m.contains("credentialprocess") {
+        return Some(format!(
+            "the credential_process of profile `{profile}` failed: run its command by hand to see why; it must print the JSON the AWS CLI documents"
+        ));
+    }
+    if m.contains("assumerole") || m.contains("assume role") || m.contains("role_arn") {
+        return Some(format!(
+            "assuming the role of profile `{profile}` failed: check its role_arn and the credentials of its source_profile"
+        ));
+    }
+    if m.contains("no credentials")
+        || m.contains("credentials provider")
+        || m.contains("could not load credentials")
+        || m.contains("credentialsnotloaded")
+        || m.contains("failed to load credentials")
+        || m.contains("identity")
+    {
+        return Some(
+            "give swarmkeeper credentials through the standard chain: AWS_PROFILE (static keys, credential_process, SSO, role_arn + source_profile), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity, or the instance profile"
+                .to_owned(),
+        );
+    }
+    None
 }
 
 /// The kind of an AWS error from its code and, when AWS answered, the
@@ -249,5 +300,19 @@ mod tests {
             AwsError::from_sdk("ec2:CreateSecurityGroup", unbuilt).kind(),
             ErrorKind::Invalid
         );
+    }
+
+    #[test]
+    fn credential_failures_say_what_to_run() {
+        use super::credentials_hint;
+        let sso = credentials_hint(
+            "failed to load an SSO token: no cached SSO token was found for this session (CredentialsNotLoaded)",
+            Some("dev"),
+        )
+        .expect("about credentials");
+        assert!(sso.contains("aws sso login --profile dev"), "{sso}");
+        let process = credentials_hint("credential_process: the process exited with status 1", None).expect("hint");
+        assert!(process.contains("profile `default`"), "{process}");
+        assert!(credentials_hint("dispatch failure: connection refused", Some("dev")).is_none());
     }
 }

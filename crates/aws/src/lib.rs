@@ -10,6 +10,8 @@
 //! - [`client`]: configuration and the counted call path;
 //! - [`inputs`]: lookups the desired state depends on (subnets, AMIs);
 //! - [`observe`]: what the cluster owns, found by its tag;
+//! - [`reach`]: the managers' published addresses and running instances,
+//!   for reaching the swarm from outside;
 //! - [`execute`]: one plan action = the calls that make it so;
 //! - `identity`: the swarm recorded as the cluster's.
 
@@ -22,6 +24,7 @@ pub mod execute;
 mod identity;
 pub mod inputs;
 pub mod observe;
+pub mod reach;
 
 pub use calls::{CallCounts, is_read};
 pub use client::{Aws, sdk_config};

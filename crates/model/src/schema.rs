@@ -38,6 +38,7 @@ mod tests {
             (None, TOP_KEYS),
             (Some("Cluster"), CLUSTER_KEYS),
             (Some("Network"), NETWORK_KEYS),
+            (Some("Ssh"), SSH_KEYS),
             (Some("Pool"), POOL_KEYS),
             (Some("RootVolume"), ROOT_VOLUME_KEYS),
             (Some("VolumeSpec"), VOLUME_KEYS),

@@ -3,7 +3,8 @@
 //! ([`observed`], [`aws::spec`]), the decisions ([`diff`], which runs
 //! [`aws::diff`], [`nodes`] and [`swarm_diff`]) and their result ([`plan`]),
 //! and how a plan reads ([`render`]); what a cycle hands on and reports
-//! from what it observed ([`publish`], [`health`]).
+//! from what it observed ([`publish`], [`health`]); which managers the CLI
+//! tries over ssh ([`reach`]).
 //!
 //! No I/O at all: providers fill an [`observed::ObservedSwarm`] and execute
 //! [`action::Action`]s; everything between is here, and tested here.
@@ -34,6 +35,7 @@ pub mod observed;
 pub mod op;
 pub mod plan;
 pub mod publish;
+pub mod reach;
 pub mod redact;
 pub mod render;
 pub mod simulate;

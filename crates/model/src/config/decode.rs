@@ -193,6 +193,10 @@ fn decode_cluster(node: &Node, d: &mut Decoder) -> Option<Cluster> {
         None => Some(None),
         Some(n) => decode_controller(n, manager_count, d).map(Some),
     };
+    let ssh = match node.get("ssh").filter(|n| !n.is_null()) {
+        None => Some(Ssh::default()),
+        Some(n) => decode_ssh(n, d),
+    };
     Some(Cluster {
         name: name?,
         region: region?,
@@ -202,6 +206,7 @@ fn decode_cluster(node: &Node, d: &mut Decoder) -> Option<Cluster> {
         replace_after: replace_after?,
         max_unavailable: max_unavailable?,
         controller: controller?,
+        ssh: ssh?,
     })
 }
 
@@ -295,6 +300,48 @@ fn decode_controller(node: &Node, managers: u32, d: &mut Decoder) -> Option<Cont
         image: image?,
         git: git?,
         replicas: replicas?,
+    })
+}
+
+fn decode_ssh(node: &Node, d: &mut Decoder) -> Option<Ssh> {
+    d.mapping(node, "cluster.ssh", SSH_KEYS, false)?;
+    let user = match node.get("user") {
+        None => Some(DEFAULT_SSH_USER.to_owned()),
+        Some(u) => d
+            .string(u, "cluster.ssh.user")
+            .and_then(|s| names::check(d, u.span, "cluster.ssh.user", &s, &names::SSH_USER).then_some(s)),
+    };
+    let address = match node.get("address") {
+        None => Some(DEFAULT_SSH_ADDRESS),
+        Some(a) => d.keyword(a, "cluster.ssh.address"),
+    };
+    let allow_from = match node.get("allow_from") {
+        None => Some(Vec::new()),
+        Some(list) => cidr_list(d, list, "cluster.ssh.allow_from"),
+    };
+    Some(Ssh {
+        user: user?,
+        address: address?,
+        allow_from: allow_from?,
+    })
+}
+
+/// A list of CIDR blocks, each checked (an error at each bad one).
+fn cidr_list(d: &mut Decoder, list: &Node, path: &str) -> Option<Vec<String>> {
+    d.string_list(list, path, false).and_then(|items| {
+        let mut ok = true;
+        for (item, s) in list.as_seq().unwrap_or_default().iter().zip(&items) {
+            if let Err(why) = names::parse_cidr(s) {
+                ok = false;
+                d.diags.error_help(
+                    "invalid-cidr",
+                    Some(item.span),
+                    format!("`{s}` is not a CIDR block: {why}"),
+                    "write an address and prefix length, e.g. 203.0.113.0/24 or 2001:db8::/32",
+                );
+            }
+        }
+        ok.then_some(items)
     })
 }
 
@@ -437,21 +484,7 @@ fn decode_ingress(node: &Node, d: &mut Decoder) -> Option<Ingress> {
         .and_then(|n| d.opt_string(n, "ingress.certificate"));
     let allowed_cidrs = match node.get("allowed_cidrs") {
         None => Some(default_allowed_cidrs()),
-        Some(list) => d.string_list(list, "ingress.allowed_cidrs", false).and_then(|items| {
-            let mut ok = true;
-            for (item, s) in list.as_seq().unwrap_or_default().iter().zip(&items) {
-                if let Err(why) = names::parse_cidr(s) {
-                    ok = false;
-                    d.diags.error_help(
-                        "invalid-cidr",
-                        Some(item.span),
-                        format!("`{s}` is not a CIDR block: {why}"),
-                        "write an address and prefix length, e.g. 203.0.113.0/24 or 2001:db8::/32",
-                    );
-                }
-            }
-            ok.then_some(items)
-        }),
+        Some(list) => cidr_list(d, list, "ingress.allowed_cidrs"),
     };
     Some(Ingress {
         kind: kind?,

@@ -22,9 +22,11 @@ pub const CLUSTER_KEYS: &[&str] = &[
     "replace_after",
     "max_unavailable",
     "controller",
+    "ssh",
 ];
 pub const CONTROLLER_KEYS: &[&str] = &["image", "git", "replicas"];
 pub const CONTROLLER_GIT_KEYS: &[&str] = &["url", "branch", "path"];
+pub const SSH_KEYS: &[&str] = &["user", "address", "allow_from"];
 pub const NETWORK_KEYS: &[&str] = &["vpc", "subnets"];
 pub const POOL_KEYS: &[&str] = &["count", "instance_type", "ami", "ssh_key", "root_volume"];
 pub const ROOT_VOLUME_KEYS: &[&str] = &["size_gb", "type"];

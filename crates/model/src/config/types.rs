@@ -42,6 +42,12 @@ pub const MAX_UNAVAILABLE: RangeInclusive<u32> = 1..=MAX_POOL_COUNT;
 /// `cluster.max_unavailable` when not written.
 pub const DEFAULT_MAX_UNAVAILABLE: u32 = 1;
 
+/// `cluster.ssh.user` when not written: the login of Amazon Linux's AMIs
+/// (the example's); Debian's AMIs log in as `admin`, Ubuntu's as `ubuntu`.
+pub const DEFAULT_SSH_USER: &str = "ec2-user";
+/// `cluster.ssh.address` when not written.
+pub const DEFAULT_SSH_ADDRESS: SshAddress = SshAddress::Private;
+
 /// A pool's `count`.
 pub const POOL_COUNT: RangeInclusive<u32> = 0..=MAX_POOL_COUNT;
 /// The most managers (an odd count from 1): more slows consensus.
@@ -154,6 +160,9 @@ pub struct Cluster {
     /// `swarm init` (manifests/swarmkeeper.stack.yml), following git.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<Controller>,
+    /// How the CLI reaches a manager over ssh when DOCKER_HOST is unset.
+    #[serde(default)]
+    pub ssh: Ssh,
 }
 
 /// `cluster.controller`: the in-cluster controller from the first boot.
@@ -194,6 +203,54 @@ pub struct ControllerGit {
     /// The directory holding swarmkeeper.yaml (default `.`).
     #[serde(default = "default_controller_path")]
     pub path: String,
+}
+
+/// `cluster.ssh`: how `swarmkeeper` run from outside the cluster reaches a
+/// manager (over ssh, `docker system dial-stdio`) when DOCKER_HOST is unset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ssh {
+    /// The login on the managers (default `ec2-user`, Amazon Linux's; Debian's AMIs use `admin`).
+    #[serde(default = "default_ssh_user")]
+    #[schemars(regex(pattern = r"^[a-z_][a-z0-9_-]{0,31}$"))]
+    pub user: String,
+    /// Which address of a manager to connect to (default `private`: the
+    /// addresses the managers publish in SSM; `public`: their instances' public IPs).
+    #[serde(default = "default_ssh_address")]
+    pub address: SshAddress,
+    /// CIDR blocks allowed to reach the managers on TCP 22. Nothing is
+    /// opened when absent or empty.
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+}
+
+impl Default for Ssh {
+    fn default() -> Self {
+        Self {
+            user: default_ssh_user(),
+            address: DEFAULT_SSH_ADDRESS,
+            allow_from: Vec::new(),
+        }
+    }
+}
+
+fn default_ssh_user() -> String {
+    DEFAULT_SSH_USER.to_owned()
+}
+
+fn default_ssh_address() -> SshAddress {
+    DEFAULT_SSH_ADDRESS
+}
+
+keywords! {
+    /// `cluster.ssh.address`: which of a manager's addresses the CLI uses.
+    #[derive(JsonSchema)]
+    pub enum SshAddress {
+        /// The address each manager published in SSM (`manager-addresses`): from inside the VPC, a VPN or a bastion.
+        Private = "private",
+        /// The public IP of each running manager instance.
+        Public = "public",
+    }
 }
 
 fn default_replace_after() -> Duration {

@@ -45,6 +45,17 @@ pub const CLUSTER_NAME: NameRule = NameRule {
     },
 };
 
+/// A login name on the managers (`cluster.ssh.user`): what `useradd`
+/// accepts by default, and never something `ssh` could read as an option.
+pub const SSH_USER: NameRule = NameRule {
+    expected: "1 to 32 characters: a lowercase letter or `_`, then lowercase letters, digits, `_` or `-`",
+    matcher: |s| {
+        (1..=32).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && s.chars().all(|c| lower_alnum(c) || c == '_' || c == '-')
+    },
+};
+
 /// Stack names become the prefix of service, network, config and secret
 /// names (`<stack>_<name>`), as with `docker stack deploy`.
 pub const STACK_NAME: NameRule = NameRule {

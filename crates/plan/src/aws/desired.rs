@@ -12,7 +12,8 @@ use swarmkeeper_model::config::IngressKind;
 use swarmkeeper_model::config::{Ami, DeletionPolicy, Pool, VolumeKind};
 
 pub use super::names::{
-    efs_dns, efs_group, lb_group, nodes_group, ssm_prefix, swarm_id_parameter, target_group_name, user_data_hash,
+    efs_dns, efs_group, lb_group, nodes_group, ssh_group, ssm_prefix, swarm_id_parameter, target_group_name,
+    user_data_hash,
 };
 use super::spec::*;
 use crate::node_types::NodePolicy;
@@ -88,6 +89,17 @@ pub fn desired_aws(
         }],
     });
 
+    // ssh to the managers, from `cluster.ssh.allow_from` only: a group of
+    // their own, made only when the list is not empty.
+    let ssh_rules = ssh_rules(&cluster.ssh.allow_from);
+    if !ssh_rules.is_empty() {
+        out.security_groups.push(SecurityGroupSpec {
+            name: ssh_group(name),
+            description: format!("swarmkeeper {name}: ssh to the managers"),
+            ingress: ssh_rules,
+        });
+    }
+
     let pools: Vec<(&str, &Pool)> = std::iter::once(("managers", &cluster.managers))
         .chain(cluster.workers.as_ref().map(|w| ("workers", w)))
         .collect();
@@ -142,7 +154,12 @@ pub fn desired_aws(
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_else(|| "gp3".to_owned())
                 }),
-                security_groups: vec![nodes_group(name)],
+                security_groups: if pool == "managers" && out.security_groups.iter().any(|g| g.name == ssh_group(name))
+                {
+                    vec![nodes_group(name), ssh_group(name)]
+                } else {
+                    vec![nodes_group(name)]
+                },
             });
         }
         out.groups.push(AutoScalingGroupSpec {
@@ -282,6 +299,22 @@ fn shell_quote(value: &str) -> String {
     } else {
         format!("'{}'", value.replace('\'', "'\\''"))
     }
+}
+
+/// TCP 22 from each CIDR of `cluster.ssh.allow_from`, sorted, once each.
+fn ssh_rules(allow_from: &[String]) -> Vec<IngressRule> {
+    let mut rules: Vec<IngressRule> = allow_from
+        .iter()
+        .map(|cidr| IngressRule {
+            protocol: IpProtocol::Tcp,
+            from_port: 22,
+            to_port: 22,
+            source: Source::Cidr(cidr.clone()),
+        })
+        .collect();
+    rules.sort();
+    rules.dedup();
+    rules
 }
 
 /// The load balancer, its listeners, one target group per routed service
@@ -578,5 +611,134 @@ mod tests {
             "{errors:?}"
         );
         assert!(errors.iter().any(|e| e.starts_with("cluster.workers:")), "{errors:?}");
+    }
+}
+
+/// `cluster.ssh`: port 22 on the managers, from `allow_from` only.
+#[cfg(test)]
+mod ssh_tests {
+    use super::*;
+    use crate::action::Action;
+    use crate::aws::AwsAction;
+    use crate::aws::diff::diff_aws;
+    use swarmkeeper_model::tree::Entry;
+    use swarmkeeper_model::{MemoryTree, Variables, load_tree};
+
+    fn state(ssh: &str) -> DesiredState {
+        let yaml = format!(
+            "version: 1\ncluster:\n  name: c1\n  region: eu-west-1\n  managers: {{count: 1, instance_type: t3.small, ami: ami-0123456789abcdef0}}\n  workers: {{count: 1, instance_type: t3.small, ami: ami-0123456789abcdef0}}\n{ssh}"
+        );
+        let mut tree = MemoryTree::new("test");
+        tree.insert("swarmkeeper.yaml", Entry::File(yaml.into_bytes()));
+        let loaded = load_tree(&tree, &Variables::new());
+        loaded.state.expect("loads")
+    }
+
+    fn desired(ssh: &str) -> DesiredAws {
+        let inputs = AwsInputs {
+            subnets: vec!["subnet-a".into()],
+            ..AwsInputs::default()
+        };
+        desired_aws(&state(ssh), &inputs, "#!/usr/bin/env bash\n")
+            .expect("valid")
+            .expect("a cluster")
+    }
+
+    fn rule(cidr: &str) -> IngressRule {
+        IngressRule {
+            protocol: IpProtocol::Tcp,
+            from_port: 22,
+            to_port: 22,
+            source: Source::Cidr(cidr.into()),
+        }
+    }
+
+    #[test]
+    fn ssh_opens_port_22_on_the_managers_only_from_allow_from() {
+        for absent in [
+            "",
+            "  ssh: {user: admin, address: public}\n",
+            "  ssh: {allow_from: []}\n",
+        ] {
+            let d = desired(absent);
+            assert!(
+                !d.security_groups.iter().any(|g| g.name == "c1-ssh"),
+                "nothing opened without allow_from: {absent:?}"
+            );
+            assert!(
+                d.security_groups
+                    .iter()
+                    .flat_map(|g| &g.ingress)
+                    .all(|r| r.from_port != 22 || matches!(r.source, Source::Group(_))),
+                "{absent:?}"
+            );
+            assert!(d.launch_templates.iter().all(|t| t.security_groups == ["c1-nodes"]));
+        }
+        let d = desired("  ssh:\n    allow_from: [203.0.113.0/24, 198.51.100.7/32, 203.0.113.0/24]\n");
+        let group = d
+            .security_groups
+            .iter()
+            .find(|g| g.name == "c1-ssh")
+            .expect("the ssh group");
+        assert_eq!(group.ingress, [rule("198.51.100.7/32"), rule("203.0.113.0/24")]);
+        let lt = |name: &str| {
+            d.launch_templates
+                .iter()
+                .find(|t| t.name == name)
+                .expect("template")
+                .security_groups
+                .clone()
+        };
+        assert_eq!(lt("c1-managers"), ["c1-nodes", "c1-ssh"]);
+        assert_eq!(lt("c1-workers"), ["c1-nodes"], "workers are never opened to ssh");
+    }
+
+    fn plan(desired: &DesiredAws, observed: &ObservedAws) -> Vec<AwsAction> {
+        let mut steps = Vec::new();
+        let mut push = |a: Action, _: String, _: Vec<usize>| {
+            steps.push(a);
+            steps.len() - 1
+        };
+        diff_aws(desired, observed, &mut push, &mut Vec::new(), &mut Vec::new());
+        steps
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Aws { aws, .. } => Some(aws),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_changed_allow_from_authorizes_the_new_range_and_revokes_the_old() {
+        let d = desired("  ssh: {allow_from: [203.0.113.0/24]}\n");
+        let tags = BTreeMap::from([(TAG_CLUSTER.to_owned(), "c1".to_owned())]);
+        let observed = ObservedAws {
+            security_groups: vec![ObservedSecurityGroup {
+                id: "sg-1".into(),
+                name: "c1-ssh".into(),
+                tags: tags.clone(),
+                ingress: vec![rule("0.0.0.0/0")],
+            }],
+            ..ObservedAws::default()
+        };
+        let actions = plan(&d, &observed);
+        assert!(actions.contains(&AwsAction::AuthorizeIngress {
+            group: "c1-ssh".into(),
+            rule: rule("203.0.113.0/24")
+        }));
+        assert!(actions.contains(&AwsAction::RevokeIngress {
+            group: "c1-ssh".into(),
+            rule: rule("0.0.0.0/0")
+        }));
+        // allow_from removed: the group is no longer declared and is deleted.
+        let d = desired("");
+        let actions = plan(&d, &observed);
+        assert!(
+            actions
+                .iter()
+                .any(|a| matches!(a, AwsAction::DeleteSecurityGroup { name, .. } if name == "c1-ssh")),
+            "{actions:?}"
+        );
     }
 }

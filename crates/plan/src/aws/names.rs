@@ -29,6 +29,12 @@ pub fn nodes_group(cluster: &str) -> String {
     format!("{cluster}-nodes")
 }
 
+/// The managers' own group: TCP 22 from `cluster.ssh.allow_from`, made
+/// only when that list is not empty.
+pub fn ssh_group(cluster: &str) -> String {
+    format!("{cluster}-ssh")
+}
+
 pub fn efs_group(cluster: &str) -> String {
     format!("{cluster}-efs")
 }
