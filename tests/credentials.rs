@@ -45,7 +45,7 @@ fn with_profile(lab: &BTreeMap<String, String>, home: &AwsHome, profile: &str) -
         .filter(|(k, _)| {
             !matches!(
                 k.as_str(),
-                "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "AWS_SESSION_TOKEN" | "AWS_PROFILE"
+                "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "AWS_SESSION_TOKEN" | "AWS_PROFILE" | "DOCKER_HOST"
             )
         })
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -63,7 +63,8 @@ fn with_profile(lab: &BTreeMap<String, String>, home: &AwsHome, profile: &str) -
 }
 
 /// Run the binary with exactly `env` (the test process's AWS keys, if any,
-/// do not leak in).
+/// do not leak in), and no engine: a cluster with no swarm yet plans its
+/// AWS half alone, which is what these tests need credentials for.
 fn run(env: &BTreeMap<String, String>, args: &[&str]) -> common::Run {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
         .args(args)
@@ -71,6 +72,7 @@ fn run(env: &BTreeMap<String, String>, args: &[&str]) -> common::Run {
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_PROFILE")
+        .env_remove("DOCKER_HOST")
         .envs(env)
         .env("NO_COLOR", "1")
         .output()
