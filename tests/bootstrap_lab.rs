@@ -32,7 +32,6 @@ cluster:
   region: eu-west-1
   managers: {{ count: 3, instance_type: t3.small, ami: \"{AMI}\" }}
   workers: {{ count: 1, instance_type: t3.small, ami: \"{AMI}\" }}
-  ssh: {{ user: root }}
 stacks:
   site:
     compose: site.yml
@@ -69,7 +68,7 @@ fn no_engine(lab: &Lab) -> Lab {
 /// The same user with DOCKER_HOST naming one manager over ssh.
 fn over_ssh(lab: &Lab, address: &str) -> Lab {
     let mut env = no_engine(lab);
-    env.insert("DOCKER_HOST".into(), format!("ssh://root@{address}"));
+    env.insert("DOCKER_HOST".into(), format!("ssh://ec2-user@{address}"));
     env
 }
 
@@ -170,7 +169,8 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
     // then the swarm half through a manager found over ssh.
     let boot = run(&no_engine(&lab), &["reconcile", &dir.arg(), "--swarm-timeout", "420s"]);
     assert!(boot.stderr.contains("swarm formed"), "{boot:?}");
-    assert!(boot.stderr.contains("over ssh: ssh://root@10.213.0."), "{boot:?}");
+    // cluster.ssh's default login, Amazon Linux's ec2-user.
+    assert!(boot.stderr.contains("over ssh: ssh://ec2-user@10.213.0."), "{boot:?}");
     assert_eq!(boot.code, Some(0), "{boot:?}");
 
     // One init: the claim holder is a manager instance, and only its
@@ -247,7 +247,7 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
     assert_eq!(late.code, Some(0), "{late:?}");
     let again = run(&no_engine(&lab), &["reconcile", &dir.arg(), "--dry-run"]);
     assert_eq!(again.code, Some(0), "{again:?}");
-    assert!(again.stderr.contains("over ssh: ssh://root@"), "{again:?}");
+    assert!(again.stderr.contains("over ssh: ssh://ec2-user@"), "{again:?}");
     let again = run(&ssh, &["reconcile", &dir.arg(), "--dry-run"]);
     assert_eq!(again.code, Some(0), "{again:?}");
 
