@@ -179,15 +179,27 @@ def reset(binary):
 
 
 def reset_aws():
-    """An empty moto account (then the certificate the example routes need)."""
+    """An empty moto account (then the certificate the example routes need).
+    The example's cluster stays moto records: the benches that run it adopt
+    the lab's own swarm, which its instances must not join."""
     import urllib.request
     endpoint = os.environ["AWS_ENDPOINT_URL"]
     urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"), timeout=30)
     run([sys.executable, os.path.join(REPO, "tests/lab/acm-certificate.py"), "cloud.example.com"])
+    moto_only("cloud")
+
+
+def moto_only(cluster):
+    """The lab's node agent leaves this cluster's instances alone (and
+    stops the nodes it runs for it)."""
+    marks = os.path.join(LAB, "nodes", "moto-only")
+    os.makedirs(marks, exist_ok=True)
+    open(os.path.join(marks, cluster), "w").close()
 
 
 def swarmkeeper_json(binary, sock, directory):
-    r = run([binary, "reconcile", directory, "-o", "json"], env=env_with(sock))
+    # The lab's swarm is hand-built: the example's cluster adopts it.
+    r = run([binary, "reconcile", "--adopt-swarm", directory, "-o", "json"], env=env_with(sock))
     return json.loads(r.stdout)
 
 
@@ -370,8 +382,9 @@ def change_latency(binary, proxy, edits=20):
 def footprint(binary, seconds=300):
     """`swarmkeeper run` idle on the example (30 s resync): RSS and CPU."""
     reset(binary)
+    moto_only("cloud")
     ctl = Controller(binary, os.path.join(REPO, "manifests/examples/nextcloud"), ENGINE, free_port(),
-                     "--resync", "30s")
+                     "--resync", "30s", "--adopt-swarm")
     try:
         time.sleep(15)  # the first apply, then idle
         pid = ctl.proc.pid
@@ -502,12 +515,89 @@ stacks:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def bootstrap(binary):
+    """From an empty account to the stack running, through the real user
+    data (1 manager, 1 worker), then destroy. stderr lines are timestamped
+    as they arrive: swarmkeeper's own time is before "The AWS half is
+    applied" and after "swarm formed"; between them the instances boot."""
+    reset(binary)
+    reset_aws()
+    cluster = f"bboot{os.getpid() % 10000}"
+    work = tempfile.mkdtemp(prefix="sk-bench-bootstrap-")
+    ami = "ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    with open(os.path.join(work, "swarmkeeper.yaml"), "w") as f:
+        f.write(f"""version: 1
+cluster:
+  name: {cluster}
+  region: eu-west-1
+  managers: {{ count: 1, instance_type: t3.small, ami: "{ami}" }}
+  workers: {{ count: 1, instance_type: t3.small, ami: "{ami}" }}
+stacks:
+  site:
+    compose: site.yml
+""")
+    with open(os.path.join(work, "site.yml"), "w") as f:
+        f.write("services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      placement:\n"
+                "        constraints: [node.role == worker]\n")
+    env = {k: v for k, v in env_with(ENGINE).items() if k != "DOCKER_HOST"}
+    nodes = os.path.join(LAB, "nodes")
+
+    def timed(args):
+        """Run, returning (seconds, {marker: seconds since start})."""
+        t0 = time.time()
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        seen = {}
+        for line in proc.stderr:
+            for marker in ("The AWS half is applied", "swarm formed"):
+                if marker in line and marker not in seen:
+                    seen[marker] = time.time() - t0
+        if proc.wait(900) != 0:
+            raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}")
+        return time.time() - t0, seen
+
+    def manager_sock():
+        for name in os.listdir(nodes):
+            sock = os.path.join(nodes, name, "docker.sock")
+            if name.startswith("i-") and os.path.exists(sock):
+                r = docker("info", "--format", "{{.Swarm.ControlAvailable}}", sock=sock, check=False)
+                if r.stdout.strip() == "true":
+                    return sock
+        return None
+
+    def running():
+        sock = manager_sock()
+        if not sock:
+            return False
+        r = docker("service", "ls", "--format", "{{.Name}} {{.Replicas}}", sock=sock, check=False)
+        return "site_web 1/1" in r.stdout
+
+    t0 = time.time()
+    total, seen = timed([binary, "reconcile", work, "--swarm-timeout", "600s"])
+    wait_for(running, 300, "site_web running")
+    to_running = time.time() - t0
+    aws_half, formed = seen["The AWS half is applied"], seen["swarm formed"]
+    instances = [n for n in os.listdir(nodes) if n.startswith("i-")]
+    t1 = time.time()
+    destroy, _ = timed([binary, "destroy", work, "--yes"])
+    wait_for(lambda: not any(os.path.exists(os.path.join(nodes, n)) for n in instances), 300,
+             "the cluster's nodes stopped")
+    nodes_gone = time.time() - t1
+    moto_only(cluster)
+    shutil.rmtree(work, ignore_errors=True)
+    out = {"reconcile_s": total, "to_stack_running_s": to_running,
+           "swarmkeeper_own_s": aws_half + (total - formed), "instances_boot_s": formed - aws_half,
+           "swarm_half_to_running_s": to_running - formed, "destroy_s": destroy, "destroy_to_nodes_gone_s": nodes_gone}
+    log(f"bootstrap: {out}")
+    return out
+
+
 BENCHES = {
     "api_economy": lambda b, p, a: api_economy(b, p),
     "converge": lambda b, p, a: converge_time(b, p),
     "latency": lambda b, p, a: change_latency(b, p),
     "failure": lambda b, p, a: failure_reaction(b),
     "footprint": lambda b, p, a: footprint(b, a.footprint_seconds),
+    "bootstrap": lambda b, p, a: bootstrap(b),
 }
 
 
