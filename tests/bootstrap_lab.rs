@@ -32,6 +32,8 @@ cluster:
   region: eu-west-1
   managers: {{ count: 3, instance_type: t3.small, ami: \"{AMI}\" }}
   workers: {{ count: 1, instance_type: t3.small, ami: \"{AMI}\" }}
+logging:
+  cloudwatch: {{ group: {cluster}-logs, retention_days: 1 }}
 stacks:
   site:
     compose: site.yml
@@ -39,7 +41,12 @@ stacks:
     )
 }
 
+/// A web service, and one that says a line on its standard output (which
+/// the engine's awslogs driver sends to the cluster's log group).
 const SITE: &str = "services:
+  talk:
+    image: swarmkeeper-lab/web:1
+    command: [\"sh\", \"-c\", \"echo hello from the talk task; exec sleep 3600\"]
   web:
     image: swarmkeeper-lab/web:1
     deploy:
@@ -229,6 +236,26 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
         let ls = node_docker(&lab, &claim, &["service", "ls", "--format", "{{.Name}} {{.Replicas}}"]);
         ls.stdout.contains("site_web 2/2").then_some(())
     });
+
+    // Every node's engine sends container logs to the cluster's log group
+    // (node.sh's daemon.json), one stream per container: the talk task's
+    // line arrives in moto's CloudWatch Logs.
+    let stream = eventually(120, "the talk task's line in the log group", || {
+        let found = boto(
+            &lab,
+            &format!(
+                "l = boto3.client('logs', **kw)\n\
+                 out = []\n\
+                 for s in l.describe_log_streams(logGroupName='{cluster}-logs')['logStreams']:\n    \
+                 for e in l.get_log_events(logGroupName='{cluster}-logs', logStreamName=s['logStreamName'])['events']:\n        \
+                 if 'hello from the talk task' in e['message']:\n            \
+                 out.append(s['logStreamName'])\n\
+                 print(json.dumps(out))"
+            ),
+        );
+        found.as_array()?.first()?.as_str().map(str::to_owned)
+    });
+    assert!(stream.starts_with("site_talk.1."), "a stream named after the task's container: {stream}");
 
     // Status from anywhere: AWS credentials alone.
     let status = eventually(60, "status --cluster synced", || {
