@@ -255,7 +255,10 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
         );
         found.as_array()?.first()?.as_str().map(str::to_owned)
     });
-    assert!(stream.starts_with("site_talk.1."), "a stream named after the task's container: {stream}");
+    assert!(
+        stream.starts_with("site_talk.1."),
+        "a stream named after the task's container: {stream}"
+    );
 
     // Status from anywhere: AWS credentials alone.
     let status = eventually(60, "status --cluster synced", || {

@@ -56,6 +56,9 @@ fn the_stack_manifest_runs_the_controller_and_it_converges_the_example_from_git(
     let _serial = common::serial();
     let lab = common::lab("the_stack_manifest_runs_the_controller_and_it_converges_the_example_from_git");
     reset(&lab, &[]);
+    // The example's instances stay moto records: they must not join the
+    // lab's own swarm, which the controller adopts.
+    common::moto_only(&lab, &["cloud"]);
     common::ensure_certificate(&lab);
 
     // The image, from the binary this test run built.

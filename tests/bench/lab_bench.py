@@ -416,6 +416,23 @@ def footprint(binary, seconds=300):
             "binary_mib": os.path.getsize(binary) / (1024 * 1024)}
 
 
+def cluster_yaml(cluster, workers, stack, extra=""):
+    """A cluster of 1 manager and `workers` workers (t3.small, Amazon
+    Linux) with one stack `stack` from `<stack>.yml`; `extra`: more lines
+    under `cluster:`."""
+    ami = "ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    return f"""version: 1
+cluster:
+  name: {cluster}
+  region: eu-west-1
+  managers: {{ count: 1, instance_type: t3.small, ami: "{ami}" }}
+  workers: {{ count: {workers}, instance_type: t3.small, ami: "{ami}" }}
+{extra}stacks:
+  {stack}:
+    compose: {stack}.yml
+"""
+
+
 def failure_reaction(binary, kills=5, replace_after=5):
     """The multi-node lab: a worker's dockerd killed → the swarm marks it
     Down (its own detection) → swarmkeeper removes it and terminates its
@@ -433,19 +450,8 @@ def failure_reaction(binary, kills=5, replace_after=5):
         wait_for(lambda: os.path.exists(os.path.join(seed_dir, "ready")), 120, "the seed manager")
         seed = os.path.join(seed_dir, "docker.sock")
         proxy = CountingProxy(seed, os.path.join(LAB, "bench-seed-proxy.sock"))
-        ami = "ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
         with open(os.path.join(work, "swarmkeeper.yaml"), "w") as f:
-            f.write(f"""version: 1
-cluster:
-  name: {cluster}
-  region: eu-west-1
-  managers: {{ count: 1, instance_type: t3.small, ami: "{ami}" }}
-  workers: {{ count: 2, instance_type: t3.small, ami: "{ami}" }}
-  replace_after: {replace_after}s
-stacks:
-  app:
-    compose: app.yml
-""")
+            f.write(cluster_yaml(cluster, 2, "app", f"  replace_after: {replace_after}s\n"))
         with open(os.path.join(work, "app.yml"), "w") as f:
             f.write("services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      replicas: 2\n")
         ctl = Controller(binary, work, proxy.path, free_port(), "--resync", "30s")
@@ -524,18 +530,8 @@ def bootstrap(binary):
     reset_aws()
     cluster = f"bboot{os.getpid() % 10000}"
     work = tempfile.mkdtemp(prefix="sk-bench-bootstrap-")
-    ami = "ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
     with open(os.path.join(work, "swarmkeeper.yaml"), "w") as f:
-        f.write(f"""version: 1
-cluster:
-  name: {cluster}
-  region: eu-west-1
-  managers: {{ count: 1, instance_type: t3.small, ami: "{ami}" }}
-  workers: {{ count: 1, instance_type: t3.small, ami: "{ami}" }}
-stacks:
-  site:
-    compose: site.yml
-""")
+        f.write(cluster_yaml(cluster, 1, "site"))
     with open(os.path.join(work, "site.yml"), "w") as f:
         f.write("services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      placement:\n"
                 "        constraints: [node.role == worker]\n")

@@ -13,7 +13,8 @@
 //! - [`reach`]: the managers' published addresses and running instances,
 //!   for reaching the swarm from outside;
 //! - [`execute`]: one plan action = the calls that make it so;
-//! - `identity`: the swarm recorded as the cluster's.
+//! - `identity`: the swarm recorded as the cluster's;
+//! - `ssm`: the parameters under a cluster's prefix, page by page.
 
 mod calls;
 pub mod client;
@@ -25,9 +26,11 @@ mod identity;
 pub mod inputs;
 pub mod observe;
 pub mod reach;
+mod ssm;
 
 pub use calls::{CallCounts, is_read};
 pub use client::{Aws, sdk_config};
 pub use ec2::VpcSummary;
 pub use error::AwsError;
 pub use execute::AwsIds;
+pub(crate) use ssm::SsmRead;

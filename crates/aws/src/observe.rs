@@ -10,7 +10,7 @@ use swarmkeeper_plan::aws::spec::*;
 use swarmkeeper_plan::aws::user_data;
 use swarmkeeper_plan::closed_set::UnknownWord;
 
-use crate::{Aws, AwsError};
+use crate::{Aws, AwsError, SsmRead};
 
 fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
     tags.iter()
@@ -287,29 +287,8 @@ impl Aws {
             self.describe_instances(cluster, &mut out.instances).await?;
         }
 
-        let mut token = None;
-        loop {
-            let page = self
-                .call(
-                    "ssm:GetParametersByPath",
-                    self.ssm
-                        .get_parameters_by_path()
-                        .path(ssm_prefix)
-                        .recursive(true)
-                        .with_decryption(true)
-                        .set_next_token(token.take())
-                        .send(),
-                )
-                .await?;
-            for p in page.parameters() {
-                if let (Some(name), Some(value)) = (p.name(), p.value()) {
-                    out.parameters.insert(name.to_owned(), Sensitive(value.to_owned()));
-                }
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
+        for (name, value) in self.parameters_under(ssm_prefix, SsmRead::Everything).await? {
+            out.parameters.insert(name, Sensitive(value));
         }
 
         let mut marker = None;

@@ -7,7 +7,7 @@ use swarmkeeper_plan::aws::desired::ssm_prefix;
 use swarmkeeper_plan::aws::spec::TAG_CLUSTER;
 use swarmkeeper_plan::reach::ManagerInstance;
 
-use crate::{Aws, AwsError};
+use crate::{Aws, AwsError, SsmRead};
 
 impl Aws {
     /// `<prefix>/manager-addresses` (`ip:2377,…`), when published. Read
@@ -16,33 +16,11 @@ impl Aws {
     pub async fn published_manager_addresses(&self, cluster: &str) -> Result<Option<String>, AwsError> {
         let prefix = ssm_prefix(cluster);
         let wanted = format!("{prefix}/manager-addresses");
-        let mut token = None;
-        loop {
-            let page = self
-                .call(
-                    "ssm:GetParametersByPath",
-                    self.ssm
-                        .get_parameters_by_path()
-                        .path(&prefix)
-                        .recursive(false)
-                        .with_decryption(false)
-                        .set_next_token(token.take())
-                        .send(),
-                )
-                .await?;
-            if let Some(value) = page
-                .parameters()
-                .iter()
-                .find(|p| p.name() == Some(wanted.as_str()))
-                .and_then(|p| p.value())
-            {
-                return Ok(Some(value.to_owned()));
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                return Ok(None);
-            }
-        }
+        let values = self.parameters_under(&prefix, SsmRead::OneLevelUndecrypted).await?;
+        Ok(values
+            .into_iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, value)| value))
     }
 
     /// The running instances of the cluster's managers' group (by the
