@@ -38,9 +38,11 @@ def main():
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def reply(self, code, body=b"", kind="text/plain"):
+        def reply(self, code, body=b"", kind="text/plain", headers=()):
             self.send_response(code)
             self.send_header("Content-Type", kind)
+            for name, value in headers:
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -56,7 +58,9 @@ def main():
                 return self.reply(400)
             token = secrets.token_urlsafe(32)
             tokens[token] = time.monotonic() + ttl
-            self.reply(200, token.encode())
+            # As EC2 does: the Go SDK (dockerd's awslogs) reads the TTL
+            # back and falls back to IMDSv1 without it.
+            self.reply(200, token.encode(), headers=[("X-aws-ec2-metadata-token-ttl-seconds", str(ttl))])
 
         def do_GET(self):
             token = self.headers.get("X-aws-ec2-metadata-token", "")
