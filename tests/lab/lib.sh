@@ -38,6 +38,10 @@ LOCAL_POOL=10.213.64.0/18
 SWARM_POOL=10.213.128.0/17
 LAB_NET=10.213.0.0/16
 LAB_NET_RE='10\.213\.'   # LAB_NET as a regex prefix, to find the lab's iptables rules
+# moto's default VPC, where its instances' private addresses come from: up
+# rejects this host's traffic to it (see block_moto_vpc), down removes the rule.
+MOTO_VPC=172.31.0.0/16
+MOTO_VPC_COMMENT=swarmkeeper-lab-moto-vpc
 # cgroup parent of every container of the lab dockerd
 CGROUP_PARENT=swarmkeeper-lab
 
