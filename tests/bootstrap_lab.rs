@@ -292,3 +292,204 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
     assert_eq!(second.code, Some(0), "{second:?}");
     assert!(second.stdout.contains("Nothing to destroy"), "{second:?}");
 }
+
+/// The desired state of a cluster whose first manager starts the
+/// controller, following `url`: one manager, the stack on it.
+fn with_controller(cluster: &str, url: &str, replicas: u32) -> (String, String) {
+    let yaml = format!(
+        "version: 1
+cluster:
+  name: {cluster}
+  region: eu-west-1
+  managers: {{ count: 1, instance_type: t3.small, ami: \"{AMI}\" }}
+  controller:
+    image: swarmkeeper-lab/swarmkeeper:dev
+    git: {{ url: \"{url}\", branch: main }}
+    replicas: 1
+stacks:
+  site:
+    compose: site.yml
+"
+    );
+    let site =
+        format!("services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      replicas: {replicas}\n");
+    (yaml, site)
+}
+
+/// `cluster.controller`: the manager that creates the swarm starts
+/// swarmkeeper from `manifests/swarmkeeper.stack.yml` (its image on the
+/// node as a registry would provide it), following the lab's git server;
+/// from then on the controller applies every pushed commit, and a CLI run
+/// changes nothing without `--force`.
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn the_first_manager_starts_the_controller_which_follows_git_and_owns_the_platform() {
+    let _serial = common::serial();
+    let lab = common::lab("the_first_manager_starts_the_controller_which_follows_git_and_owns_the_platform");
+    reset(&lab, &[]);
+    reset_moto(&lab);
+    let cluster = format!("ctl{}", std::process::id() % 100_000);
+    let _cleanup = Cleanup(&lab, &cluster);
+
+    // The image the nodes run, from the binary under test: the agent hands
+    // the lab's images to every node it boots.
+    let image = std::process::Command::new(common::repo_root().join("tests/lab/swarmkeeper-image"))
+        .arg(env!("CARGO_BIN_EXE_swarmkeeper"))
+        .envs(&lab)
+        .output()
+        .expect("run tests/lab/swarmkeeper-image");
+    assert!(image.status.success(), "{}", String::from_utf8_lossy(&image.stderr));
+
+    // The desired state in a repository on the lab's git server.
+    let repo = format!("{cluster}.git");
+    let bare = PathBuf::from(&lab["SWARMKEEPER_LAB_GIT_DIR"]).join(&repo);
+    let _ = std::fs::remove_dir_all(&bare);
+    std::fs::create_dir_all(&bare).expect("create the bare repository");
+    common::git(&bare, &["init", "-q", "--bare"]);
+    let url = format!("{}{repo}", lab["SWARMKEEPER_LAB_GIT_URL"]);
+    let work = DesiredDir::new("controller-boot");
+    let (yaml, site) = with_controller(&cluster, &url, 1);
+    work.write("swarmkeeper.yaml", &yaml).write("site.yml", &site);
+    let push = |message: &str| {
+        common::git(&work.path, &["add", "-A"]);
+        common::git(&work.path, &["commit", "-q", "-m", message]);
+        common::git(
+            &work.path,
+            &[
+                "push",
+                "-q",
+                &format!("file://{}", bare.display()),
+                "HEAD:refs/heads/main",
+            ],
+        );
+        common::git(&work.path, &["rev-parse", "HEAD"])
+    };
+    common::git(&work.path, &["init", "-q"]);
+    let first = push("the platform");
+
+    // One command from an empty account: the AWS half, the swarm formed;
+    // the swarm half is the controller's.
+    let boot = run(&no_engine(&lab), &["reconcile", &work.arg(), "--swarm-timeout", "420s"]);
+    assert_eq!(boot.code, Some(0), "{boot:?}");
+    assert!(boot.stderr.contains("swarm formed"), "{boot:?}");
+    assert!(
+        boot.stderr
+            .contains(&format!("which applies the swarm half from {url}#main")),
+        "{boot:?}"
+    );
+    let prefix = format!("/swarmkeeper/{cluster}");
+    let manager = parameter(&lab, &format!("{prefix}/init-claim"));
+    let manager = manager.as_str().expect("an init claim").to_owned();
+    // Right after publishing the swarm, its bootstrap deploys the stack.
+    let log_file = node_dir(&lab, &manager).join("root/var-log/swarmkeeper-bootstrap.log");
+    eventually(120, "the first manager to start the controller", || {
+        let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+        assert!(!log.contains("starting the controller failed"), "{log}");
+        log.contains("started the controller (swarmkeeper-lab/swarmkeeper:dev)")
+            .then_some(())
+    });
+
+    // The controller holds the lease and applies the commit: its stack
+    // runs, and the cluster's status (AWS credentials alone) is its own.
+    let applied = |commit: &str| {
+        let revision = commit[..12].to_owned();
+        let mut tries = 0;
+        eventually(240, &format!("the controller to apply {revision}"), || {
+            tries += 1;
+            if tries % 20 == 0 {
+                // What the controller says, for a test that times out.
+                let ps = node_docker(
+                    &lab,
+                    &manager,
+                    &["service", "ps", "--no-trunc", "swarmkeeper_controller"],
+                );
+                let logs = node_docker(
+                    &lab,
+                    &manager,
+                    &["service", "logs", "--tail", "40", "swarmkeeper_controller"],
+                );
+                eprintln!("controller tasks: {ps:?}\ncontroller logs: {logs:?}");
+            }
+            let s = run(&no_engine(&lab), &["status", "--cluster", &cluster, "-o", "json"]);
+            let v: Value = serde_json::from_str(&s.stdout).ok()?;
+            (v["writer"] == "controller" && v["applied_revision"] == revision.as_str() && v["sync_status"] == "Synced")
+                .then_some(v)
+        })
+    };
+    applied(&first);
+    eventually(120, "site_web 1/1 beside the controller", || {
+        let ls = node_docker(
+            &lab,
+            &manager,
+            &["service", "ls", "--format", "{{.Name}} {{.Replicas}}"],
+        );
+        (ls.stdout.contains("swarmkeeper_controller 1/1") && ls.stdout.contains("site_web 1/1")).then_some(())
+    });
+    let lease = node_docker(
+        &lab,
+        &manager,
+        &[
+            "config",
+            "inspect",
+            "swarmkeeper-lease",
+            "--format",
+            "{{json .Spec.Labels}}",
+        ],
+    );
+    assert!(
+        lease.stdout.contains(&url),
+        "the lease names what it follows: {lease:?}"
+    );
+
+    // A pushed commit is applied by the controller.
+    let (_, site) = with_controller(&cluster, &url, 2);
+    work.write("site.yml", &site);
+    let second = push("two replicas");
+    applied(&second);
+    eventually(120, "site_web 2/2", || {
+        let ls = node_docker(
+            &lab,
+            &manager,
+            &["service", "ls", "--format", "{{.Name}} {{.Replicas}}"],
+        );
+        ls.stdout.contains("site_web 2/2").then_some(())
+    });
+
+    // A CLI run from a directory of its own changes nothing and says where
+    // changes go; --dry-run works as always.
+    let (_, site) = with_controller(&cluster, &url, 3);
+    work.write("site.yml", &site);
+    let refused = run(&no_engine(&lab), &["reconcile", &work.arg()]);
+    assert_eq!(refused.code, Some(1), "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("the controller follows {url}#main: push there")),
+        "{refused:?}"
+    );
+    let web = node_docker(
+        &lab,
+        &manager,
+        &[
+            "service",
+            "inspect",
+            "site_web",
+            "--format",
+            "{{.Spec.Mode.Replicated.Replicas}}",
+        ],
+    );
+    assert_eq!(web.stdout.trim(), "2", "nothing changed: {web:?}");
+    let preview = run(&no_engine(&lab), &["reconcile", &work.arg(), "--dry-run"]);
+    assert_eq!(preview.code, Some(2), "{preview:?}");
+
+    // Destroy stops the controller first, then takes the rest down.
+    let destroy = run(&no_engine(&lab), &["destroy", &work.arg(), "--yes"]);
+    assert_eq!(destroy.code, Some(0), "{destroy:?}");
+    assert!(
+        destroy.stdout.contains("removed the controller's service")
+            || destroy.stderr.contains("removed the controller's service"),
+        "{destroy:?}"
+    );
+    assert!(instances(&lab, &cluster).is_empty());
+    let _ = std::fs::remove_dir_all(&bare);
+}

@@ -16,7 +16,17 @@
 #   SWARMKEEPER_JOIN_TIMEOUT    seconds to wait for SSM and a join (600)
 #   SWARMKEEPER_LOG_GROUP       CloudWatch Logs group: the engine's default log
 #                               driver becomes awslogs, one stream per container
-#   AWS_ENDPOINT_URL            passed to every aws call (and to awslogs)
+#   AWS_ENDPOINT_URL            passed to every aws call (and to awslogs, and
+#                               to the controller)
+# The in-cluster controller (cluster.controller; managers only), started by
+# the manager that runs `swarm init`, from SWARMKEEPER_CONTROLLER_STACK (the
+# text of manifests/swarmkeeper.stack.yml):
+#   SWARMKEEPER_CONTROLLER_IMAGE     the image (an ECR image: login first)
+#   SWARMKEEPER_CONTROLLER_GIT       the repository it follows
+#   SWARMKEEPER_CONTROLLER_BRANCH    its branch
+#   SWARMKEEPER_CONTROLLER_PATH      the directory holding swarmkeeper.yaml
+#   SWARMKEEPER_CONTROLLER_REPLICAS  replicas, on distinct managers
+#   SWARMKEEPER_CONTROLLER_STACK     the stack file
 #
 # SSM parameters under the prefix (the contract with swarmkeeper):
 #   join-token/worker, join-token/manager  SecureString
@@ -80,6 +90,12 @@ validate_config() {
   check SWARMKEEPER_DOCKER_INSTALL '^(auto|skip)$' 'must be auto or skip'
   check SWARMKEEPER_JOIN_TIMEOUT '^[1-9][0-9]*$' 'must be seconds > 0'
   check SWARMKEEPER_LOG_GROUP '^[A-Za-z0-9_./#-]{1,512}$' 'is not a CloudWatch Logs group name'
+  check SWARMKEEPER_CONTROLLER_REPLICAS '^[1-7]$' 'must be 1 to 7'
+  if [[ -n ${SWARMKEEPER_CONTROLLER_IMAGE:-} ]]; then
+    for name in SWARMKEEPER_CONTROLLER_GIT SWARMKEEPER_CONTROLLER_STACK; do
+      if [[ -z ${!name:-} ]]; then problems+=("$name is not set (SWARMKEEPER_CONTROLLER_IMAGE is)"); fi
+    done
+  fi
   if ((${#problems[@]} > 0)); then
     for p in "${problems[@]}"; do log "ERROR: $p"; done
     die "invalid configuration: see the variables at the top of this script"
@@ -371,6 +387,58 @@ init_swarm() {
   out=$(docker swarm init --advertise-addr "$LOCAL_IP" 2>&1) || die "docker swarm init failed: $out"
   record_swarm_id
   publish_join_info
+  start_controller
+}
+
+# ecr_login IMAGE: an image in ECR is pulled after a login (the instance
+# profile's ecr:GetAuthorizationToken); the password goes through a pipe,
+# never argv. Other registries: nothing to do.
+ecr_login() {
+  local registry=${1%%/*} region endpoint=()
+  [[ $registry =~ ^[0-9]{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$ ]] || return 0
+  region=${BASH_REMATCH[2]}
+  if [[ -n ${AWS_ENDPOINT_URL:-} ]]; then endpoint=(--endpoint-url "$AWS_ENDPOINT_URL"); fi
+  if timeout 60 aws ecr get-login-password --region "$region" "${endpoint[@]}" 2>"$WORK/login.err" |
+    docker login --username AWS --password-stdin "$registry" >/dev/null 2>>"$WORK/login.err"; then
+    log "logged in to $registry"
+    return 0
+  fi
+  log "cannot log in to $registry: $(tr '\n' ' ' <"$WORK/login.err") (the managers' instance profile needs ecr:GetAuthorizationToken)"
+  return 1
+}
+
+# start_controller: swarmkeeper itself, as the stack `swarmkeeper`, right
+# after `swarm init` (cluster.controller). The same stack file as the
+# manual path; AWS_ENDPOINT_URL, when set, reaches the controller through
+# a second file merged over it. A failure is logged and the node stays in
+# the swarm: the swarm is up, and `swarmkeeper reconcile` or a rerun of
+# this script starts the controller later.
+start_controller() {
+  local stack files attempt out
+  [[ -n ${SWARMKEEPER_CONTROLLER_IMAGE:-} ]] || return 0
+  stack="$WORK/swarmkeeper.stack.yml"
+  printf '%s\n' "$SWARMKEEPER_CONTROLLER_STACK" >"$stack"
+  files=(-c "$stack")
+  if [[ -n ${AWS_ENDPOINT_URL:-} ]]; then
+    printf 'version: "3.8"\nservices:\n  controller:\n    environment:\n      AWS_ENDPOINT_URL: "%s"\n' \
+      "$AWS_ENDPOINT_URL" >"$WORK/endpoint.yml"
+    files+=(-c "$WORK/endpoint.yml")
+  fi
+  for attempt in 1 2 3 4 5; do
+    if ecr_login "$SWARMKEEPER_CONTROLLER_IMAGE" &&
+      out=$(SWARMKEEPER_IMAGE=$SWARMKEEPER_CONTROLLER_IMAGE \
+        SWARMKEEPER_GIT=$SWARMKEEPER_CONTROLLER_GIT \
+        SWARMKEEPER_GIT_BRANCH=${SWARMKEEPER_CONTROLLER_BRANCH:-main} \
+        SWARMKEEPER_GIT_PATH=${SWARMKEEPER_CONTROLLER_PATH:-.} \
+        SWARMKEEPER_REPLICAS=${SWARMKEEPER_CONTROLLER_REPLICAS:-1} \
+        timeout 120 docker stack deploy --with-registry-auth "${files[@]}" swarmkeeper 2>&1); then
+      log "started the controller ($SWARMKEEPER_CONTROLLER_IMAGE) following $SWARMKEEPER_CONTROLLER_GIT@${SWARMKEEPER_CONTROLLER_BRANCH:-main}"
+      return 0
+    fi
+    log "starting the controller failed (attempt $attempt/5): ${out:-see above}"
+    backoff_sleep "$attempt" 30
+  done
+  log "ERROR: the controller was not started; the swarm is up. Rerun this script, or deploy manifests/swarmkeeper.stack.yml by hand"
 }
 
 # parse_addresses VALUE: one host:port a line; malformed entries are dropped, so
@@ -459,6 +527,13 @@ main() {
   case $(swarm_state) in
     active)
       log "already in the swarm as node $(docker info --format "{{.Swarm.NodeID}}"); nothing to do"
+      # A rerun on the manager that initialised the swarm finishes a boot
+      # cut short before the controller started.
+      if [[ $ROLE == manager && -n ${SWARMKEEPER_CONTROLLER_IMAGE:-} ]] &&
+        ! docker service inspect swarmkeeper_controller >/dev/null 2>&1 &&
+        [[ $(ssm_get init-claim 2>/dev/null) == "$INSTANCE_ID" ]]; then
+        start_controller
+      fi
       exit 0
       ;;
     locked) die "the swarm is locked (autolock): run docker swarm unlock, then rerun" ;;

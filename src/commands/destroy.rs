@@ -230,7 +230,7 @@ pub fn run(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: cannot write {marker}, which stops the controller: {e}; nothing was destroyed");
             return Ok(ExitCode::from(1));
         }
-        eprintln!("{}", stop_controller(&aws, &cluster.name).await);
+        eprintln!("{}", stop_controller(&aws, &cluster).await);
 
         let started = Instant::now();
         let color = crate::render::Style::for_stderr() == crate::render::Style::Color;
@@ -339,13 +339,26 @@ fn confirm(args: &DestroyArgs, cluster: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Remove the controller's service when DOCKER_HOST reaches a manager of
-/// the cluster's own swarm (one of its nodes is one of the cluster's
-/// instances); otherwise say so: the marker stops it, and its instances go.
-async fn stop_controller(aws: &Aws, cluster: &str) -> String {
+/// Remove the controller's service through a manager of the cluster's own
+/// swarm (one of its nodes is one of the cluster's instances): the one
+/// DOCKER_HOST names, or with DOCKER_HOST unset one found over ssh as
+/// `reconcile` finds it (`cluster.ssh`). Otherwise say so: the marker
+/// stops the controller, and its instances go.
+async fn stop_controller(aws: &Aws, cluster_spec: &swarmkeeper_model::config::Cluster) -> String {
     let fallback = "the `destroying` marker stops the controller, and its instances go";
+    let cluster = cluster_spec.name.as_str();
     let attempt = async {
-        let engine = swarmkeeper_swarm::Engine::connect().await.map_err(|e| e.to_string())?;
+        let engine = if std::env::var_os("DOCKER_HOST").is_some() {
+            swarmkeeper_swarm::Engine::connect().await.map_err(|e| e.to_string())?
+        } else {
+            let reach = crate::reach::find_manager(aws, cluster_spec)
+                .await
+                .map_err(|e| e.to_string())?;
+            match reach.engine {
+                Some(engine) => engine,
+                None => return Err(reach.why_not()),
+            }
+        };
         engine.require_manager().await.map_err(|e| e.to_string())?;
         let swarm = engine.observe().await.map_err(|e| e.to_string())?;
         let observed = aws

@@ -97,6 +97,15 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
         for note in &providers.notes {
             eprintln!("note: {note}");
         }
+        if providers.swarm == SwarmReach::NotFormed
+            && let Some(controller) = state.config.cluster.as_ref().and_then(|c| c.controller.as_ref())
+        {
+            eprintln!(
+                "note: the steps after the swarm exists are the in-cluster controller's: the manager that creates the \
+                 swarm starts it ({}), and it applies them from {}#{}",
+                controller.image, controller.git.url, controller.git.branch
+            );
+        }
         let opts = PlanOptions {
             allow_empty: args.allow_empty,
             ..PlanOptions::default()
@@ -207,6 +216,16 @@ async fn bootstrap_swarm_half(
         formed.swarm_id,
         formed.took.as_secs_f64()
     );
+    if let Some(controller) = &cluster.controller {
+        // The controller owns the swarm half from here: applying it from
+        // this directory as well would race it with another source.
+        eprintln!(
+            "Its manager starts the in-cluster controller ({}), which applies the swarm half from {}#{}; changes go \
+             there from now on (push). `swarmkeeper status --cluster {}` shows what it applied.",
+            controller.image, controller.git.url, controller.git.branch, cluster.name
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let providers = match Providers::connect(state, how).await {
         Ok(p) => p,
         Err(e) => {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use swarmkeeper_model::DesiredState;
 use swarmkeeper_model::config::IngressKind;
-use swarmkeeper_model::config::{Ami, DeletionPolicy, Pool, VolumeKind};
+use swarmkeeper_model::config::{Ami, Controller, DeletionPolicy, Pool, VolumeKind};
 
 pub use super::names::{
     efs_dns, efs_group, lb_group, nodes_group, ssh_group, ssm_prefix, swarm_id_parameter, target_group_name,
@@ -48,6 +48,12 @@ pub fn path_patterns(path: &str) -> Vec<String> {
 
 /// What is wrong with the inputs, for the user.
 pub type InputError = String;
+
+/// The in-cluster controller's stack file, the same one the manual path
+/// deploys: with `cluster.controller` the managers' user data carries it,
+/// and the manager that runs `swarm init` deploys it (node.sh,
+/// `start_controller`). Compiled in, so the plan stays free of I/O.
+pub const CONTROLLER_STACK: &str = include_str!("../../../../manifests/swarmkeeper.stack.yml");
 
 pub fn desired_aws(
     state: &DesiredState,
@@ -129,6 +135,11 @@ pub fn desired_aws(
                 .as_ref()
                 .and_then(|l| l.cloudwatch.as_ref())
                 .map(|c| c.group.as_str()),
+            controller: if pool == "managers" {
+                cluster.controller.as_ref()
+            } else {
+                None
+            },
             bootstrap,
         });
         let packed = super::user_data::compress(&user_data).len();
@@ -258,6 +269,8 @@ struct UserDataVars<'a> {
     role: &'a str,
     region: &'a str,
     log_group: Option<&'a str>,
+    /// Managers only: the controller their swarm's first manager starts.
+    controller: Option<&'a Controller>,
     bootstrap: &'a str,
 }
 
@@ -276,6 +289,17 @@ fn render_user_data(v: &UserDataVars) -> String {
     ];
     if let Some(group) = v.log_group {
         vars.push(("SWARMKEEPER_LOG_GROUP", group));
+    }
+    let replicas = v.controller.map(|c| c.replicas.to_string());
+    if let (Some(c), Some(replicas)) = (v.controller, replicas.as_deref()) {
+        vars.extend([
+            ("SWARMKEEPER_CONTROLLER_IMAGE", c.image.as_str()),
+            ("SWARMKEEPER_CONTROLLER_GIT", c.git.url.as_str()),
+            ("SWARMKEEPER_CONTROLLER_BRANCH", c.git.branch.as_str()),
+            ("SWARMKEEPER_CONTROLLER_PATH", c.git.path.as_str()),
+            ("SWARMKEEPER_CONTROLLER_REPLICAS", replicas),
+            ("SWARMKEEPER_CONTROLLER_STACK", CONTROLLER_STACK),
+        ]);
     }
     let mut out = format!(
         "#!/usr/bin/env bash\n# Rendered by swarmkeeper for pool {} of cluster {}.\n",
@@ -520,6 +544,62 @@ mod tests {
         assert_eq!(workers.user_data_hash, user_data_hash(&workers.user_data));
     }
 
+    /// The rendered header up to its `export` line, run by bash: what
+    /// node.sh would see of `name`.
+    fn shell_value(user_data: &str, name: &str) -> String {
+        let header = user_data
+            .split_once("\nexport ")
+            .map(|(head, rest)| format!("{head}\nexport {}", rest.lines().next().unwrap_or("")))
+            .expect("an export line");
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("{header}\nprintf %s \"${{{name}-unset}}\""))
+            .output()
+            .expect("run bash");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    #[test]
+    fn the_managers_and_only_they_carry_the_controller_and_its_stack_file() {
+        let yaml = cluster("").replace(
+            "  workers:",
+            "  controller:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/swarmkeeper:0.2.0\n    \
+             git: { url: 'git@git.example.com:ops/platform.git', branch: release/1, path: deploy/prod }\n    \
+             replicas: 1\n  workers:",
+        );
+        let aws = desired_aws(&state(&yaml), &inputs(), NODE_SH)
+            .expect("no input errors")
+            .expect("a cluster");
+        let template = |name: &str| {
+            aws.launch_templates
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| t.user_data.as_str())
+                .expect("template")
+        };
+        let managers = template("cloud-managers");
+        for (name, want) in [
+            (
+                "SWARMKEEPER_CONTROLLER_IMAGE",
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/swarmkeeper:0.2.0",
+            ),
+            ("SWARMKEEPER_CONTROLLER_GIT", "git@git.example.com:ops/platform.git"),
+            ("SWARMKEEPER_CONTROLLER_BRANCH", "release/1"),
+            ("SWARMKEEPER_CONTROLLER_PATH", "deploy/prod"),
+            ("SWARMKEEPER_CONTROLLER_REPLICAS", "1"),
+            // The stack file, byte for byte, through the shell's quoting.
+            ("SWARMKEEPER_CONTROLLER_STACK", CONTROLLER_STACK),
+        ] {
+            assert_eq!(shell_value(managers, name), want, "{name}");
+        }
+        assert_eq!(shell_value(managers, "SWARMKEEPER_ROLE"), "manager");
+        let workers = template("cloud-workers");
+        assert_eq!(shell_value(workers, "SWARMKEEPER_CONTROLLER_IMAGE"), "unset");
+        let header = workers.split_once("\nexport ").map_or("", |(head, _)| head);
+        assert!(!header.contains("SWARMKEEPER_CONTROLLER"), "{header}");
+    }
+
     #[test]
     fn with_cloudwatch_logging_every_pool_gets_the_log_group() {
         let yaml = cluster("logging:\n  cloudwatch: { group: 'cloud/logs#1', retention_days: 7 }\n");
@@ -563,12 +643,27 @@ mod tests {
             .collect();
         let name = format!("a{}", "b0-".repeat(10));
         assert_eq!(name.len(), 31);
+        // The longest controller keys the model accepts.
+        let controller = Controller {
+            image: format!(
+                "123456789012.dkr.ecr.ap-southeast-77.amazonaws.com/{}",
+                group.replace(['#', '.'], "-")
+            )[..255]
+                .to_owned(),
+            git: swarmkeeper_model::config::ControllerGit {
+                url: format!("ssh://git@git.example.com/{}", group.repeat(4).replace('#', "-"))[..2048].to_owned(),
+                branch: format!("b{}", group.replace(['#', '.'], "_"))[..255].to_owned(),
+                path: format!("p{}", group.repeat(2).replace(['#', '.'], "_"))[..1024].to_owned(),
+            },
+            replicas: 7,
+        };
         let script = render_user_data(&UserDataVars {
             cluster: &name,
             pool: "managers",
             role: "manager",
             region: "ap-southeast-77",
             log_group: Some(&group),
+            controller: Some(&controller),
             bootstrap: NODE_SH,
         });
         let packed = compress(&script);
@@ -583,9 +678,10 @@ mod tests {
             packed.len(),
             script.len()
         );
-        // Room to grow: the bootstrap may gain the controller's start.
+        // Room to grow: 4 KiB free even with every value at its longest
+        // (and of varied characters, which compress worst).
         assert!(
-            packed.len() * 2 < MAX_USER_DATA_BYTES,
+            packed.len() + 4096 < MAX_USER_DATA_BYTES,
             "{} bytes compressed",
             packed.len()
         );
