@@ -176,6 +176,7 @@ async fn a_create_whose_answer_was_lost_does_not_duplicate_the_group() {
         user_data_hash: String::new(),
         root_volume_gb: None,
         root_volume_type: None,
+        instance_profile: None,
         security_groups: vec![],
     };
     let vpcs = plain.list_vpcs().await.expect("vpcs");

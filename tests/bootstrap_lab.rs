@@ -30,8 +30,8 @@ fn desired(cluster: &str) -> String {
 cluster:
   name: {cluster}
   region: eu-west-1
-  managers: {{ count: 3, instance_type: t3.small, ami: \"{AMI}\" }}
-  workers: {{ count: 1, instance_type: t3.small, ami: \"{AMI}\" }}
+  managers: {{ count: 3, instance_type: t3.small, ami: \"{AMI}\", instance_profile: {cluster}-nodes }}
+  workers: {{ count: 1, instance_type: t3.small, ami: \"{AMI}\", instance_profile: {cluster}-nodes }}
 logging:
   cloudwatch: {{ group: {cluster}-logs, retention_days: 1 }}
 stacks:
@@ -166,6 +166,19 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
     let dir = DesiredDir::new("bootstrap-lab");
     dir.write("swarmkeeper.yaml", &desired(&cluster))
         .write("site.yml", SITE);
+    // The pools' instance profile, made outside swarmkeeper as a user's
+    // IAM code would.
+    boto(
+        &lab,
+        &format!(
+            "i = boto3.client('iam', **kw)\n\
+             i.create_role(RoleName='{cluster}-nodes', AssumeRolePolicyDocument=json.dumps({{'Version': '2012-10-17', \
+             'Statement': [{{'Effect': 'Allow', 'Principal': {{'Service': 'ec2.amazonaws.com'}}, 'Action': 'sts:AssumeRole'}}]}}))\n\
+             i.create_instance_profile(InstanceProfileName='{cluster}-nodes')\n\
+             i.add_role_to_instance_profile(InstanceProfileName='{cluster}-nodes', RoleName='{cluster}-nodes')\n\
+             print('{{}}')"
+        ),
+    );
 
     // The preview, with no engine: the swarm's steps wait for the swarm.
     let preview = run(&no_engine(&lab), &["reconcile", &dir.arg(), "--dry-run"]);
@@ -179,6 +192,23 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
     // cluster.ssh's default login, Amazon Linux's ec2-user.
     assert!(boot.stderr.contains("over ssh: ssh://ec2-user@10.213.0."), "{boot:?}");
     assert_eq!(boot.code, Some(0), "{boot:?}");
+
+    // Both launch templates name the profile.
+    let profiles = boto(
+        &lab,
+        &format!(
+            "e = boto3.client('ec2', **kw)\n\
+             out = []\n\
+             for pool in ['managers', 'workers']:\n    \
+             v = e.describe_launch_template_versions(LaunchTemplateName='{cluster}-' + pool, Versions=['$Default'])\n    \
+             out.append(v['LaunchTemplateVersions'][0]['LaunchTemplateData'].get('IamInstanceProfile', {{}}).get('Name'))\n\
+             print(json.dumps(out))"
+        ),
+    );
+    assert_eq!(
+        profiles,
+        serde_json::json!([format!("{cluster}-nodes"), format!("{cluster}-nodes")])
+    );
 
     // One init: the claim holder is a manager instance, and only its
     // bootstrap log initialised a swarm.

@@ -202,6 +202,7 @@ impl Aws {
                     user_data,
                     root_volume_gb: root.and_then(|e| e.volume_size()).and_then(|s| u32::try_from(s).ok()),
                     root_volume_type: root.and_then(|e| e.volume_type()).map(|t| t.as_str().to_owned()),
+                    instance_profile: data.iam_instance_profile().and_then(|p| p.name()).map(str::to_owned),
                     security_groups,
                 },
             });

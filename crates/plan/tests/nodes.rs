@@ -26,6 +26,7 @@ fn desired(managers: u32, workers: u32, worker_type: &str) -> DesiredAws {
         user_data_hash: String::new(),
         root_volume_gb: None,
         root_volume_type: None,
+        instance_profile: None,
         security_groups: vec![],
     };
     let group = |name: &str, pool: &str, count: u32| AutoScalingGroupSpec {

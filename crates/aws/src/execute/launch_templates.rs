@@ -14,6 +14,11 @@ fn template_data(spec: &LaunchTemplateSpec, ids: &AwsIds) -> Result<ec2::Request
         .instance_type(ec2::InstanceType::from(spec.instance_type.as_str()))
         .user_data(base64::engine::general_purpose::STANDARD.encode(compress(&spec.user_data)))
         .set_key_name(spec.key_name.clone())
+        .set_iam_instance_profile(spec.instance_profile.as_ref().map(|name| {
+            ec2::LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
+                .name(name)
+                .build()
+        }))
         .metadata_options(
             ec2::LaunchTemplateInstanceMetadataOptionsRequest::builder()
                 .http_tokens(ec2::LaunchTemplateHttpTokensState::Required)

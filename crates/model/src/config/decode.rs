@@ -407,12 +407,24 @@ fn decode_pool(node: &Node, path: &str, d: &mut Decoder) -> Option<Pool> {
             volume_type: volume_type?,
         })
     });
+    let instance_profile = match node.get("instance_profile").filter(|n| !n.is_null()) {
+        None => None,
+        Some(n) => {
+            let p = format!("{path}.instance_profile");
+            let s = d.string(n, &p)?;
+            if !names::check(d, n.span, &p, &s, &names::INSTANCE_PROFILE) {
+                return None;
+            }
+            Some(s)
+        }
+    };
     Some(Pool {
         count: count?,
         instance_type: instance_type?,
         ami: ami?,
         ssh_key,
         root_volume,
+        instance_profile,
     })
 }
 

@@ -28,7 +28,14 @@ pub const CONTROLLER_KEYS: &[&str] = &["image", "git", "replicas"];
 pub const CONTROLLER_GIT_KEYS: &[&str] = &["url", "branch", "path"];
 pub const SSH_KEYS: &[&str] = &["user", "address", "allow_from"];
 pub const NETWORK_KEYS: &[&str] = &["vpc", "subnets"];
-pub const POOL_KEYS: &[&str] = &["count", "instance_type", "ami", "ssh_key", "root_volume"];
+pub const POOL_KEYS: &[&str] = &[
+    "count",
+    "instance_type",
+    "ami",
+    "ssh_key",
+    "root_volume",
+    "instance_profile",
+];
 pub const ROOT_VOLUME_KEYS: &[&str] = &["size_gb", "type"];
 pub const VOLUME_KEYS: &[&str] = &["type", "deletion_policy", "size_gb"];
 pub const INGRESS_KEYS: &[&str] = &["type", "certificate", "allowed_cidrs"];

@@ -299,6 +299,12 @@ pub struct Pool {
     pub ssh_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_volume: Option<RootVolume>,
+    /// The IAM instance profile (its name) the pool's instances run with:
+    /// their credentials for SSM (join), CloudWatch Logs and, on the
+    /// managers, the controller's AWS half. Created outside swarmkeeper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9+=,.@_-]{1,128}$"))]
+    pub instance_profile: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

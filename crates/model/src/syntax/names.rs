@@ -103,6 +103,12 @@ pub const REGION: NameRule = NameRule {
     },
 };
 
+/// An IAM instance profile name (IAM's own character set).
+pub const INSTANCE_PROFILE: NameRule = NameRule {
+    expected: "an IAM instance profile name such as swarmkeeper-managers (1-128 letters, digits or `+=,.@_-`)",
+    matcher: |s| (1..=128).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)),
+};
+
 pub const INSTANCE_TYPE: NameRule = NameRule {
     expected: "an EC2 instance type such as t2.micro, t3.small or m6i.xlarge",
     matcher: |s| match s.split_once('.') {

@@ -159,6 +159,7 @@ pub fn desired_aws(
                 user_data,
                 user_data_hash,
                 root_volume_gb: spec.root_volume.as_ref().map(|r| r.size_gb),
+                instance_profile: spec.instance_profile.clone(),
                 root_volume_type: spec.root_volume.as_ref().map(|r| {
                     serde_json::to_value(r.volume_type)
                         .ok()

@@ -125,6 +125,8 @@ pub struct LaunchTemplateSpec {
     pub user_data_hash: String,
     pub root_volume_gb: Option<u32>,
     pub root_volume_type: Option<String>,
+    /// The IAM instance profile's name, when the pool names one.
+    pub instance_profile: Option<String>,
     /// Security group names.
     pub security_groups: Vec<String>,
 }
