@@ -37,6 +37,10 @@ struct JsonReport<'a> {
     plan: render::JsonPlan<'a>,
     applied: bool,
     converged: Option<bool>,
+    /// After an apply: each round's steps as it ran them (the first is
+    /// `steps`; later rounds run what waited on earlier ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rounds: Option<Vec<Vec<serde_json::Value>>>,
     api_calls: ApiCalls,
 }
 
@@ -133,7 +137,7 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
             crate::cluster_status::publish_from_cli(&providers, &state, &planned.pools, &planned.unhealthy, None).await;
         }
         if args.dry_run || !pending {
-            print_plan(&planned.plan, args, false, None, calls(&providers));
+            print_plan(&planned.plan, args, false, None, None, calls(&providers));
             return Ok(if pending {
                 ExitCode::from(EXIT_CHANGES)
             } else {
@@ -286,7 +290,11 @@ async fn apply_rounds(
     let verbose = args.verbose;
     // On a terminal a live line; otherwise a line per step (see progress.rs).
     let reporter = crate::progress::Reporter::for_stderr(color);
+    let rounds = std::sync::Mutex::new(Vec::new());
     let on_round = |round: usize, plan: &Plan| {
+        if !text && let Ok(mut rounds) = rounds.lock() {
+            rounds.push(render::json(plan).steps);
+        }
         reporter.round(plan, || {
             if text {
                 if round > 1 {
@@ -316,7 +324,15 @@ async fn apply_rounds(
     };
     crate::cluster_status::publish_from_cli(providers, state, &done.pools, &done.unhealthy, last_error).await;
     if args.output == OutputFormat::Json {
-        print_plan(&done.first_plan, args, true, Some(converged), calls(providers));
+        let rounds = rounds.into_inner().unwrap_or_default();
+        print_plan(
+            &done.first_plan,
+            args,
+            true,
+            Some(converged),
+            Some(rounds),
+            calls(providers),
+        );
     } else {
         println!(
             "Apply {}: {} added, {} changed, {} destroyed in {:.1}s.",
@@ -354,13 +370,21 @@ fn report_diagnostics(outcome: &LoadOutcome) {
     }
 }
 
-fn print_plan(plan: &Plan, args: &ReconcileArgs, applied: bool, converged: Option<bool>, calls: ApiCalls) {
+fn print_plan(
+    plan: &Plan,
+    args: &ReconcileArgs,
+    applied: bool,
+    converged: Option<bool>,
+    rounds: Option<Vec<Vec<serde_json::Value>>>,
+    calls: ApiCalls,
+) {
     match args.output {
         OutputFormat::Json => {
             let report = JsonReport {
                 plan: render::json(plan),
                 applied,
                 converged,
+                rounds,
                 api_calls: calls,
             };
             match serde_json::to_string_pretty(&report) {

@@ -36,8 +36,10 @@ pub struct DesiredSwarm {
     pub networks: BTreeMap<String, NetworkSpec>,
     /// (kind, swarm name) → spec.
     pub files: BTreeMap<(FileKind, String), FileObjectSpec>,
-    /// Declared services that cannot be planned yet, with why (a shared
-    /// volume whose file system does not exist yet). Never pruned.
+    /// Declared services that wait on this apply, with what for (a shared
+    /// volume whose file system does not exist yet): still in `services`,
+    /// planned with the address [`KNOWN_AFTER_APPLY`], and their steps go to
+    /// `Plan::after_apply`. Never pruned.
     pub deferred: BTreeMap<String, String>,
     /// Service → the cluster volumes it mounts.
     pub volume_users: BTreeMap<String, Vec<String>>,
@@ -49,6 +51,10 @@ pub struct DesiredSwarm {
 pub type SharedVolumes = BTreeMap<String, String>;
 
 /// NFS mount options for EFS, as AWS recommends them.
+/// What a value only the apply can know (a new file system's address)
+/// reads as in a plan, as Terraform shows it.
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
 pub const EFS_NFS_OPTIONS: &str = "nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport";
 
 /// Hex characters of the content hash in config/secret names.
@@ -113,7 +119,17 @@ pub fn desired_swarm_with(state: &DesiredState, shared: &SharedVolumes) -> Desir
                         ("device".to_owned(), ":/".to_owned()),
                     ]);
                 }
-                None => deferred.push((service.clone(), source.clone())),
+                None => {
+                    // Planned all the same, with the one value only the
+                    // apply knows: `Plan::after_apply` shows the step.
+                    m.volume_driver = Some("local".to_owned());
+                    m.volume_driver_options = BTreeMap::from([
+                        ("type".to_owned(), "nfs".to_owned()),
+                        ("o".to_owned(), format!("addr={KNOWN_AFTER_APPLY},{EFS_NFS_OPTIONS}")),
+                        ("device".to_owned(), ":/".to_owned()),
+                    ]);
+                    deferred.push((service.clone(), source.clone()));
+                }
             }
         }
         if !used.is_empty() {
@@ -121,10 +137,9 @@ pub fn desired_swarm_with(state: &DesiredState, shared: &SharedVolumes) -> Desir
         }
     }
     for (service, volume) in deferred {
-        out.services.remove(&service);
         out.deferred.insert(
             service,
-            format!("the EFS file system of volume `{volume}` does not exist yet; it is created first"),
+            format!("the EFS file system of volume `{volume}`, which this apply creates first (its address is known after apply)"),
         );
     }
     out

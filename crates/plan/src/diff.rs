@@ -121,8 +121,12 @@ pub fn diff_cluster(
             &mut |action, reason, deps| b.push(action, reason, deps),
         ));
     }
-    for (service, why) in &desired.deferred {
-        plan.warnings.push(format!("service `{service}` waits: {why}"));
+    if part != SwarmPart::Planned {
+        // Planned, they are steps of `after_apply` (or `after_swarm`);
+        // here their wait is said in words.
+        for (service, why) in &desired.deferred {
+            plan.warnings.push(format!("service `{service}` waits: {why}"));
+        }
     }
 
     let inputs = SwarmInputs {
@@ -144,6 +148,8 @@ pub fn diff_cluster(
         // Ids stay unique across both lists; the later steps' dependencies
         // on AWS steps say what they wait for besides the swarm.
         plan.after_swarm = b.steps.split_off(now);
+    } else if part == SwarmPart::Planned && !desired.deferred.is_empty() {
+        plan.after_apply = wait_for_this_apply(&mut b.steps, now, &desired.deferred);
     }
     plan.swarm = part;
 
@@ -164,4 +170,49 @@ pub fn diff_cluster(
         ));
     }
     Ok(plan)
+}
+
+/// Move the swarm steps (from `first`) of services that wait on this
+/// apply (`deferred`: service → what it waits for) out of `steps`, with
+/// every step that depends on one of them: the apply runs none of them,
+/// and the next round plans them again with the real values. Ids stay as
+/// they are, so what a waiting step depends on still names its step.
+fn wait_for_this_apply(
+    steps: &mut Vec<Step>,
+    first: usize,
+    deferred: &std::collections::BTreeMap<String, String>,
+) -> Vec<crate::plan::Waiting> {
+    let mut moved: std::collections::BTreeMap<usize, String> = std::collections::BTreeMap::new();
+    // Steps come in dependency order: a step's dependencies are decided first.
+    for step in steps.iter().skip(first) {
+        let own = match &step.action {
+            Action::CreateService { spec } | Action::UpdateService { spec, .. } => deferred.get(&spec.name).cloned(),
+            _ => None,
+        };
+        let inherited = step.depends_on.iter().find_map(|d| {
+            moved.get(d).map(|_| {
+                let dep = steps.iter().find(|s| s.id == *d);
+                format!(
+                    "{} \"{}\" of this plan, which waits itself",
+                    dep.map_or("", |s| s.action.kind()),
+                    dep.map(|s| s.action.name()).unwrap_or_default()
+                )
+            })
+        });
+        if let Some(why) = own.or(inherited) {
+            moved.insert(step.id, why);
+        }
+    }
+    let mut waiting = Vec::new();
+    steps.retain(|step| match moved.remove(&step.id) {
+        Some(waits_for) => {
+            waiting.push(crate::plan::Waiting {
+                step: step.clone(),
+                waits_for,
+            });
+            false
+        }
+        None => true,
+    });
+    waiting
 }

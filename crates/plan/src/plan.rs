@@ -37,6 +37,20 @@ pub struct Plan {
     /// (Terraform's "known after apply"). Not run by the apply that runs
     /// `steps`: they are planned again against the new swarm.
     pub after_swarm: Vec<Step>,
+    /// Steps that wait on something an earlier step of this same apply
+    /// creates (a service mounting the EFS file system of a new shared
+    /// volume): planned with the values known only after it ("known after
+    /// apply"), shown and counted, but not run by the round that runs
+    /// `steps`: the next round plans them again with the real values.
+    pub after_apply: Vec<Waiting>,
+}
+
+/// A step of [`Plan::after_apply`] and what it waits for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Waiting {
+    #[serde(flatten)]
+    pub step: Step,
+    pub waits_for: String,
 }
 
 /// What a plan is given of the swarm.
@@ -82,6 +96,8 @@ pub struct Summary {
     pub destroy: usize,
     /// Steps that wait for the swarm to exist (`Plan::after_swarm`).
     pub after_swarm: usize,
+    /// Steps that wait on an earlier step of this apply (`Plan::after_apply`).
+    pub after_apply: usize,
 }
 
 impl Plan {
@@ -91,9 +107,9 @@ impl Plan {
         self.steps.is_empty()
     }
 
-    /// Anything to do, now or once the swarm exists.
+    /// Anything to do, now, once the swarm exists or after this apply.
     pub fn pending(&self) -> bool {
-        !self.steps.is_empty() || !self.after_swarm.is_empty()
+        !self.steps.is_empty() || !self.after_swarm.is_empty() || !self.after_apply.is_empty()
     }
 
     pub fn summary(&self) -> Summary {
@@ -106,6 +122,7 @@ impl Plan {
             }
         }
         s.after_swarm = self.after_swarm.len();
+        s.after_apply = self.after_apply.len();
         s
     }
 }

@@ -95,6 +95,18 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
             }
             let _ = writeln!(out);
         }
+        if !plan.after_apply.is_empty() {
+            let _ = writeln!(
+                out,
+                "After this apply creates what they wait for, planned with the values known only then \
+                 (known after apply); the apply's next round runs them:\n"
+            );
+            for waiting in &plan.after_apply {
+                let wait = format!("waits for {}", waiting.waits_for);
+                write_step(&mut out, &p, &redactor, &waiting.step, Some(&wait));
+            }
+            let _ = writeln!(out);
+        }
     }
     let (others, legacy): (Vec<_>, Vec<_>) = plan.foreign.iter().partition(|f| f.owner.is_some());
     if verbose {
@@ -204,6 +216,9 @@ pub fn summary_line(s: Summary) -> String {
     if s.after_swarm > 0 {
         let _ = write!(line, "; {} more after the swarm exists", s.after_swarm);
     }
+    if s.after_apply > 0 {
+        let _ = write!(line, "; {} more after this apply (known after apply)", s.after_apply);
+    }
     line.push('.');
     line
 }
@@ -231,6 +246,9 @@ pub struct JsonPlan<'a> {
     pub swarm: &'a SwarmPart,
     /// Swarm steps that follow once the swarm exists (see `swarm`).
     pub after_swarm: Vec<serde_json::Value>,
+    /// Steps that wait on an earlier step of this apply, each with
+    /// `waits_for`; the apply's next round runs them.
+    pub after_apply: Vec<serde_json::Value>,
     pub warnings: &'a [String],
     pub unmanaged: &'a [crate::observed::Unmanaged],
     /// Objects of other desired states (`owner`), or of none (made before
@@ -248,6 +266,17 @@ pub fn json(plan: &Plan) -> JsonPlan<'_> {
         steps: plan.steps.iter().map(|s| redacted_step(plan, s)).collect(),
         swarm: &plan.swarm,
         after_swarm: plan.after_swarm.iter().map(|s| redacted_step(plan, s)).collect(),
+        after_apply: plan
+            .after_apply
+            .iter()
+            .map(|w| {
+                let mut v = redacted_step(plan, &w.step);
+                if let Some(map) = v.as_object_mut() {
+                    map.insert("waits_for".to_owned(), serde_json::Value::String(w.waits_for.clone()));
+                }
+                v
+            })
+            .collect(),
         warnings: &plan.warnings,
         unmanaged: &plan.unmanaged,
         foreign: &plan.foreign,
