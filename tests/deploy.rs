@@ -99,6 +99,9 @@ fn the_stack_manifest_runs_the_controller_and_it_converges_the_example_from_git(
         .arg(&lab_override)
         .arg(STACK)
         .envs(&lab)
+        // As a user deploys it: the stack file requires the repository
+        // (the lab's file copies the bare one to this path).
+        .env("SWARMKEEPER_GIT", "file:///srv/desired.git")
         .env("SWARMKEEPER_LAB_GIT_DIR", &origin.path)
         .env("SWARMKEEPER_LAB_LISTEN", port.to_string())
         .output()
