@@ -4,7 +4,8 @@
 //! cluster's SSM prefix, then its address (manifests/bootstrap/node.sh). Bounded; on a
 //! terminal a live line says what it waits for, elsewhere a line now and
 //! then; on timeout the error names the instance to look at and where its
-//! bootstrap log is.
+//! bootstrap log is. Then, bounded too, for the pools' other instances to
+//! join, so that one round of the swarm half adopts them all.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -126,6 +127,60 @@ pub async fn wait_for_swarm(aws: &Aws, cluster: &Cluster, timeout: Duration) -> 
         bar.finish_and_clear();
     }
     outcome
+}
+
+/// How many of the pools' instances have joined the swarm, of how many
+/// are declared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Joined {
+    pub joined: usize,
+    pub declared: usize,
+}
+
+/// The cluster's nodes that are up in the swarm: the bootstrap labels
+/// each node's engine with its cluster (manifests/bootstrap/node.sh).
+fn joined(swarm: &swarmkeeper_plan::ObservedSwarm, cluster: &Cluster) -> usize {
+    swarm
+        .nodes
+        .iter()
+        .filter(|n| n.state == swarmkeeper_plan::nodes::NodeState::Ready)
+        .filter(|n| n.engine_labels.get("swarmkeeper.cluster") == Some(&cluster.name))
+        .count()
+}
+
+/// After the swarm formed, wait (at most `timeout`) until every instance
+/// the pools declare has joined it, so that the swarm half labels all of
+/// them in one round, as the preview showed. A node that does not join in
+/// time is no error: the swarm half is applied without it and the next
+/// reconcile (the controller's next cycle) adopts it.
+pub async fn wait_for_members(engine: &swarmkeeper_swarm::Engine, cluster: &Cluster, timeout: Duration) -> Joined {
+    let started = Instant::now();
+    let declared =
+        usize::try_from(cluster.managers.count + cluster.workers.as_ref().map_or(0, |w| w.count)).unwrap_or(usize::MAX);
+    let mut last_line: Option<Instant> = None;
+    loop {
+        let now = match engine.observe().await {
+            Ok(swarm) => joined(&swarm, cluster),
+            Err(e) => {
+                tracing::warn!(error = %e, "listing the swarm's nodes failed; trying again");
+                0
+            }
+        };
+        let seen = Joined { joined: now, declared };
+        let elapsed = started.elapsed();
+        if now >= declared || elapsed >= timeout {
+            return seen;
+        }
+        if last_line.is_none_or(|t| t.elapsed() >= LINE_EVERY) {
+            eprintln!(
+                "waiting for cluster `{}`'s instances to join its swarm: {now}/{declared} ({}s)",
+                cluster.name,
+                elapsed.as_secs()
+            );
+            last_line = Some(Instant::now());
+        }
+        tokio::time::sleep(POLL.min(timeout.saturating_sub(elapsed))).await;
+    }
 }
 
 fn timed_out(name: &str, region: &str, last: &Seen, timeout: Duration) -> anyhow::Error {

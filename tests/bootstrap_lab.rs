@@ -523,3 +523,101 @@ fn the_first_manager_starts_the_controller_which_follows_git_and_owns_the_platfo
     assert!(instances(&lab, &cluster).is_empty());
     let _ = std::fs::remove_dir_all(&bare);
 }
+
+/// The JSON documents one run printed, one after the other (a bootstrap
+/// prints one for the AWS half and one for the swarm half).
+fn documents(stdout: &str) -> Vec<Value> {
+    serde_json::Deserializer::from_str(stdout)
+        .into_iter::<Value>()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("JSON documents on stdout ({e}): {stdout}"))
+}
+
+/// A step as the text plan names it: op, kind, name. A node's name is
+/// known only after the apply, so a node step is named by the pool whose
+/// label it gets.
+fn named(step: &Value) -> (String, String, String) {
+    let field = |k: &str| step[k].as_str().unwrap_or_default().to_owned();
+    let name = match step["change"]["labels"]["io.swarmkeeper.pool"].as_str() {
+        Some(pool) if field("kind") == "node" => format!("a node of the {pool} pool"),
+        _ => field("name"),
+    };
+    assert!(!name.is_empty(), "a step without a name: {step}");
+    (field("op"), field("kind"), name)
+}
+
+/// A reviewer approves the dry-run; the apply must run exactly that. For
+/// the example, from an empty account and no swarm: the dry-run's steps
+/// (now, after the swarm exists, after this apply) are the union of the
+/// apply's rounds (the AWS half's, then the swarm half's).
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn the_examples_preview_from_an_empty_account_is_exactly_what_its_bootstrap_runs() {
+    let _serial = common::serial();
+    let lab = common::lab("the_examples_preview_from_an_empty_account_is_exactly_what_its_bootstrap_runs");
+    reset(&lab, &[]);
+    reset_moto(&lab);
+    // The example's own cluster name, booted by the agent like any other.
+    let cluster = "cloud";
+    common::booted(&lab, cluster);
+    // The account's one prerequisite: the certificate the ingress names,
+    // issued in ACM as a user would have it.
+    common::ensure_certificate(&lab);
+    let _cleanup = Cleanup(&lab, cluster);
+    let example = format!("{}/manifests/examples/nextcloud", env!("CARGO_MANIFEST_DIR"));
+
+    let preview = run(&no_engine(&lab), &["reconcile", &example, "--dry-run", "-o", "json"]);
+    assert_eq!(preview.code, Some(2), "{preview:?}");
+    let plan = documents(&preview.stdout).pop().expect("a plan");
+    let mut shown: Vec<_> = ["steps", "after_swarm", "after_apply"]
+        .iter()
+        .flat_map(|part| plan[*part].as_array().cloned().unwrap_or_default())
+        .map(|s| named(&s))
+        .collect();
+    let count = |part: &str| plan[part].as_array().map_or(0, Vec::len);
+    assert!(count("after_swarm") > 0 && count("steps") > 0, "{plan:#}");
+    let summary = &plan["summary"];
+    let counted: u64 = ["add", "change", "destroy", "after_swarm", "after_apply"]
+        .iter()
+        .map(|k| summary[*k].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        counted,
+        shown.len() as u64,
+        "the summary counts every step shown: {summary}"
+    );
+    // Both of the example's instances are shown joining.
+    for pool in ["managers", "workers"] {
+        let want = (
+            "update".to_owned(),
+            "node".to_owned(),
+            format!("a node of the {pool} pool"),
+        );
+        assert!(shown.contains(&want), "{pool} joining in {shown:?}");
+    }
+
+    let apply = run(
+        &no_engine(&lab),
+        &["reconcile", &example, "-o", "json", "--swarm-timeout", "420s"],
+    );
+    assert_eq!(apply.code, Some(0), "{apply:?}");
+    assert!(apply.stderr.contains("swarm formed"), "{apply:?}");
+    let halves = documents(&apply.stdout);
+    assert_eq!(halves.len(), 2, "the AWS half and the swarm half: {halves:#?}");
+    let mut ran: Vec<_> = halves
+        .iter()
+        .flat_map(|half| half["rounds"].as_array().cloned().unwrap_or_default())
+        .flat_map(|round| round.as_array().cloned().unwrap_or_default())
+        .map(|s| named(&s))
+        .collect();
+    shown.sort();
+    ran.sort();
+    assert_eq!(shown, ran, "the dry-run's steps are the apply's rounds");
+    assert!(halves[1]["converged"].as_bool().unwrap_or(false), "{:#}", halves[1]);
+
+    // Nothing is left to do.
+    let again = run(&no_engine(&lab), &["reconcile", &example, "--dry-run"]);
+    assert_eq!(again.code, Some(0), "{again:?}");
+    let destroy = run(&no_engine(&lab), &["destroy", &example, "--yes"]);
+    assert_eq!(destroy.code, Some(0), "{destroy:?}");
+}

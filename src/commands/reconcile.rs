@@ -237,8 +237,17 @@ async fn bootstrap_swarm_half(
             return Ok(ExitCode::from(1));
         }
     };
-    if providers.engine.is_none() {
+    let Some(engine) = providers.engine.as_ref() else {
         return Ok(swarm_half_left(state, &providers));
+    };
+    let members =
+        crate::bootstrap::wait_for_members(engine, cluster, args.swarm_timeout.saturating_sub(formed.took)).await;
+    if members.joined < members.declared {
+        eprintln!(
+            "note: {}/{} of cluster `{}`'s instances have joined its swarm; the swarm half is applied now, and the \
+             next reconcile (or the controller's next cycle) gives the others their pool's labels.",
+            members.joined, members.declared, cluster.name
+        );
     }
     let planned = match providers.plan(state, opts).await {
         Ok(p) => p,

@@ -397,3 +397,16 @@ pub fn moto_only(lab: &BTreeMap<String, String>, clusters: &[&str]) {
         std::fs::write(dir.join(cluster), "").expect("mark a cluster moto-only");
     }
 }
+
+/// Let the node agent boot `cluster`'s instances again (an earlier test of
+/// the AWS half alone may have marked the same name moto-only).
+pub fn booted(lab: &BTreeMap<String, String>, cluster: &str) {
+    let marker = PathBuf::from(&lab["SWARMKEEPER_LAB_DIR"])
+        .join("nodes/moto-only")
+        .join(cluster);
+    match std::fs::remove_file(&marker) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("unmark {}: {e}", marker.display()),
+    }
+}

@@ -134,6 +134,11 @@ pub fn diff_cluster(
         volume_ready: &aws_steps.volume_ready,
     };
     let now = b.steps.len();
+    if let (Some((want, _)), SwarmPart::AfterSwarmExists) = (aws, &part) {
+        // The pools' instances join the new swarm: their labels are part
+        // of what happens after it exists.
+        crate::nodes::adoption::joining(want, &mut |action, reason, deps| b.push(action, reason, deps));
+    }
     if !matches!(part, SwarmPart::Unreachable { .. }) {
         diff_swarm(
             desired,

@@ -91,7 +91,11 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
                  planned against an empty swarm — known after apply:\n"
             );
             for step in &plan.after_swarm {
-                write_step(&mut out, &p, &redactor, step, Some("after the swarm exists"));
+                let why = match step.action {
+                    Action::UpdateNode { .. } => step.reason.clone(),
+                    _ => "after the swarm exists".to_owned(),
+                };
+                write_step(&mut out, &p, &redactor, step, Some(&why));
             }
             let _ = writeln!(out);
         }
@@ -294,6 +298,13 @@ fn redacted_step(plan: &Plan, step: &crate::plan::Step) -> serde_json::Value {
         // Never expected; a step that cannot be shown is not shown.
         return serde_json::json!({ "id": step.id, "reason": step.reason });
     };
+    // What the text plan's header line says, for every kind of step alike:
+    // a reader of `-o json` need not know each action's shape.
+    if let Some(map) = v.as_object_mut() {
+        map.insert("op".to_owned(), serde_json::json!(step.action.op()));
+        map.insert("kind".to_owned(), serde_json::json!(step.action.kind()));
+        map.insert("name".to_owned(), serde_json::json!(step.action.name()));
+    }
     let service = match &step.action {
         Action::CreateService { spec } | Action::UpdateService { spec, .. } => spec.name.clone(),
         _ => return v,

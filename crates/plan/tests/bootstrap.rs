@@ -12,8 +12,11 @@ use swarmkeeper_plan::aws::AwsAction;
 use swarmkeeper_plan::aws::desired::{AwsInputs, desired_aws};
 use swarmkeeper_plan::aws::names::swarm_id_parameter;
 use swarmkeeper_plan::aws::spec::{DesiredAws, ObservedAws, Sensitive};
+use swarmkeeper_plan::convert::KNOWN_AFTER_APPLY;
 use swarmkeeper_plan::convert::{DesiredSwarm, SharedVolumes, desired_swarm_with};
 use swarmkeeper_plan::diff::diff_cluster;
+use swarmkeeper_plan::nodes::adoption::joining_name;
+use swarmkeeper_plan::nodes::{LABEL_INSTANCE, LABEL_POOL};
 use swarmkeeper_plan::plan::{Step, SwarmPart, SwarmSeen};
 use swarmkeeper_plan::{Action, ObservedSwarm, PlanOptions};
 
@@ -76,6 +79,56 @@ fn before_the_swarm_forms_only_aws_runs_now_and_the_swarm_steps_wait() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), all);
+}
+
+/// Each instance the pools declare joins the new swarm and gets its
+/// pool's labels: one step each in the preview, its node known after apply.
+#[test]
+fn every_declared_instance_is_shown_joining_with_its_pool_label() {
+    let root = ROOT.replace(
+        "stacks:",
+        "  workers:\n    count: 2\n    instance_type: t3.small\n    ami: ami-0123456789abcdef0\nstacks:",
+    );
+    let state = load_files(&[("swarmkeeper.yaml", &root), ("web.yml", WEB)]);
+    let aws = desired_aws(&state, &inputs(), "#!/usr/bin/env bash\necho boot\n")
+        .expect("inputs suffice")
+        .expect("a cluster is declared");
+    let swarm = desired_swarm_with(&state, &SharedVolumes::new());
+    let plan = diff_cluster(
+        &swarm,
+        SwarmSeen::NotFormed,
+        Some((&aws, &ObservedAws::default())),
+        &PlanOptions::default(),
+    )
+    .expect("plan");
+    let joining: Vec<(String, String)> = plan
+        .after_swarm
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::UpdateNode { id, name, change } => {
+                assert_eq!(id, KNOWN_AFTER_APPLY);
+                assert_eq!(
+                    change.labels.get(LABEL_INSTANCE).map(String::as_str),
+                    Some(KNOWN_AFTER_APPLY)
+                );
+                Some((name.clone(), change.labels.get(LABEL_POOL).cloned().unwrap_or_default()))
+            }
+            _ => None,
+        })
+        .collect();
+    let want: Vec<(String, String)> = [("managers", 1, 1), ("workers", 1, 2), ("workers", 2, 2)]
+        .iter()
+        .map(|(pool, n, of)| (joining_name(pool, *n, *of), (*pool).to_owned()))
+        .collect();
+    assert_eq!(joining, want);
+    assert!(plan.steps.iter().all(is_aws), "nothing of the swarm runs now");
+    let text = swarmkeeper_plan::render::text(&plan, false, false);
+    assert!(
+        text.contains("~ node \"workers 2/2 (known after apply)\"  # joins the workers pool once the swarm exists"),
+        "{text}"
+    );
+    // Three nodes, the network and the service.
+    assert!(text.contains("; 5 more after the swarm exists"), "{text}");
 }
 
 #[test]

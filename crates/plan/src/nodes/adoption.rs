@@ -48,3 +48,34 @@ pub fn adopt(lc: &Lifecycle, quorum: &mut Quorum, push: &mut Push<'_>) {
         }
     }
 }
+
+/// The adoption steps of a swarm that does not exist yet: every instance
+/// of every declared pool joins it and gets the pool's labels, one step
+/// each, whose node and instance are known only after the apply. They are
+/// shown (and counted) in `Plan::after_swarm`, never executed: the apply
+/// plans them again against the nodes that joined.
+pub fn joining(desired: &crate::aws::spec::DesiredAws, push: &mut Push<'_>) {
+    for group in &desired.groups {
+        for n in 1..=group.desired {
+            let mut change = NodeChange::default();
+            change.labels.insert(LABEL_POOL.into(), group.pool.clone());
+            change
+                .labels
+                .insert(LABEL_INSTANCE.into(), crate::convert::KNOWN_AFTER_APPLY.into());
+            push(
+                crate::action::Action::UpdateNode {
+                    id: crate::convert::KNOWN_AFTER_APPLY.into(),
+                    name: joining_name(&group.pool, n, group.desired),
+                    change,
+                },
+                &format!("joins the {} pool once the swarm exists", group.pool),
+                vec![],
+            );
+        }
+    }
+}
+
+/// The name a node that has not joined yet goes by in a preview.
+pub fn joining_name(pool: &str, n: u32, of: u32) -> String {
+    format!("{pool} {n}/{of} {}", crate::convert::KNOWN_AFTER_APPLY)
+}
