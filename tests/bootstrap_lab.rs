@@ -184,11 +184,19 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
     let preview = run(&no_engine(&lab), &["reconcile", &dir.arg(), "--dry-run"]);
     assert_eq!(preview.code, Some(2), "{preview:?}");
     assert!(preview.stdout.contains("After the swarm exists"), "{preview:?}");
+    let preview = run(&no_engine(&lab), &["reconcile", &dir.arg(), "--dry-run", "-o", "json"]);
+    let shown = shown_steps(&preview);
 
     // The bootstrap, one command: the AWS half, the wait for the swarm,
-    // then the swarm half through a manager found over ssh.
-    let boot = run(&no_engine(&lab), &["reconcile", &dir.arg(), "--swarm-timeout", "420s"]);
+    // then the swarm half through a manager found over ssh; it runs
+    // exactly what the preview showed (three managers: their published
+    // addresses too).
+    let boot = run(
+        &no_engine(&lab),
+        &["reconcile", &dir.arg(), "--swarm-timeout", "420s", "-o", "json"],
+    );
     assert!(boot.stderr.contains("swarm formed"), "{boot:?}");
+    assert_eq!(shown, ran_steps(&boot), "the dry-run's steps are the apply's rounds");
     // cluster.ssh's default login, Amazon Linux's ec2-user.
     assert!(boot.stderr.contains("over ssh: ssh://ec2-user@10.213.0."), "{boot:?}");
     assert_eq!(boot.code, Some(0), "{boot:?}");
@@ -298,13 +306,8 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
     });
     assert!(status["applied_revision"].is_string(), "{status:#}");
 
-    // The managers that joined after the swarm half was applied get their
-    // pool label and join the published addresses on the next reconcile
-    // (the in-cluster controller's next cycle); then nothing is left to
-    // do, with DOCKER_HOST unset (a manager found over ssh) and with
-    // DOCKER_HOST naming one.
-    let late = run(&no_engine(&lab), &["reconcile", &dir.arg()]);
-    assert_eq!(late.code, Some(0), "{late:?}");
+    // Nothing is left to do, with DOCKER_HOST unset (a manager found over
+    // ssh) and with DOCKER_HOST naming one.
     let again = run(&no_engine(&lab), &["reconcile", &dir.arg(), "--dry-run"]);
     assert_eq!(again.code, Some(0), "{again:?}");
     assert!(again.stderr.contains("over ssh: ssh://ec2-user@"), "{again:?}");
@@ -546,6 +549,49 @@ fn named(step: &Value) -> (String, String, String) {
     (field("op"), field("kind"), name)
 }
 
+/// Every step a dry-run shows (now, after the swarm exists, after this
+/// apply), named and sorted; the summary counts each of them.
+fn shown_steps(preview: &common::Run) -> Vec<(String, String, String)> {
+    assert_eq!(preview.code, Some(2), "{preview:?}");
+    let plan = documents(&preview.stdout).pop().expect("a plan");
+    let mut shown: Vec<_> = ["steps", "after_swarm", "after_apply"]
+        .iter()
+        .flat_map(|part| plan[*part].as_array().cloned().unwrap_or_default())
+        .map(|s| named(&s))
+        .collect();
+    let count = |part: &str| plan[part].as_array().map_or(0, Vec::len);
+    assert!(count("after_swarm") > 0 && count("steps") > 0, "{plan:#}");
+    let summary = &plan["summary"];
+    let counted: u64 = ["add", "change", "destroy", "after_swarm", "after_apply"]
+        .iter()
+        .map(|k| summary[*k].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        counted,
+        shown.len() as u64,
+        "the summary counts every step shown: {summary}"
+    );
+    shown.sort();
+    shown
+}
+
+/// Every step a bootstrap ran, named and sorted: the rounds of its AWS
+/// half and of its swarm half, which converged.
+fn ran_steps(apply: &common::Run) -> Vec<(String, String, String)> {
+    assert_eq!(apply.code, Some(0), "{apply:?}");
+    let halves = documents(&apply.stdout);
+    assert_eq!(halves.len(), 2, "the AWS half and the swarm half: {halves:#?}");
+    assert_eq!(halves[1]["converged"], Value::Bool(true), "{:#}", halves[1]);
+    let mut ran: Vec<_> = halves
+        .iter()
+        .flat_map(|half| half["rounds"].as_array().cloned().unwrap_or_default())
+        .flat_map(|round| round.as_array().cloned().unwrap_or_default())
+        .map(|s| named(&s))
+        .collect();
+    ran.sort();
+    ran
+}
+
 /// A reviewer approves the dry-run; the apply must run exactly that. For
 /// the example, from an empty account and no swarm: the dry-run's steps
 /// (now, after the swarm exists, after this apply) are the union of the
@@ -567,25 +613,7 @@ fn the_examples_preview_from_an_empty_account_is_exactly_what_its_bootstrap_runs
     let example = format!("{}/manifests/examples/nextcloud", env!("CARGO_MANIFEST_DIR"));
 
     let preview = run(&no_engine(&lab), &["reconcile", &example, "--dry-run", "-o", "json"]);
-    assert_eq!(preview.code, Some(2), "{preview:?}");
-    let plan = documents(&preview.stdout).pop().expect("a plan");
-    let mut shown: Vec<_> = ["steps", "after_swarm", "after_apply"]
-        .iter()
-        .flat_map(|part| plan[*part].as_array().cloned().unwrap_or_default())
-        .map(|s| named(&s))
-        .collect();
-    let count = |part: &str| plan[part].as_array().map_or(0, Vec::len);
-    assert!(count("after_swarm") > 0 && count("steps") > 0, "{plan:#}");
-    let summary = &plan["summary"];
-    let counted: u64 = ["add", "change", "destroy", "after_swarm", "after_apply"]
-        .iter()
-        .map(|k| summary[*k].as_u64().unwrap_or(0))
-        .sum();
-    assert_eq!(
-        counted,
-        shown.len() as u64,
-        "the summary counts every step shown: {summary}"
-    );
+    let shown = shown_steps(&preview);
     // Both of the example's instances are shown joining.
     for pool in ["managers", "workers"] {
         let want = (
@@ -600,20 +628,8 @@ fn the_examples_preview_from_an_empty_account_is_exactly_what_its_bootstrap_runs
         &no_engine(&lab),
         &["reconcile", &example, "-o", "json", "--swarm-timeout", "420s"],
     );
-    assert_eq!(apply.code, Some(0), "{apply:?}");
     assert!(apply.stderr.contains("swarm formed"), "{apply:?}");
-    let halves = documents(&apply.stdout);
-    assert_eq!(halves.len(), 2, "the AWS half and the swarm half: {halves:#?}");
-    let mut ran: Vec<_> = halves
-        .iter()
-        .flat_map(|half| half["rounds"].as_array().cloned().unwrap_or_default())
-        .flat_map(|round| round.as_array().cloned().unwrap_or_default())
-        .map(|s| named(&s))
-        .collect();
-    shown.sort();
-    ran.sort();
-    assert_eq!(shown, ran, "the dry-run's steps are the apply's rounds");
-    assert!(halves[1]["converged"].as_bool().unwrap_or(false), "{:#}", halves[1]);
+    assert_eq!(shown, ran_steps(&apply), "the dry-run's steps are the apply's rounds");
 
     // Nothing is left to do.
     let again = run(&no_engine(&lab), &["reconcile", &example, "--dry-run"]);

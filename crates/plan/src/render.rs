@@ -92,7 +92,7 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
             );
             for step in &plan.after_swarm {
                 let why = match step.action {
-                    Action::UpdateNode { .. } => step.reason.clone(),
+                    Action::UpdateNode { .. } | Action::Aws { .. } => step.reason.clone(),
                     _ => "after the swarm exists".to_owned(),
                 };
                 write_step(&mut out, &p, &redactor, step, Some(&why));

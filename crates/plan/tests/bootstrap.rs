@@ -101,6 +101,10 @@ fn every_declared_instance_is_shown_joining_with_its_pool_label() {
         &PlanOptions::default(),
     )
     .expect("plan");
+    assert!(
+        !plan.after_swarm.iter().any(|s| matches!(s.action, Action::Aws { .. })),
+        "one manager publishes its own address: nothing to update"
+    );
     let joining: Vec<(String, String)> = plan
         .after_swarm
         .iter()
@@ -129,6 +133,33 @@ fn every_declared_instance_is_shown_joining_with_its_pool_label() {
     );
     // Three nodes, the network and the service.
     assert!(text.contains("; 5 more after the swarm exists"), "{text}");
+}
+
+/// With more than one manager, the addresses published once they have all
+/// joined are part of what follows the swarm.
+#[test]
+fn several_managers_are_published_once_they_have_joined() {
+    let root = ROOT.replace("    count: 1\n", "    count: 3\n");
+    let state = load_files(&[("swarmkeeper.yaml", &root), ("web.yml", WEB)]);
+    let aws = desired_aws(&state, &inputs(), "#!/usr/bin/env bash\necho boot\n")
+        .expect("inputs suffice")
+        .expect("a cluster is declared");
+    let swarm = desired_swarm_with(&state, &SharedVolumes::new());
+    let plan = diff_cluster(
+        &swarm,
+        SwarmSeen::NotFormed,
+        Some((&aws, &ObservedAws::default())),
+        &PlanOptions::default(),
+    )
+    .expect("plan");
+    let puts: Vec<(&str, bool)> = plan.after_swarm.iter().filter_map(put).collect();
+    assert_eq!(puts, vec![("/swarmkeeper/boot/manager-addresses", true)]);
+    let text = swarmkeeper_plan::render::text(&plan, false, false);
+    assert!(
+        text.contains("~ ssm parameter \"/swarmkeeper/boot/manager-addresses\"  # the 3 managers' addresses"),
+        "{text}"
+    );
+    assert!(!text.contains("SWMTKN"), "{text}");
 }
 
 #[test]

@@ -51,10 +51,36 @@ pub fn adopt(lc: &Lifecycle, quorum: &mut Quorum, push: &mut Push<'_>) {
 
 /// The adoption steps of a swarm that does not exist yet: every instance
 /// of every declared pool joins it and gets the pool's labels, one step
-/// each, whose node and instance are known only after the apply. They are
+/// each, whose node and instance are known only after the apply; with
+/// more than one manager, the published manager addresses then name them
+/// all. They are
 /// shown (and counted) in `Plan::after_swarm`, never executed: the apply
 /// plans them again against the nodes that joined.
 pub fn joining(desired: &crate::aws::spec::DesiredAws, push: &mut Push<'_>) {
+    let managers = desired
+        .groups
+        .iter()
+        .filter(|g| g.pool == "managers")
+        .map(|g| g.desired)
+        .sum::<u32>();
+    if managers > 1 {
+        // The first manager publishes its own address; once the others
+        // have joined, the published list names them all.
+        push(
+            crate::action::Action::Aws {
+                aws: crate::aws::action::AwsAction::PutParameter {
+                    spec: crate::aws::spec::ParameterSpec {
+                        name: format!("{}/manager-addresses", crate::aws::names::ssm_prefix(&desired.cluster)),
+                        secure: false,
+                        value: crate::aws::spec::Sensitive(crate::convert::KNOWN_AFTER_APPLY.into()),
+                    },
+                    overwrite: true,
+                },
+            },
+            &format!("the {managers} managers' addresses, once they have joined"),
+            vec![],
+        );
+    }
     for group in &desired.groups {
         for n in 1..=group.desired {
             let mut change = NodeChange::default();
