@@ -179,3 +179,206 @@ fn same_service_specs_as_docker_stack_deploy() {
     reset(&lab_b, &["compata"]);
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+/// Published ports of the real-world-modelled stack number `i`, `P1`..`P3`:
+/// docker's side and swarmkeeper's (each stack its own, as ports are
+/// unique in a swarm).
+fn stack_ports(i: usize) -> ([u16; 3], [u16; 3]) {
+    let base = 18300 + 10 * u16::try_from(i).expect("few stacks");
+    ([base + 1, base + 2, base + 3], [base + 5, base + 6, base + 7])
+}
+
+fn stack_port_env(ports: [u16; 3]) -> Vec<(String, String)> {
+    (1..=3).map(|i| (format!("P{i}"), ports[i - 1].to_string())).collect()
+}
+
+/// A deliberate difference (docs/reference.md): swarmkeeper applies a
+/// tmpfs mount's `tmpfs.mode`, which `docker stack deploy` drops.
+fn without_tmpfs_mode(spec: &mut Value) {
+    let mounts = spec
+        .pointer_mut("/TaskTemplate/ContainerSpec/Mounts")
+        .and_then(Value::as_array_mut);
+    for m in mounts.into_iter().flatten() {
+        if let Some(t) = m.get_mut("TmpfsOptions").and_then(Value::as_object_mut) {
+            t.remove("Mode");
+        }
+    }
+}
+
+/// The names of a stack's services or networks, by their namespace label.
+fn stack_objects(lab: &BTreeMap<String, String>, kind: &str, stack: &str) -> Vec<String> {
+    let ls = docker(
+        lab,
+        &[
+            kind,
+            "ls",
+            "--filter",
+            &format!("label=com.docker.stack.namespace={stack}"),
+            "--format",
+            "{{.Name}}",
+        ],
+    );
+    let mut names: Vec<String> = ls.stdout.lines().map(str::to_owned).collect();
+    names.sort();
+    names
+}
+
+/// Stack files modelled on well-known public stacks (tests/compat/stacks,
+/// one directory each): deployed by `docker stack deploy` and by
+/// swarmkeeper, every service equal field by field (the documented
+/// differences aside, see `normalise`), the networks alike, and a second
+/// reconcile changes nothing.
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn real_world_stacks_come_out_as_docker_stack_deploy_makes_them() {
+    let _serial = common::serial();
+    let lab = common::lab("real_world_stacks_come_out_as_docker_stack_deploy_makes_them");
+    let root = common::repo_root().join("tests/compat/stacks");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .expect("tests/compat/stacks")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("stack.yml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 10, "at least ten stacks: {names:?}");
+    let docker_stacks: Vec<String> = (0..names.len()).map(|i| format!("rwa{i:02}")).collect();
+    let docker_refs: Vec<&str> = docker_stacks.iter().map(String::as_str).collect();
+    reset(&lab, &docker_refs);
+    // What the external stack expects to exist, made by hand.
+    let _ = docker(&lab, &["network", "rm", "compat_ext_proxy"]);
+    let _ = docker(&lab, &["secret", "rm", "compat_ext_db"]);
+    let made = docker(
+        &lab,
+        &[
+            "network",
+            "create",
+            "--driver",
+            "overlay",
+            "--attachable",
+            "compat_ext_proxy",
+        ],
+    );
+    assert_eq!(made.code, Some(0), "{made:?}");
+    let secret = std::process::Command::new("docker")
+        .args(["secret", "create", "compat_ext_db", "-"])
+        .envs(&lab)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().map(|mut s| s.write_all(b"not-a-real-password"));
+            child.wait()
+        })
+        .expect("docker secret create");
+    assert!(secret.success());
+
+    let dir = DesiredDir::new("compat-stacks");
+    let mut root_yaml = String::from("version: 1\nstacks:\n");
+    for (i, name) in names.iter().enumerate() {
+        let (ports_a, ports_b) = stack_ports(i);
+        let mut env_a = lab.clone();
+        env_a.extend(stack_port_env(ports_a));
+        let deploy = std::process::Command::new("docker")
+            .args(["stack", "deploy", "--resolve-image", "never", "-c", "stack.yml"])
+            .arg(&docker_stacks[i])
+            .current_dir(root.join(name))
+            .envs(&env_a)
+            .output()
+            .expect("docker stack deploy");
+        assert!(
+            deploy.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&deploy.stderr)
+        );
+        for entry in std::fs::read_dir(root.join(name)).expect("stack directory").flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(entry.path()).expect("stack file");
+            dir.write(&format!("{name}/{file}"), &text);
+        }
+        // swarmkeeper's side takes its ports from the stack's env_file.
+        let env: String = stack_port_env(ports_b)
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        dir.write(&format!("rwb{i:02}.env"), &env);
+        root_yaml.push_str(&format!(
+            "  rwb{i:02}:\n    compose: {name}/stack.yml\n    env_file: rwb{i:02}.env\n"
+        ));
+    }
+    dir.write("swarmkeeper.yaml", &root_yaml);
+    let run = swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    // A second reconcile makes no write: nothing differs.
+    let again = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--dry-run"]);
+
+    let ls = docker(&lab, &["network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}}"]);
+    let networks: BTreeMap<String, String> = ls
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(id, name)| (id.to_owned(), name.to_owned()))
+        .collect();
+    let mut mismatches = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (a, b) = (format!("rwa{i:02}"), format!("rwb{i:02}"));
+        let (ports_a, ports_b) = stack_ports(i);
+        let strip = |stack: &str, list: Vec<String>| -> Vec<String> {
+            list.iter().map(|n| n.replacen(stack, "STACK", 1)).collect()
+        };
+        let services_a = strip(&a, stack_objects(&lab, "service", &a));
+        let services_b = strip(&b, stack_objects(&lab, "service", &b));
+        if services_a != services_b {
+            mismatches.push(format!("{name}: services {services_a:?} vs {services_b:?}"));
+            continue;
+        }
+        for service in &services_a {
+            let sa = common::inspect(&lab, "service", &service.replacen("STACK", &a, 1));
+            let sb = common::inspect(&lab, "service", &service.replacen("STACK", &b, 1));
+            let sa = normalise(&sa["Spec"], &a, ports_a, &networks);
+            let mut sb = normalise(&sb["Spec"], &b, ports_b, &networks);
+            without_tmpfs_mode(&mut sb);
+            if sa != sb {
+                mismatches.push(format!(
+                    "{name} {service}:\n docker stack deploy: {}\n swarmkeeper:         {}",
+                    serde_json::to_string(&sa).unwrap_or_default(),
+                    serde_json::to_string(&sb).unwrap_or_default()
+                ));
+            }
+        }
+        let nets_a = strip(&a, stack_objects(&lab, "network", &a));
+        let nets_b = strip(&b, stack_objects(&lab, "network", &b));
+        if nets_a != nets_b {
+            mismatches.push(format!("{name}: networks {nets_a:?} vs {nets_b:?}"));
+            continue;
+        }
+        for net in &nets_a {
+            let na = common::inspect(&lab, "network", &net.replacen("STACK", &a, 1));
+            let nb = common::inspect(&lab, "network", &net.replacen("STACK", &b, 1));
+            // The VXLAN id is the engine's pick, different for every network.
+            let options = |n: &Value| {
+                let mut o = n["Options"].clone();
+                o.as_object_mut()
+                    .map(|o| o.remove("com.docker.network.driver.overlay.vxlanid_list"));
+                o
+            };
+            if options(&na) != options(&nb) {
+                mismatches.push(format!(
+                    "{name} network {net}: Options: {} vs {}",
+                    na["Options"], nb["Options"]
+                ));
+            }
+            for key in ["Driver", "Internal", "Attachable", "Scope"] {
+                if na[key] != nb[key] {
+                    mismatches.push(format!("{name} network {net}: {key}: {} vs {}", na[key], nb[key]));
+                }
+            }
+        }
+    }
+    reset(&lab, &docker_refs);
+    let _ = docker(&lab, &["network", "rm", "compat_ext_proxy"]);
+    let _ = docker(&lab, &["secret", "rm", "compat_ext_db"]);
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(again.code, Some(0), "a second reconcile changes nothing: {again:?}");
+    assert_eq!(run.code, Some(0), "{run:?}");
+}

@@ -318,12 +318,17 @@ pub fn convert_service(
                 retries: None,
             }
         } else {
+            // Zero is the engine's "unset" (Go's omitempty): `retries: 0`
+            // reads back as no value, and must plan as none.
             HealthcheckSpec {
                 test: h.test.clone(),
-                interval_ns: nanos(h.interval),
-                timeout_ns: nanos(h.timeout),
-                start_period_ns: nanos(h.start_period),
-                retries: h.retries.map(|r| i64::try_from(r).unwrap_or(i64::MAX)),
+                interval_ns: nanos(h.interval).filter(|v| *v != 0),
+                timeout_ns: nanos(h.timeout).filter(|v| *v != 0),
+                start_period_ns: nanos(h.start_period).filter(|v| *v != 0),
+                retries: h
+                    .retries
+                    .map(|r| i64::try_from(r).unwrap_or(i64::MAX))
+                    .filter(|v| *v != 0),
             }
         }
     });
@@ -388,7 +393,7 @@ pub fn convert_service(
         labels: service_labels,
         task: TaskSpec {
             container: ContainerSpec {
-                image: svc.image.clone(),
+                image: crate::image::as_docker_sends(&svc.image),
                 labels: stack_labels(stack, &svc.labels),
                 command: svc.entrypoint.clone(),
                 args: svc.command.clone(),
@@ -433,12 +438,16 @@ pub fn convert_service(
                 max_replicas: deploy.placement.max_replicas_per_node.unwrap_or(0),
             },
             networks,
-            log_driver: svc.logging.as_ref().and_then(|l| {
-                l.driver.clone().map(|name| LogDriverSpec {
-                    name,
+            // As docker's convertLogDriver: options without a driver are
+            // the engine's default driver's options (name left empty).
+            log_driver: svc
+                .logging
+                .as_ref()
+                .filter(|l| l.driver.is_some() || !l.options.is_empty())
+                .map(|l| LogDriverSpec {
+                    name: l.driver.clone().unwrap_or_default(),
                     options: l.options.clone(),
-                })
-            }),
+                }),
         },
         mode,
         update_config: deploy.update_config.as_ref().map(convert_update).unwrap_or_default(),

@@ -222,7 +222,7 @@ fn service_to_api_parsed(spec: &ServiceSpec, ids: &Ids, enums: &Enums<'_>) -> ap
                 .collect::<Vec<_>>(),
         ),
         log_driver: spec.task.log_driver.as_ref().map(|l| api::TaskSpecLogDriver {
-            name: Some(l.name.clone()),
+            name: Some(l.name.clone()).filter(|n| !n.is_empty()),
             options: hash(&l.options),
         }),
         ..Default::default()
@@ -309,13 +309,21 @@ fn mount_to_api(m: &MountSpec, enums: &Enums<'_>) -> api::Mount {
             ..Default::default()
         }),
         volume_options: (m.kind == MountKind::Volume
-            && (m.volume_nocopy || !m.volume_labels.is_empty() || m.volume_driver.is_some()))
+            && (m.volume_nocopy
+                || !m.volume_labels.is_empty()
+                || m.volume_driver.is_some()
+                || !m.volume_driver_options.is_empty()))
         .then(|| api::MountVolumeOptions {
             no_copy: m.volume_nocopy.then_some(true),
             labels: hash(&m.volume_labels),
-            driver_config: m.volume_driver.as_ref().map(|d| api::MountVolumeOptionsDriverConfig {
-                name: Some(d.clone()),
-                options: hash(&m.volume_driver_options),
+            // As docker's handleVolumeToMount: `driver_opts` without a
+            // `driver` are the default (local) driver's options, sent with
+            // no name. Dropping them would mount a plain local volume.
+            driver_config: (m.volume_driver.is_some() || !m.volume_driver_options.is_empty()).then(|| {
+                api::MountVolumeOptionsDriverConfig {
+                    name: m.volume_driver.clone(),
+                    options: hash(&m.volume_driver_options),
+                }
             }),
             subpath: None,
         }),
@@ -603,10 +611,11 @@ pub fn service_from_api(
             },
             networks,
             log_driver: task.log_driver.clone().and_then(|l| {
-                Some(LogDriverSpec {
-                    name: l.name.filter(|n| !n.is_empty())?,
+                let spec = LogDriverSpec {
+                    name: l.name.unwrap_or_default(),
                     options: sorted(l.options.as_ref()),
-                })
+                };
+                (!spec.name.is_empty() || !spec.options.is_empty()).then_some(spec)
             }),
         },
         mode,
@@ -849,13 +858,11 @@ mod tests {
         )
             .prop_map(
                 |(kind, source, target, read_only, consistency, propagation, volume, tmpfs)| {
-                    // Volume options belong to volume mounts, and driver
-                    // options to a named driver.
+                    // Volume options belong to volume mounts; driver
+                    // options go with a named driver or the default one
+                    // (`driver_opts` without `driver`).
                     let (nocopy, labels, driver, driver_options) = match (&kind, volume) {
-                        (MountKind::Volume, (nocopy, labels, Some(driver), options)) => {
-                            (nocopy, labels, Some(driver), options)
-                        }
-                        (MountKind::Volume, (nocopy, labels, None, _)) => (nocopy, labels, None, BTreeMap::new()),
+                        (MountKind::Volume, volume) => volume,
                         _ => (false, BTreeMap::new(), None, BTreeMap::new()),
                     };
                     MountSpec {
@@ -1075,7 +1082,9 @@ mod tests {
             restart in (one_of(&["none", "on-failure", "any"]), any::<i64>(), count(), any::<i64>()),
             placement in (words(3), words(3), count()),
             networks in btree_map(word(), (words(3), map()), 0..3),
-            log_driver in option::of((word(), map())),
+            // A driver, or options of the default one (no name).
+            log_driver in option::of((prop_oneof![word(), Just(String::new())], map())
+                .prop_filter("a driver or options", |(name, options)| !name.is_empty() || !options.is_empty())),
             mode in mode(),
             update_config in update(&["continue", "pause", "rollback"]),
             // A rollback cannot itself roll back.
@@ -1337,6 +1346,58 @@ mod tests {
             e.to_string()
                 .starts_with("service `web_app`: TaskTemplate.RestartPolicy.Condition is \"sometimes\""),
             "{e}"
+        );
+    }
+
+    /// As docker sends them (measured with `docker stack deploy`): volume
+    /// `driver_opts` and logging options without a driver are the default
+    /// driver's, sent with no name, never dropped.
+    #[test]
+    fn options_of_the_default_driver_are_sent_without_a_name() {
+        let mut spec = ServiceSpec {
+            name: "s_app".to_owned(),
+            ..service_from_api(&api::ServiceSpec::default(), &HashMap::new()).expect("readable")
+        };
+        let options = BTreeMap::from([("type".to_owned(), "nfs".to_owned())]);
+        spec.task.container.mounts = vec![MountSpec {
+            kind: MountKind::Volume,
+            source: Some("s_data".to_owned()),
+            target: "/data".to_owned(),
+            read_only: false,
+            consistency: None,
+            bind_propagation: None,
+            volume_nocopy: false,
+            volume_labels: BTreeMap::new(),
+            volume_driver: None,
+            volume_driver_options: options.clone(),
+            tmpfs_size: None,
+            tmpfs_mode: None,
+        }];
+        spec.task.log_driver = Some(LogDriverSpec {
+            name: String::new(),
+            options: BTreeMap::from([("max-size".to_owned(), "1m".to_owned())]),
+        });
+        let sent = service_to_api(&spec, &Ids::default()).expect("sendable");
+        let task = sent.task_template.clone().unwrap_or_default();
+        let mounts = task
+            .container_spec
+            .clone()
+            .unwrap_or_default()
+            .mounts
+            .unwrap_or_default();
+        let driver = mounts[0]
+            .volume_options
+            .clone()
+            .and_then(|v| v.driver_config)
+            .expect("a driver config");
+        assert_eq!(driver.name, None);
+        assert_eq!(driver.options.map(|o| o.len()), Some(1));
+        let log = task.log_driver.expect("a log driver");
+        assert_eq!(log.name, None);
+        assert_eq!(
+            service_from_api(&sent, &HashMap::new()).expect("readable"),
+            spec,
+            "and back"
         );
     }
 }
