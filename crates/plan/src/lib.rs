@@ -30,6 +30,7 @@ pub mod identity;
 pub mod image;
 pub mod json_diff;
 pub mod labels;
+pub mod list_diff;
 pub mod node_types;
 pub mod nodes;
 pub mod observed;

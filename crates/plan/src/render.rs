@@ -195,17 +195,19 @@ fn write_step(out: &mut String, p: &Paint, redactor: &Redactor, step: &crate::pl
                 let _ = writeln!(out, "      # {note}");
             }
             for c in changes {
-                let line = if c.path == ENV_PATH {
+                if c.path == ENV_PATH {
                     let keys = redactor.env_changes(&spec.name, &c.old, &c.new);
-                    format!("~ {}: {}", c.path, keys.join(", "))
-                } else {
-                    let (old, new) = (
-                        redact_at(redactor, &spec.name, &c.path, &c.old),
-                        redact_at(redactor, &spec.name, &c.path, &c.new),
-                    );
-                    format!("~ {}: {} → {}", c.path, short(&old), short(&new))
-                };
-                let _ = writeln!(out, "      {}", p.op(Op::Update, &line));
+                    let line = format!("~ {}: {}", c.path, keys.join(", "));
+                    let _ = writeln!(out, "      {}", p.op(Op::Update, &line));
+                    continue;
+                }
+                let (old, new) = (
+                    redact_at(redactor, &spec.name, &c.path, &c.old),
+                    redact_at(redactor, &spec.name, &c.path, &c.new),
+                );
+                for (op, line) in change_lines(&c.path, &old, &new) {
+                    let _ = writeln!(out, "      {}", p.op(op, &line));
+                }
             }
         }
         _ => {}
@@ -227,15 +229,53 @@ pub fn summary_line(s: Summary) -> String {
     line
 }
 
-/// A JSON value shown compactly, long ones cut in the middle.
-fn short(v: &serde_json::Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() <= 120 {
-        return s;
+/// About how many characters of a value a line shows.
+const VALUE_WIDTH: usize = 120;
+
+/// The lines of one changed field: a list element by element (`-`
+/// removed, `+` added, `~` changed with its sub-fields), anything else as
+/// `old → new`, a long value elided away from where the two differ.
+fn change_lines(path: &str, old: &serde_json::Value, new: &serde_json::Value) -> Vec<(Op, String)> {
+    use crate::list_diff::{ElementChange, diff_lists, elide_pair};
+    use serde_json::Value as J;
+    let list = |v: &J| match v {
+        J::Array(items) => Some(items.clone()),
+        J::Null => Some(Vec::new()),
+        _ => None,
+    };
+    let (Some(a), Some(b)) = (list(old), list(new)) else {
+        let (o, n) = elide_pair(&old.to_string(), &new.to_string(), VALUE_WIDTH);
+        return vec![(Op::Update, format!("~ {path}: {o} → {n}"))];
+    };
+    let one = |v: &J| elide_pair(&crate::list_diff::compact(v).to_string(), "", VALUE_WIDTH).0;
+    let mut lines = Vec::new();
+    for change in diff_lists(&a, &b) {
+        match change {
+            ElementChange::Removed { index, value } => {
+                lines.push((Op::Delete, format!("- {path}[{index}]: {}", one(&value))));
+            }
+            ElementChange::Added { index, value } => {
+                lines.push((Op::Create, format!("+ {path}[{index}]: {}", one(&value))));
+            }
+            ElementChange::Changed {
+                index,
+                identity,
+                fields,
+            } => {
+                let name = identity.map(|id| format!(" ({id})")).unwrap_or_default();
+                for f in fields {
+                    let (o, n) = elide_pair(&f.old.to_string(), &f.new.to_string(), VALUE_WIDTH);
+                    let sub = if f.path.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}:", f.path)
+                    };
+                    lines.push((Op::Update, format!("~ {path}[{index}]{name}:{sub} {o} → {n}")));
+                }
+            }
+        }
     }
-    let head: String = s.chars().take(58).collect();
-    let tail: String = s.chars().rev().take(58).collect::<Vec<_>>().into_iter().rev().collect();
-    format!("{head}…{tail}")
+    lines
 }
 
 /// The `--output json` document.
