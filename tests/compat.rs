@@ -285,6 +285,8 @@ fn real_world_stacks_come_out_as_docker_stack_deploy_makes_them() {
             .arg(&docker_stacks[i])
             .current_dir(root.join(name))
             .envs(&env_a)
+            // As a shell in that directory has it (`$PWD/…` in a file).
+            .env("PWD", root.join(name))
             .output()
             .expect("docker stack deploy");
         assert!(

@@ -211,6 +211,14 @@ impl Loader<'_> {
             }
         }
         vars.extend(environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // `$PWD` is the compose file's directory, as for `docker stack
+        // deploy` run where the file is (the idiom `file: $PWD/…` assumes
+        // it), whatever directory swarmkeeper runs in.
+        let compose_dir = compose_rel.parent().map(Path::to_path_buf).unwrap_or_default();
+        vars.insert(
+            "PWD".to_owned(),
+            self.root_on_disk().join(compose_dir).to_string_lossy().into_owned(),
+        );
 
         let id = self.read_text(&compose_rel, at, &format!("stacks.{name}.compose"))?;
         let mut node = match yaml::parse_document(id, self.sources.get(id), &mut self.diags) {
@@ -250,6 +258,13 @@ impl Loader<'_> {
         })
     }
 
+    /// The tree's absolute path, or where a snapshot stands in for it.
+    fn root_on_disk(&self) -> PathBuf {
+        self.tree
+            .absolute_root()
+            .unwrap_or_else(|| PathBuf::from(crate::tree::SNAPSHOT_ROOT))
+    }
+
     /// Resolve `path` (relative to `base`, itself relative to the root) to
     /// a path relative to the root, refusing anything that leaves it.
     fn inside_root(&mut self, base: &Path, path: &str, at: Option<Span>, what: &str) -> Option<PathBuf> {
@@ -261,11 +276,22 @@ impl Loader<'_> {
                 "keep every referenced file inside the desired-state directory, with a relative path",
             );
         };
-        if Path::new(path).is_absolute() {
-            escape(&mut self.diags, "is an absolute path");
-            return None;
-        }
-        match normalise(&base.join(path)) {
+        let (base, path) = if Path::new(path).is_absolute() {
+            // Only a path under the tree itself (`$PWD/…`) is a file of it.
+            match Path::new(path).strip_prefix(self.root_on_disk()) {
+                Ok(rel) => (PathBuf::new(), rel.to_string_lossy().into_owned()),
+                Err(_) => {
+                    escape(
+                        &mut self.diags,
+                        "is an absolute path outside the desired-state directory",
+                    );
+                    return None;
+                }
+            }
+        } else {
+            (base.to_path_buf(), path.to_owned())
+        };
+        match normalise(&base.join(&path)) {
             Some(out) => Some(out),
             None => {
                 escape(&mut self.diags, "points outside the desired-state directory");

@@ -54,7 +54,17 @@ pub trait SourceTree {
     /// most [`MAX_FILE_BYTES`] are read; reading never blocks on a FIFO or
     /// a device.
     fn read(&self, rel: &Path) -> Result<Vec<u8>, ReadError>;
+    /// The tree's absolute path on this machine, when it is a directory
+    /// here (a git snapshot has none): what `$PWD` in a stack starts with.
+    fn absolute_root(&self) -> Option<PathBuf> {
+        None
+    }
 }
+
+/// What `$PWD` in a stack starts with when the tree is no directory on
+/// this machine (a git snapshot): one fixed path, so the same commit
+/// gives the same values wherever it is loaded.
+pub const SNAPSHOT_ROOT: &str = "/swarmkeeper/desired-state";
 
 /// A directory on disk.
 #[derive(Debug, Clone)]
@@ -79,6 +89,10 @@ impl SourceTree for DirTree {
 
     fn describe(&self) -> String {
         self.root.display().to_string()
+    }
+
+    fn absolute_root(&self) -> Option<PathBuf> {
+        self.canonical_root.clone()
     }
 
     fn read(&self, rel: &Path) -> Result<Vec<u8>, ReadError> {
