@@ -81,6 +81,23 @@ fn before_the_swarm_forms_only_aws_runs_now_and_the_swarm_steps_wait() {
     assert_eq!(ids.len(), all);
 }
 
+/// The plan of `root` (with the web stack) from an empty account, before
+/// the swarm has formed.
+fn before_the_swarm(root: &str) -> swarmkeeper_plan::Plan {
+    let state = load_files(&[("swarmkeeper.yaml", root), ("web.yml", WEB)]);
+    let aws = desired_aws(&state, &inputs(), "#!/usr/bin/env bash\necho boot\n")
+        .expect("inputs suffice")
+        .expect("a cluster is declared");
+    let swarm = desired_swarm_with(&state, &SharedVolumes::new());
+    diff_cluster(
+        &swarm,
+        SwarmSeen::NotFormed,
+        Some((&aws, &ObservedAws::default())),
+        &PlanOptions::default(),
+    )
+    .expect("plan")
+}
+
 /// Each instance the pools declare joins the new swarm and gets its
 /// pool's labels: one step each in the preview, its node known after apply.
 #[test]
@@ -89,18 +106,7 @@ fn every_declared_instance_is_shown_joining_with_its_pool_label() {
         "stacks:",
         "  workers:\n    count: 2\n    instance_type: t3.small\n    ami: ami-0123456789abcdef0\nstacks:",
     );
-    let state = load_files(&[("swarmkeeper.yaml", &root), ("web.yml", WEB)]);
-    let aws = desired_aws(&state, &inputs(), "#!/usr/bin/env bash\necho boot\n")
-        .expect("inputs suffice")
-        .expect("a cluster is declared");
-    let swarm = desired_swarm_with(&state, &SharedVolumes::new());
-    let plan = diff_cluster(
-        &swarm,
-        SwarmSeen::NotFormed,
-        Some((&aws, &ObservedAws::default())),
-        &PlanOptions::default(),
-    )
-    .expect("plan");
+    let plan = before_the_swarm(&root);
     assert!(
         !plan.after_swarm.iter().any(|s| matches!(s.action, Action::Aws { .. })),
         "one manager publishes its own address: nothing to update"
@@ -140,18 +146,7 @@ fn every_declared_instance_is_shown_joining_with_its_pool_label() {
 #[test]
 fn several_managers_are_published_once_they_have_joined() {
     let root = ROOT.replace("    count: 1\n", "    count: 3\n");
-    let state = load_files(&[("swarmkeeper.yaml", &root), ("web.yml", WEB)]);
-    let aws = desired_aws(&state, &inputs(), "#!/usr/bin/env bash\necho boot\n")
-        .expect("inputs suffice")
-        .expect("a cluster is declared");
-    let swarm = desired_swarm_with(&state, &SharedVolumes::new());
-    let plan = diff_cluster(
-        &swarm,
-        SwarmSeen::NotFormed,
-        Some((&aws, &ObservedAws::default())),
-        &PlanOptions::default(),
-    )
-    .expect("plan");
+    let plan = before_the_swarm(&root);
     let puts: Vec<(&str, bool)> = plan.after_swarm.iter().filter_map(put).collect();
     assert_eq!(puts, vec![("/swarmkeeper/boot/manager-addresses", true)]);
     let text = swarmkeeper_plan::render::text(&plan, false, false);
