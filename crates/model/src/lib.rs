@@ -24,6 +24,7 @@ pub mod compose;
 pub mod config;
 pub mod decode;
 pub mod diagnostic;
+pub mod image;
 pub mod load;
 pub mod schema;
 pub mod source;

@@ -393,7 +393,7 @@ pub fn convert_service(
         labels: service_labels,
         task: TaskSpec {
             container: ContainerSpec {
-                image: crate::image::as_docker_sends(&svc.image),
+                image: swarmkeeper_model::image::as_docker_sends(&svc.image),
                 labels: stack_labels(stack, &svc.labels),
                 command: svc.entrypoint.clone(),
                 args: svc.command.clone(),

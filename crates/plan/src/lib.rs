@@ -27,7 +27,6 @@ pub mod diff;
 pub mod error_kind;
 pub mod health;
 pub mod identity;
-pub mod image;
 pub mod json_diff;
 pub mod labels;
 pub mod list_diff;

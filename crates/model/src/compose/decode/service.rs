@@ -50,6 +50,19 @@ pub(super) fn decode_service(
         match key {
             "image" => {
                 if let Some(s) = d.string(v, &p) {
+                    // Refused here, at its line, rather than by the engine
+                    // halfway through an apply.
+                    // (Left to the interpolation error when one failed.)
+                    if let Err(e) = crate::image::ImageRef::parse(&s)
+                        && !s.contains('$')
+                    {
+                        d.diags.error_help(
+                            "invalid-image",
+                            Some(v.span),
+                            format!("`{p}`: {e}"),
+                            "write NAME[:TAG][@DIGEST], e.g. `nginx:1.27`, `ghcr.io/org/app:2` or `localhost:5000/app`",
+                        );
+                    }
                     svc.image = s;
                     has_image = true;
                 }
