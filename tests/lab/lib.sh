@@ -15,6 +15,11 @@ MOTO_VERSION=5.2.5
 # The aws CLI the nodes' user data runs (v1 from PyPI: the venv's botocore).
 AWSCLI_VERSION=1.46.3
 GIT_PORT=${SWARMKEEPER_LAB_GIT_PORT:-45124}
+# The lab's private registry (Debian's docker-registry, distribution 2.8) on
+# the lab bridge, plain HTTP with htpasswd (bcrypt) authentication: every
+# lab engine lists it as an insecure registry.
+REGISTRY_PORT=${SWARMKEEPER_LAB_REGISTRY_PORT:-45125}
+REGISTRY_USER=lab
 HOME=${HOME:-/root}
 VENV=${XDG_CACHE_HOME:-$HOME/.cache}/swarmkeeper/moto-venv
 
@@ -55,6 +60,10 @@ MARKER=$LAB/.swarmkeeper-lab
 NODES=$LAB/nodes
 SSH_DIR=$LAB/ssh
 GIT_DIR_LAB=$LAB/git
+REGISTRY_DIR=$LAB/registry
+REGISTRY_ADDR=$MANAGER_ADDR:$REGISTRY_PORT
+# The lab's images as the registry holds them (same content as IMAGE_REPO:N).
+REGISTRY_REPO=$REGISTRY_ADDR/lab/web
 
 # ---- helpers ----------------------------------------------------------------
 
