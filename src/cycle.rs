@@ -10,12 +10,14 @@ use swarmkeeper_plan::convert::{SharedVolumes, desired_swarm_with};
 use swarmkeeper_plan::diff::diff_cluster;
 use swarmkeeper_plan::health::unhealthy_services;
 use swarmkeeper_plan::identity::{self, EngineChoice, EngineSeen, Identity, IdentityInputs};
+use swarmkeeper_plan::images;
 use swarmkeeper_plan::nodes::NodeContext;
 use swarmkeeper_plan::plan::SwarmSeen;
 use swarmkeeper_plan::publish::{manager_addresses, mountable_volumes};
 use swarmkeeper_plan::{Plan, PlanOptions};
 use swarmkeeper_swarm::Engine;
 use swarmkeeper_swarm::execute::Ids;
+use swarmkeeper_swarm::registry::RegistryAuth;
 
 /// The node bootstrap every instance runs (manifests/bootstrap/node.sh).
 pub const BOOTSTRAP: &str = include_str!("../manifests/bootstrap/node.sh");
@@ -77,6 +79,21 @@ pub struct ConnectOptions {
     /// The controller: it runs on a manager of the cluster's swarm, so an
     /// engine that is not the cluster's is an error, not a bootstrap.
     pub require_engine: bool,
+}
+
+/// The registry credentials the docker client would use (its
+/// configuration file and credential helpers), and what to tell the user
+/// when that file cannot be read: then none are sent.
+pub fn registry_auth() -> (RegistryAuth, Option<String>) {
+    match RegistryAuth::from_docker_config() {
+        Ok(auth) => (auth, None),
+        Err(why) => (
+            RegistryAuth::default(),
+            Some(format!(
+                "{why}: no registry credentials are sent; fix or remove the file"
+            )),
+        ),
+    }
 }
 
 /// The engine named by DOCKER_HOST, or the default local socket.
@@ -156,6 +173,16 @@ impl Providers {
     /// without it the AWS half is planned alone (the cluster's swarm has
     /// not formed yet, or there is no way into it).
     pub async fn connect(state: &DesiredState, how: ConnectOptions) -> anyhow::Result<Self> {
+        let mut providers = Self::connect_engine(state, how).await?;
+        if let Some(engine) = providers.engine.take() {
+            let (auth, note) = registry_auth();
+            providers.notes.extend(note);
+            providers.engine = Some(engine.with_registry_auth(auth));
+        }
+        Ok(providers)
+    }
+
+    async fn connect_engine(state: &DesiredState, how: ConnectOptions) -> anyhow::Result<Self> {
         let mut providers = Self {
             engine: None,
             swarm: SwarmReach::Connected,
@@ -346,12 +373,23 @@ impl Providers {
             },
             ..opts.clone()
         };
+        // Images pinned to digests (docker's --resolve-image), against the
+        // swarm as observed; before the swarm exists, when it does.
+        let pinned = match (&self.engine, &observed) {
+            (Some(engine), Some(observed)) => {
+                let wanted = images::lookups(&desired, observed);
+                let found = engine.look_up(&wanted, engine.registry_auth()).await;
+                images::pin(&mut desired, observed, &found).map_err(|errors| anyhow::anyhow!(errors.join("\n")))?
+            }
+            _ => images::Pinned::default(),
+        };
         let seen = match (&observed, &self.swarm) {
             (Some(observed), _) => SwarmSeen::Observed(observed),
             (None, SwarmReach::Unreachable(why)) => SwarmSeen::Unreachable(why),
             (None, _) => SwarmSeen::NotFormed,
         };
-        let plan = diff_cluster(&desired, seen, aws_part.as_ref().map(|(d, o, _)| (d, o)), &opts)?;
+        let mut plan = diff_cluster(&desired, seen, aws_part.as_ref().map(|(d, o, _)| (d, o)), &opts)?;
+        images::annotate(&mut plan, &pinned);
         let empty = ObservedSwarm::default();
         let observed = observed.as_ref().unwrap_or(&empty);
         Ok(Planned {

@@ -45,6 +45,16 @@ pub struct DesiredSwarm {
     pub volume_users: BTreeMap<String, Vec<String>>,
     /// The desired state's revision, recorded on the services it changes.
     pub revision: Option<String>,
+    /// Service → its `x-swarmkeeper-image` policy, where not the default
+    /// (see [`crate::images`]).
+    pub image_policy: BTreeMap<String, compose::ImagePolicy>,
+}
+
+impl DesiredSwarm {
+    /// How a service's image is pinned.
+    pub fn policy(&self, service: &str) -> compose::ImagePolicy {
+        self.image_policy.get(service).copied().unwrap_or_default()
+    }
 }
 
 /// How nodes mount a shared (EFS) cluster volume: NFS address by volume.
@@ -214,6 +224,9 @@ fn convert_stack(stack_name: &str, stack: &Stack, out: &mut DesiredSwarm) {
         let spec = convert_service(stack_name, svc_name, svc, file, &file_names);
         if !svc.sensitive_env.is_empty() {
             out.sensitive_env.insert(spec.name.clone(), svc.sensitive_env.clone());
+        }
+        if svc.image_policy != compose::ImagePolicy::default() {
+            out.image_policy.insert(spec.name.clone(), svc.image_policy);
         }
         // Networks the service uses and the stack owns are created with it.
         for key in service_network_keys(svc) {

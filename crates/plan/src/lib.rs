@@ -27,6 +27,7 @@ pub mod diff;
 pub mod error_kind;
 pub mod health;
 pub mod identity;
+pub mod images;
 pub mod json_diff;
 pub mod labels;
 pub mod list_diff;

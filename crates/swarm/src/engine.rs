@@ -57,6 +57,10 @@ pub enum EngineError {
         "{call}: cannot read the engine's answer: {what}; this engine's API may be newer than swarmkeeper knows, report it with `docker version`"
     )]
     Unreadable { call: &'static str, what: String },
+    /// An image's registry credentials could not be had (a credential
+    /// helper failed): the call that needed them was not made.
+    #[error("{why}")]
+    Credentials { why: String },
     /// A neutral spec holds a value the Engine API has no word for.
     #[error(transparent)]
     Unsendable(#[from] crate::translate::Unsendable),
@@ -122,6 +126,7 @@ impl EngineError {
                 }
             }
             EngineError::BadHost { .. } => ErrorKind::Invalid,
+            EngineError::Credentials { .. } => ErrorKind::Permission,
             EngineError::NotAManager { .. } => ErrorKind::Invalid,
             EngineError::Unreadable { .. } | EngineError::Unsendable(_) => ErrorKind::Invalid,
             EngineError::Api { status, message, .. } => api_kind(*status, message),
@@ -220,6 +225,9 @@ pub struct Engine {
     /// Set when the engine is reached over ssh.
     ssh: Option<SshDialer>,
     calls: Arc<CallCounter>,
+    /// Registry credentials sent with the calls that pull images (digest
+    /// lookups, service creates and updates), as `--with-registry-auth`.
+    auth: Arc<crate::registry::RegistryAuth>,
 }
 
 impl Engine {
@@ -252,6 +260,7 @@ impl Engine {
             endpoint,
             ssh: None,
             calls,
+            auth: Arc::default(),
         })
     }
 
@@ -271,6 +280,7 @@ impl Engine {
                 endpoint,
                 ssh: Some(dialer),
                 calls,
+                auth: Arc::default(),
             }),
             Err(e) => {
                 let failure = dialer.failure_within(SSH_FAILURE_WAIT).await;
@@ -288,6 +298,29 @@ impl Engine {
                 })
             }
         }
+    }
+
+    /// The same engine, sending `auth`'s credentials with every call that
+    /// pulls an image.
+    pub fn with_registry_auth(mut self, auth: crate::registry::RegistryAuth) -> Self {
+        self.auth = Arc::new(auth);
+        self
+    }
+
+    /// The registry credentials this engine sends.
+    pub fn registry_auth(&self) -> &crate::registry::RegistryAuth {
+        &self.auth
+    }
+
+    /// The credentials for `image`'s registry, if any are configured.
+    pub(crate) async fn credentials_for(
+        &self,
+        image: &str,
+    ) -> Result<Option<bollard::auth::DockerCredentials>, EngineError> {
+        self.auth
+            .for_image(image)
+            .await
+            .map_err(|why| EngineError::Credentials { why })
     }
 
     /// Where a raw request (see [`crate::raw`]) reaches this engine.

@@ -131,9 +131,10 @@ impl Engine {
             }
             Action::CreateService { spec } => {
                 let request = service_to_api(spec, ids)?;
+                let credentials = self.credentials_for(&spec.task.container.image).await?;
                 let created = self
                     .call("POST /services/create", |d| async move {
-                        d.create_service(request, None).await
+                        d.create_service(request, credentials).await
                     })
                     .await?;
                 Ok(Outcome::CreatedService {
@@ -141,7 +142,9 @@ impl Engine {
                 })
             }
             Action::UpdateService { id, version, spec, .. } => {
-                self.update_service(id, *version, service_to_api(spec, ids)?).await
+                let credentials = self.credentials_for(&spec.task.container.image).await?;
+                self.update_service(id, *version, service_to_api(spec, ids)?, credentials)
+                    .await
             }
             Action::RemoveService { id, .. } => {
                 let id = id.clone();
@@ -246,6 +249,7 @@ impl Engine {
         id: &str,
         planned_version: u64,
         spec: api::ServiceSpec,
+        credentials: Option<bollard::auth::DockerCredentials>,
     ) -> Result<Outcome, EngineError> {
         let version = std::sync::atomic::AtomicU64::new(planned_version);
         let attempt = || async {
@@ -253,10 +257,10 @@ impl Engine {
             let options = UpdateServiceOptionsBuilder::default()
                 .version(i32::try_from(v).unwrap_or(i32::MAX))
                 .build();
-            let (target, spec) = (id.to_owned(), spec.clone());
+            let (target, spec, credentials) = (id.to_owned(), spec.clone(), credentials.clone());
             let result = self
                 .call("POST /services/{id}/update", |d| async move {
-                    d.update_service(&target, spec, options, None).await
+                    d.update_service(&target, spec, options, credentials).await
                 })
                 .await;
             if let Err(e) = &result

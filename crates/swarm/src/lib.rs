@@ -12,6 +12,8 @@
 //! - [`translate`]: neutral specs ⇄ Engine API specs.
 //! - [`execute`]: one plan action = one create/update/remove call (updates
 //!   carry the version index and retry on "update out of sequence").
+//! - [`registry`]: the docker client's registry credentials, sent with
+//!   service creates and updates, and digest lookups through the engine.
 //! - [`calls`]: every call is counted, reads and writes apart.
 
 pub mod calls;
@@ -20,6 +22,7 @@ pub mod execute;
 pub mod lease;
 pub mod observe;
 mod raw;
+pub mod registry;
 pub mod ssh;
 pub mod translate;
 

@@ -43,6 +43,9 @@ pub const SERVICE: &[&str] = &[
     "restart",
 ];
 
+/// `x-swarmkeeper-image`.
+pub const IMAGE_POLICY: &[&str] = &["resolve", "follow"];
+
 /// Service keys compose accepts that `docker stack deploy` does not apply to
 /// a swarm service, with why — each one gets a warning.
 pub const SERVICE_IGNORED: &[(&str, &str)] = &[

@@ -68,8 +68,35 @@ pub struct Service {
     /// `restart:` (`no`, `always`, `unless-stopped`, `on-failure[:N]`):
     /// docker stack deploy uses it when `deploy.restart_policy` is absent.
     pub restart: Option<RestartPolicy>,
+    /// How the image's tag is pinned to a digest
+    /// (`x-swarmkeeper-image: {resolve, follow}`).
+    pub image_policy: ImagePolicy,
     #[serde(skip)]
     pub declared_at: Option<Span>,
+}
+
+keywords! {
+    /// `x-swarmkeeper-image.resolve`: when a tag is looked up in its
+    /// registry and the service pinned to the digest it names.
+    #[derive(Default)]
+    pub enum ImageResolve {
+        /// When the service is created or its image changes in the desired
+        /// state (docker stack deploy's `--resolve-image changed`).
+        #[default]
+        Changed = "changed",
+        /// Never: the tag is sent as written, each node pulls it itself.
+        Never = "never",
+    }
+}
+
+/// A service's image policy: pinning (by default, when the image changes)
+/// and whether a resync follows the tag to a new digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ImagePolicy {
+    pub resolve: ImageResolve,
+    /// `follow: true`: every resync looks the tag up again, and a moved tag
+    /// rolls the service to the new digest (image update automation).
+    pub follow: bool,
 }
 
 keywords! {

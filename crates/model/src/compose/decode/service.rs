@@ -35,6 +35,7 @@ pub(super) fn decode_service(
     let mut env_inline: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut has_image = false;
     let mut sensitive_at: Option<&Node> = None;
+    let mut policy_at: Option<&Node> = None;
     for (k, v) in entries {
         let key = k.as_scalar().unwrap_or_default();
         let p = format!("{path}.{key}");
@@ -117,6 +118,12 @@ pub(super) fn decode_service(
             "isolation" => svc.isolation = d.opt_string(v, &p),
             "group_add" => svc.group_add = d.string_list(v, &p, false).unwrap_or_default(),
             "restart" => svc.restart = restart_key(v, &p, d),
+            "x-swarmkeeper-image" => {
+                if let Some(policy) = decode_image_policy(v, &p, d) {
+                    svc.image_policy = policy;
+                    policy_at = Some(v);
+                }
+            }
             "x-swarmkeeper-sensitive" => {
                 svc.sensitive_env = d.string_list(v, &p, false).unwrap_or_default().into_iter().collect();
                 sensitive_at = Some(v);
@@ -145,6 +152,9 @@ pub(super) fn decode_service(
                 "a swarm task mounts a path of whichever node runs it: use an absolute path on the nodes, or ship the file as a config (`configs:`)",
             );
         }
+    }
+    if let Some(at) = policy_at {
+        check_image_policy(&svc, &path, at, d);
     }
     if !has_image {
         d.diags.error_help(
@@ -191,6 +201,47 @@ pub(super) fn decode_service(
         });
     }
     Some(svc)
+}
+
+/// `x-swarmkeeper-image: {resolve: changed|never, follow: BOOL}`.
+fn decode_image_policy(node: &Node, p: &str, d: &mut Decoder) -> Option<ImagePolicy> {
+    d.mapping(node, p, keys::IMAGE_POLICY, false)?;
+    let mut policy = ImagePolicy::default();
+    if let Some(v) = node.get("resolve") {
+        policy.resolve = d.keyword(v, &format!("{p}.resolve"))?;
+    }
+    if let Some(v) = node.get("follow") {
+        policy.follow = d.bool(v, &format!("{p}.follow"))?;
+    }
+    Some(policy)
+}
+
+/// A policy that cannot do what it says: following without resolving, or
+/// following an image already pinned to a digest.
+fn check_image_policy(svc: &Service, path: &str, at: &Node, d: &mut Decoder) {
+    let p = format!("{path}.x-swarmkeeper-image");
+    if !svc.image_policy.follow {
+        return;
+    }
+    let span = at.get("follow").map_or(at.span, |n| n.span);
+    if svc.image_policy.resolve == ImageResolve::Never {
+        d.diags.error_help(
+            "invalid-value",
+            Some(span),
+            format!("`{p}`: `follow: true` needs the tag resolved, and `resolve: never` says never to"),
+            "remove `resolve: never` to follow the tag, or `follow: true` to send the tag as written",
+        );
+    } else if svc.image.contains('@') {
+        d.diags.error_help(
+            "invalid-value",
+            Some(span),
+            format!(
+                "`{p}`: `follow: true` follows a tag, and `{}` is pinned to a digest",
+                svc.image
+            ),
+            "write the image as NAME:TAG to follow the tag, or remove `follow: true` to keep the digest",
+        );
+    }
 }
 
 /// `restart:` as docker stack deploy reads it when no restart_policy is set.
