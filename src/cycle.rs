@@ -59,6 +59,8 @@ pub struct Planned {
     pub quorum: swarmkeeper_plan::nodes::Quorum,
     /// Nodes ready per declared pool (with a cluster), for its SSM status.
     pub pools: std::collections::BTreeMap<String, swarmkeeper_plan::cluster_status::PoolCount>,
+    /// Services this plan rolls because a tag they follow moved.
+    pub moved_tags: Vec<images::Moved>,
 }
 
 /// The swarm as this run can see it.
@@ -393,6 +395,7 @@ impl Providers {
         let empty = ObservedSwarm::default();
         let observed = observed.as_ref().unwrap_or(&empty);
         Ok(Planned {
+            moved_tags: pinned.moved.clone(),
             plan,
             swarm_ids: Ids::from_observed(observed),
             aws_ids: aws_part.map(|(_, _, ids)| ids),

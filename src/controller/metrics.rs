@@ -50,6 +50,11 @@ struct ActionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServiceLabels {
+    service: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     provider: String,
     access: String,
@@ -84,6 +89,8 @@ pub struct Metrics {
     actions: Family<ActionLabels, Counter>,
     calls: Family<CallLabels, Counter>,
     drift: Counter,
+    /// Services rolled because a tag they follow moved.
+    followed: Family<ServiceLabels, Counter>,
     invalid: Counter,
     lease: prometheus_client::metrics::gauge::Gauge,
     /// One series at 1: the revision (git: commit) of the last valid state.
@@ -114,6 +121,7 @@ impl Metrics {
         let actions = Family::<ActionLabels, Counter>::default();
         let calls = Family::<CallLabels, Counter>::default();
         let drift = Counter::default();
+        let followed = Family::<ServiceLabels, Counter>::default();
         let invalid = Counter::default();
         let lease = prometheus_client::metrics::gauge::Gauge::default();
         let applied_revision = Family::<RevisionLabels, prometheus_client::metrics::gauge::Gauge>::default();
@@ -141,6 +149,11 @@ impl Metrics {
         registry.register("api_calls", "API calls, by provider and read or write", calls.clone());
         registry.register("drift_detected", "Resyncs that found changes to make", drift.clone());
         registry.register(
+            "followed_image_updates",
+            "Plans that roll a service because a tag it follows (x-swarmkeeper-image: {follow: true}) moved, by service",
+            followed.clone(),
+        );
+        registry.register(
             "invalid_desired_states",
             "Loads that found the desired state invalid (one per cycle while it stays so; the last good one is reconciled)",
             invalid.clone(),
@@ -159,6 +172,7 @@ impl Metrics {
             actions,
             calls,
             drift,
+            followed,
             invalid,
             lease,
             applied_revision,
@@ -227,6 +241,15 @@ impl Metrics {
 
     pub fn drift(&self) {
         self.drift.inc();
+    }
+
+    /// A service rolls because the tag it follows moved.
+    pub fn followed_image_update(&self, service: &str) {
+        self.followed
+            .get_or_create(&ServiceLabels {
+                service: service.to_owned(),
+            })
+            .inc();
     }
 
     pub fn lease(&self, held: bool) {

@@ -509,6 +509,16 @@ async fn cycle(
             tracing::info!(progress = %progress, "node");
         }
     }
+    for moved in &planned.moved_tags {
+        tracing::info!(
+            service = %moved.service,
+            image = %moved.image,
+            from = moved.from.as_deref().unwrap_or("(unpinned)"),
+            to = %moved.to,
+            "a followed tag moved: rolling the service to its new digest"
+        );
+        metrics.followed_image_update(&moved.service);
+    }
     let pending = planned.plan.steps.len() + planned.deferred;
     if pending > 0 && trigger == "resync" {
         metrics.drift();
