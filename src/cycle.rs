@@ -17,7 +17,9 @@ use swarmkeeper_plan::publish::{manager_addresses, mountable_volumes};
 use swarmkeeper_plan::{Plan, PlanOptions};
 use swarmkeeper_swarm::Engine;
 use swarmkeeper_swarm::execute::Ids;
-use swarmkeeper_swarm::registry::RegistryAuth;
+use swarmkeeper_swarm::registry::LookupCache;
+
+use crate::registries::Registries;
 
 /// The node bootstrap every instance runs (manifests/bootstrap/node.sh).
 pub const BOOTSTRAP: &str = include_str!("../manifests/bootstrap/node.sh");
@@ -44,6 +46,10 @@ pub struct Providers {
     pub local_node: Option<String>,
     /// What the run should know about the engines it left alone.
     pub notes: Vec<String>,
+    /// Registry credentials (ECR tokens held until due).
+    pub registries: Registries,
+    /// Digests found lately (a followed tag is asked again after a minute).
+    pub lookups: LookupCache,
 }
 
 /// A plan and what executing it needs.
@@ -81,21 +87,6 @@ pub struct ConnectOptions {
     /// The controller: it runs on a manager of the cluster's swarm, so an
     /// engine that is not the cluster's is an error, not a bootstrap.
     pub require_engine: bool,
-}
-
-/// The registry credentials the docker client would use (its
-/// configuration file and credential helpers), and what to tell the user
-/// when that file cannot be read: then none are sent.
-pub fn registry_auth() -> (RegistryAuth, Option<String>) {
-    match RegistryAuth::from_docker_config() {
-        Ok(auth) => (auth, None),
-        Err(why) => (
-            RegistryAuth::default(),
-            Some(format!(
-                "{why}: no registry credentials are sent; fix or remove the file"
-            )),
-        ),
-    }
 }
 
 /// The engine named by DOCKER_HOST, or the default local socket.
@@ -175,16 +166,6 @@ impl Providers {
     /// without it the AWS half is planned alone (the cluster's swarm has
     /// not formed yet, or there is no way into it).
     pub async fn connect(state: &DesiredState, how: ConnectOptions) -> anyhow::Result<Self> {
-        let mut providers = Self::connect_engine(state, how).await?;
-        if let Some(engine) = providers.engine.take() {
-            let (auth, note) = registry_auth();
-            providers.notes.extend(note);
-            providers.engine = Some(engine.with_registry_auth(auth));
-        }
-        Ok(providers)
-    }
-
-    async fn connect_engine(state: &DesiredState, how: ConnectOptions) -> anyhow::Result<Self> {
         let mut providers = Self {
             engine: None,
             swarm: SwarmReach::Connected,
@@ -193,6 +174,8 @@ impl Providers {
             aws_error: None,
             local_node: None,
             notes: Vec::new(),
+            registries: Registries::default(),
+            lookups: LookupCache::default(),
         };
         let Some(cluster) = &state.config.cluster else {
             if how.adopt_swarm {
@@ -377,10 +360,17 @@ impl Providers {
         };
         // Images pinned to digests (docker's --resolve-image), against the
         // swarm as observed; before the swarm exists, when it does.
+        let mut credential_warnings = Vec::new();
+        if let Some(engine) = &self.engine {
+            let credentials = self.registries.credentials(&state.config, self.aws.as_ref()).await;
+            engine.set_registry_auth(credentials.auth);
+            desired.expiring_credentials = credentials.expiring;
+            credential_warnings = credentials.warnings;
+        }
         let pinned = match (&self.engine, &observed) {
             (Some(engine), Some(observed)) => {
                 let wanted = images::lookups(&desired, observed);
-                let found = engine.look_up(&wanted, engine.registry_auth()).await;
+                let found = engine.look_up(&wanted, &engine.registry_auth(), &self.lookups).await;
                 images::pin(&mut desired, observed, &found).map_err(|errors| anyhow::anyhow!(errors.join("\n")))?
             }
             _ => images::Pinned::default(),
@@ -392,6 +382,7 @@ impl Providers {
         };
         let mut plan = diff_cluster(&desired, seen, aws_part.as_ref().map(|(d, o, _)| (d, o)), &opts)?;
         images::annotate(&mut plan, &pinned);
+        plan.warnings.extend(credential_warnings);
         let empty = ObservedSwarm::default();
         let observed = observed.as_ref().unwrap_or(&empty);
         Ok(Planned {

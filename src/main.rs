@@ -12,6 +12,7 @@ mod cycle;
 mod execute;
 mod progress;
 mod reach;
+mod registries;
 mod render;
 
 use std::process::ExitCode;

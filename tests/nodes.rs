@@ -522,3 +522,69 @@ fn a_pool_removed_from_the_state_is_drained_to_zero_before_its_group_goes() {
         (nodes.running("app_web").len() == 2).then_some(())
     });
 }
+
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn a_private_image_is_pulled_on_every_node_with_the_credentials_of_registries() {
+    let _serial = common::serial();
+    let lab = common::lab("a_private_image_is_pulled_on_every_node_with_the_credentials_of_registries");
+    let cluster = cluster_name("pi");
+    let nodes = NodeLab::start(&lab, &cluster);
+    let dir = DesiredDir::new("nodes-private-image");
+    // The image only the lab registry holds (no engine has it loaded).
+    let registry = lab["SWARMKEEPER_LAB_REGISTRY"].clone();
+    let image = format!("{registry}/it/everywhere-{}:v1", std::process::id());
+    let client = PathBuf::from(&lab["SWARMKEEPER_LAB_DIR"]).join("registry/client");
+    let client = client.to_string_lossy().into_owned();
+    for args in [
+        vec!["tag", "swarmkeeper-lab/web:1", image.as_str()],
+        vec!["--config", client.as_str(), "push", image.as_str()],
+        vec!["rmi", image.as_str()],
+    ] {
+        let run = common::docker(&lab, &args);
+        assert_eq!(run.code, Some(0), "docker {args:?}: {run:?}");
+    }
+    // The controller's credentials: `registries:` naming a file (as a swarm
+    // secret mounted into it would be).
+    let password = PathBuf::from(&lab["SWARMKEEPER_LAB_REGISTRY_PASSWORD_FILE"]);
+    dir.write(
+        "swarmkeeper.yaml",
+        &format!(
+            "version: 1
+cluster:
+  name: {cluster}
+  region: eu-west-1
+  managers: {{ count: 1, instance_type: t3.small, ami: \"{AMI}\" }}
+  workers: {{ count: 2, instance_type: t3.small, ami: \"{AMI}\" }}
+registries:
+  {registry}:
+    username: {}
+    password: {{file: {}}}
+stacks:
+  app:
+    compose: app.yml
+",
+            lab["SWARMKEEPER_LAB_REGISTRY_USER"],
+            password.display()
+        ),
+    );
+    dir.write(
+        "app.yml",
+        &format!("services:\n  web:\n    image: {image}\n    deploy:\n      mode: global\n"),
+    );
+    let port = free_port();
+    let _controller = controller(&nodes, &dir, port);
+
+    // One task on each of the three nodes, each running the pinned digest.
+    let tasks = eventually(240, "the global service running on 3 nodes", || {
+        let running = nodes.running("app_web");
+        (nodes.serving("workers").len() == 2 && running.len() == 3).then_some(running)
+    });
+    let nodes_used: std::collections::BTreeSet<&String> = tasks.iter().map(|(_, node)| node).collect();
+    assert_eq!(nodes_used.len(), 3, "{tasks:?}");
+    for (task, _) in &tasks {
+        let image_of = nodes.docker(&["inspect", "--format", "{{.Spec.ContainerSpec.Image}}", task]);
+        let ran = image_of.stdout.trim();
+        assert!(ran.starts_with(&format!("{image}@sha256:")), "task {task} runs {ran}");
+    }
+}

@@ -5,7 +5,10 @@
 //! with the create so the engine can pull (the engine forgot the image: a
 //! running task pulled it), never rolls a moved tag on a resync unless the
 //! service follows it, and stops with an error naming the registry when
-//! the credentials are wrong, changing nothing.
+//! the credentials are wrong, changing nothing. `registries:` gives the
+//! credentials from an SSM SecureString or ECR tokens (moto's, which the lab
+//! registry accepts); an expiring token is renewed on the service in time
+//! for a task rescheduled after the old one expired.
 
 mod common;
 
@@ -87,6 +90,64 @@ fn running_images(lab: &BTreeMap<String, String>, service: &str, replicas: usize
             .collect();
         (images.len() == replicas).then_some(images)
     })
+}
+
+/// Puts a file back as it was when dropped.
+struct Restore {
+    path: std::path::PathBuf,
+    text: String,
+}
+
+impl Restore {
+    fn file(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            text: std::fs::read_to_string(path).expect("read the file to restore"),
+        }
+    }
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.path, &self.text);
+    }
+}
+
+/// The lab registry's `AWS` user (the ECR tokens' user) accepts `token`
+/// only; the registry reads its htpasswd file again when it changes.
+fn accept_only_token(htpasswd: &Path, token: &str) {
+    let out = std::process::Command::new("htpasswd")
+        .args(["-Bbn", "AWS", token])
+        .output()
+        .expect("run htpasswd");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(htpasswd).expect("read htpasswd");
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with("AWS:") && !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    lines.push(String::from_utf8_lossy(&out.stdout).trim().to_owned());
+    std::fs::write(htpasswd, lines.join("\n") + "\n").expect("write htpasswd");
+}
+
+/// Ids of the running tasks of `service`, sorted.
+fn running_tasks(lab: &BTreeMap<String, String>, service: &str) -> Vec<String> {
+    let ps = docker(
+        lab,
+        &[
+            "service",
+            "ps",
+            service,
+            "-q",
+            "--no-trunc",
+            "--filter",
+            "desired-state=running",
+        ],
+    );
+    let mut ids: Vec<String> = ps.stdout.split_whitespace().map(str::to_owned).collect();
+    ids.sort();
+    ids
 }
 
 fn compose(image: &str) -> String {
@@ -183,6 +244,159 @@ fn private_images_are_pinned_pulled_with_credentials_and_followed_only_when_aske
         format!("{image}@{second}"),
         "nothing changed"
     );
+
+    reset(&lab, &[]);
+}
+
+/// swarmkeeper.yaml with `registries:` and one stack.
+fn with_registries(desired: &DesiredDir, registries: &str, compose: &str) {
+    desired.write("app.yml", compose);
+    desired.write(
+        "swarmkeeper.yaml",
+        &format!("version: 1\nregistries:\n{registries}stacks:\n  creds:\n    compose: app.yml\n"),
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn registries_give_credentials_from_ssm_and_ecr_and_expiring_tokens_are_renewed_in_time() {
+    let _serial = common::serial();
+    let mut lab = common::lab("registries_give_credentials_from_ssm_and_ecr_and_expiring_tokens_are_renewed_in_time");
+    reset(&lab, &[]);
+    let (registry, user, password) = registry(&lab);
+    let repo = format!("{registry}/it/creds-{}", std::process::id());
+    let v1 = format!("{repo}:v1");
+    let v2 = format!("{repo}:v2");
+    let d1 = push(&lab, 1, &v1);
+    let d2 = push(&lab, 2, &v2);
+    // No docker client credentials at all: only `registries:` gives them.
+    let empty = DesiredDir::new("registry-no-docker-config");
+    lab.insert("DOCKER_CONFIG".into(), empty.arg());
+    let desired = DesiredDir::new("registry-creds");
+    // A slow restart leaves time to take the image away from the engine.
+    let compose = |image: &str| {
+        format!("services:\n  app:\n    image: {image}\n    deploy:\n      restart_policy: {{delay: 10s}}\n")
+    };
+
+    // The password in an SSM SecureString.
+    let parameter = format!("/swarmkeeper/it/registry-password-{}", std::process::id());
+    common::boto(
+        &lab,
+        &format!(
+            "boto3.client('ssm', **kw).put_parameter(Name='{parameter}', Value='{password}', Type='SecureString', Overwrite=True)\nprint('{{}}')"
+        ),
+    );
+    with_registries(
+        &desired,
+        &format!("  {registry}:\n    username: {user}\n    password: {{ssm: {parameter}}}\n"),
+        &compose(&v1),
+    );
+    let run = swarmkeeper(&lab, &["reconcile", &desired.arg()]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(image_of(&lab, "creds_app"), format!("{v1}@{d1}"));
+    assert_eq!(running_images(&lab, "creds_app", 1), vec![format!("{v1}@{d1}")]);
+    assert!(
+        !run.stdout.contains(&password) && !run.stderr.contains(&password),
+        "the password is never shown"
+    );
+
+    // ECR: a token from ecr:GetAuthorizationToken (moto's, which the lab
+    // registry accepts), the time it was sent recorded on the service.
+    with_registries(
+        &desired,
+        &format!("  {registry}:\n    ecr: {{account: \"123456789012\", region: eu-west-1}}\n"),
+        &compose(&v2),
+    );
+    let run = swarmkeeper(&lab, &["reconcile", &desired.arg()]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(image_of(&lab, "creds_app"), format!("{v2}@{d2}"));
+    assert_eq!(running_images(&lab, "creds_app", 1), vec![format!("{v2}@{d2}")]);
+    let spec = inspect(&lab, "service", "creds_app");
+    let sent: u64 = spec["Spec"]["Labels"]["io.swarmkeeper.credentials-sent"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("credentials-sent label: {spec:#}"));
+    assert!(sent > 1_700_000_000, "{sent}");
+    // Not due for renewal yet: zero writes.
+    let run = swarmkeeper(&lab, &["reconcile", &desired.arg(), "--output", "json"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(report["api_calls"]["swarm"]["writes"], 0, "{report:#}");
+
+    // Six hours later: the token the service holds has expired and ECR
+    // hands out another. moto's token is fixed per account, so another
+    // account stands for "the next token"; the lab registry now accepts only
+    // that one, as a registry refuses an expired token.
+    let htpasswd = Path::new(&lab["SWARMKEEPER_LAB_DIR"]).join("registry/htpasswd");
+    let _restore = Restore::file(&htpasswd);
+    accept_only_token(&htpasswd, "210987654321-auth-token");
+    with_registries(
+        &desired,
+        &format!("  {registry}:\n    ecr: {{account: \"210987654321\", region: eu-west-1}}\n"),
+        &compose(&v2),
+    );
+    // Due for renewal: one update that changes no field sends the fresh
+    // token; the running task is not restarted.
+    let task_before = running_tasks(&lab, "creds_app");
+    let run = docker(
+        &lab,
+        &[
+            "service",
+            "update",
+            "--detach",
+            "--label-add",
+            "io.swarmkeeper.credentials-sent=1",
+            "creds_app",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let run = swarmkeeper(&lab, &["reconcile", &desired.arg(), "--dry-run"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("renew the pull credentials of registry {registry}")),
+        "{run:?}"
+    );
+    let run = swarmkeeper(&lab, &["reconcile", &desired.arg()]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let renewed: u64 = inspect(&lab, "service", "creds_app")["Spec"]["Labels"]["io.swarmkeeper.credentials-sent"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_default();
+    assert!(renewed >= sent, "{renewed} < {sent}");
+    assert_eq!(
+        running_tasks(&lab, "creds_app"),
+        task_before,
+        "the running task was not restarted"
+    );
+    // A task rescheduled later pulls with the credentials stored with the
+    // service: its container and the image go, and a new task runs.
+    let container = docker(
+        &lab,
+        &["ps", "-q", "--filter", "label=com.docker.swarm.service.name=creds_app"],
+    );
+    let container = container.stdout.trim().to_owned();
+    assert!(!container.is_empty(), "a container of creds_app");
+    assert_eq!(docker(&lab, &["rm", "-f", &container]).code, Some(0));
+    let pinned_v2 = format!("{v2}@{d2}");
+    let run = docker(&lab, &["rmi", &format!("{repo}@{d2}")]);
+    assert_eq!(run.code, Some(0), "the image is gone from the engine: {run:?}");
+    eventually(120, "a new task of creds_app running", || {
+        let now = running_tasks(&lab, "creds_app");
+        (!now.is_empty() && now != task_before).then_some(())
+    });
+    assert_eq!(running_images(&lab, "creds_app", 1), vec![pinned_v2]);
+
+    // A password written in the file is refused before anything is read.
+    with_registries(
+        &desired,
+        &format!("  {registry}:\n    username: {user}\n    password: {password}\n"),
+        &compose(&v1),
+    );
+    let run = swarmkeeper(&lab, &["reconcile", &desired.arg()]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains("secret-in-git"), "{run:?}");
+    assert_eq!(image_of(&lab, "creds_app"), format!("{v2}@{d2}"), "nothing changed");
 
     reset(&lab, &[]);
 }

@@ -343,6 +343,52 @@ def wait_for(check, secs, what):
     raise RuntimeError(f"timed out waiting for {what}")
 
 
+def scale_stack(n):
+    lines = ["services:"]
+    for i in range(n):
+        lines += [f"  s{i:04}:", "    image: swarmkeeper-lab/web:1", "    deploy:", "      replicas: 0"]
+    return "\n".join(lines) + "\n"
+
+
+def at_scale(binary, proxy, services=1000, rounds=3):
+    """A 1,000-service stack with replicas 0 (only the engine's work counts,
+    no task starts): first apply and no-op reconcile, swarmkeeper beside
+    docker stack deploy --resolve-image never, alternating, medians."""
+    work = tempfile.mkdtemp(prefix="sk-bench-scale-")
+    compose = os.path.join(work, "big.yml")
+    with open(compose, "w") as f:
+        f.write(scale_stack(services))
+    with open(os.path.join(work, "swarmkeeper.yaml"), "w") as f:
+        f.write("version: 1\nstacks:\n  big:\n    compose: big.yml\n")
+    tools = ("swarmkeeper", "docker stack deploy --resolve-image never")
+    runs = {(tool, phase): [] for tool in tools for phase in ("first apply", "no-op")}
+    for _ in range(rounds):
+        for tool in tools:
+            reset(binary)
+            for phase in ("first apply", "no-op"):
+                mark = proxy.mark()
+                t0 = time.time()
+                if tool == "swarmkeeper":
+                    run([binary, "reconcile", work], env=env_with(proxy.path), timeout=1800)
+                else:
+                    run(["docker", "stack", "deploy", "--resolve-image", "never", "-c", compose, "big"],
+                        env=env_with(proxy.path), timeout=1800)
+                took = time.time() - t0
+                runs[(tool, phase)].append({"s": took, "engine": proxy.count(proxy.since(mark))})
+                log(f"scale: {tool} {phase}: {took:.2f} s")
+    reset(binary)
+    shutil.rmtree(work)
+    out = {"services": services, "rounds": rounds}
+    for (tool, phase), rs in runs.items():
+        out[f"{tool} {phase}"] = {
+            "s": statistics.median(r["s"] for r in rs),
+            "engine": rs[-1]["engine"],
+        }
+    for phase in ("first apply", "no-op"):
+        out[f"ratio {phase}"] = out[f"swarmkeeper {phase}"]["s"] / out[f"{tools[1]} {phase}"]["s"]
+    return out
+
+
 def change_latency(binary, proxy, edits=20):
     """`swarmkeeper run` on a directory: file write → first engine write."""
     reset(binary)
@@ -590,6 +636,7 @@ def bootstrap(binary):
 BENCHES = {
     "api_economy": lambda b, p, a: api_economy(b, p),
     "converge": lambda b, p, a: converge_time(b, p),
+    "scale": lambda b, p, a: at_scale(b, p),
     "latency": lambda b, p, a: change_latency(b, p),
     "failure": lambda b, p, a: failure_reaction(b),
     "footprint": lambda b, p, a: footprint(b, a.footprint_seconds),

@@ -258,6 +258,32 @@ def main():
     w("  \"All running\" is the scheduler's and the engine's time, the same for both.")
     w("")
 
+    # 3b. At scale
+    sc = r.get("scale")
+    if sc:
+        peer = "docker stack deploy --resolve-image never"
+        w(f"## A {sc['services']:,}-service stack (lab)")
+        w("")
+        w(f"Command: `tests/bench/run` (part `scale`). {sc['services']:,} services of `swarmkeeper-lab/web:1` with")
+        w("`replicas: 0`, so only the engine's work counts (no task starts); on an empty swarm, the first apply")
+        w(f"and then a no-op run, the tools alternating, {sc['rounds']} rounds each, medians of the wall time;")
+        w("engine calls counted by a proxy on the socket. `--resolve-image never` keeps docker off the")
+        w("registry, as swarmkeeper is for images whose desired value did not change.")
+        w("")
+        w("| run | swarmkeeper | docker stack deploy --resolve-image never | ratio |")
+        w("|---|---|---|---|")
+        for phase in ("first apply", "no-op"):
+            a_, b_ = sc[f"swarmkeeper {phase}"], sc[f"{peer} {phase}"]
+            w(f"| {phase}: wall time | {a_['s']:.2f} s | {b_['s']:.2f} s | ×{sc[f'ratio {phase}']:.2f} |")
+            w(f"| {phase}: engine writes | {a_['engine']['writes']} | {b_['engine']['writes']} | |")
+            w(f"| {phase}: engine reads | {a_['engine']['reads']} | {b_['engine']['reads']} | |")
+        w("")
+        w("- A no-op makes no engine write (target 0: "
+          f"{verdict(sc['swarmkeeper no-op']['engine']['writes'] == 0)}); `docker stack deploy` sends every service again.")
+        w("- swarmkeeper's first apply also looks each new image up (one engine read per distinct image, here")
+        w("  one: the lab has no registry for it, so the lookup fails at once and the tag is sent).")
+        w("")
+
     # 4. Change latency
     l = r["latency"]
     w("## Change latency: directory watch (lab)")

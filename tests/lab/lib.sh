@@ -20,6 +20,8 @@ GIT_PORT=${SWARMKEEPER_LAB_GIT_PORT:-45124}
 # lab engine lists it as an insecure registry.
 REGISTRY_PORT=${SWARMKEEPER_LAB_REGISTRY_PORT:-45125}
 REGISTRY_USER=lab
+# moto's default account: its ECR tokens are AWS:<account>-auth-token.
+MOTO_ACCOUNT=123456789012
 HOME=${HOME:-/root}
 VENV=${XDG_CACHE_HOME:-$HOME/.cache}/swarmkeeper/moto-venv
 

@@ -60,6 +60,7 @@ pub struct Aws {
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
     pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) acm: aws_sdk_acm::Client,
+    pub(crate) ecr: aws_sdk_ecr::Client,
     pub(crate) region: String,
     calls: Arc<CallCounter>,
 }
@@ -114,6 +115,7 @@ impl Aws {
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
             acm: aws_sdk_acm::Client::new(config),
+            ecr: aws_sdk_ecr::Client::new(config),
             region: config.region().map(|r| r.to_string()).unwrap_or_default(),
             calls: Arc::new(CallCounter::default()),
         }

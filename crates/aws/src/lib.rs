@@ -14,7 +14,8 @@
 //!   for reaching the swarm from outside;
 //! - [`execute`]: one plan action = the calls that make it so;
 //! - `identity`: the swarm recorded as the cluster's;
-//! - `ssm`: the parameters under a cluster's prefix, page by page.
+//! - `ssm`: the parameters under a cluster's prefix, page by page;
+//! - [`registry`]: registry passwords kept in SSM, and ECR tokens.
 
 mod calls;
 pub mod client;
@@ -26,6 +27,7 @@ mod identity;
 pub mod inputs;
 pub mod observe;
 pub mod reach;
+pub mod registry;
 mod ssm;
 
 pub use calls::{CallCounts, is_read};

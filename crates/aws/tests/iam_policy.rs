@@ -54,6 +54,7 @@ fn actions_called() -> BTreeSet<String> {
         "logs",
         "elasticloadbalancing",
         "acm",
+        "ecr",
     ];
     let mut out = BTreeSet::new();
     for path in sources(&dir) {
@@ -92,8 +93,12 @@ fn the_policy_grants_nothing_wild() {
 /// Actions AWS checks on swarmkeeper's behalf although it never calls them:
 /// an auto scaling group launches with its creator's rights, EFS makes
 /// network interfaces, SSM and CloudWatch Logs check tagging rights when a
-/// resource is created with tags.
+/// resource is created with tags; an ECR token carries the rights of
+/// whoever asked for it, and the engines pull with them.
 const IMPLIED: &[&str] = &[
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
     "ec2:RunInstances",
     "ec2:CreateTags",
     "ec2:CreateNetworkInterface",

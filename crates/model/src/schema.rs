@@ -50,6 +50,8 @@ mod tests {
             (Some("SystemPrune"), SYSTEM_PRUNE_KEYS),
             (Some("Logging"), LOGGING_KEYS),
             (Some("CloudWatch"), CLOUDWATCH_KEYS),
+            (Some("RegistryCredentials"), REGISTRY_KEYS),
+            (Some("Ecr"), ECR_KEYS),
         ];
         for (def, keys) in table {
             let want: BTreeSet<String> = keys.iter().map(|k| k.to_string()).collect();

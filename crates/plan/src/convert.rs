@@ -48,6 +48,10 @@ pub struct DesiredSwarm {
     /// Service → its `x-swarmkeeper-image` policy, where not the default
     /// (see [`crate::images`]).
     pub image_policy: BTreeMap<String, compose::ImagePolicy>,
+    /// Registries whose credentials expire (ECR tokens, 12 h): services
+    /// pulling from them get fresh ones sent in time
+    /// ([`crate::images::CREDENTIALS_RENEW_AFTER_SECS`]).
+    pub expiring_credentials: BTreeSet<String>,
 }
 
 impl DesiredSwarm {

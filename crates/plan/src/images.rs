@@ -29,6 +29,20 @@ use crate::convert::DesiredSwarm;
 use crate::observed::ObservedSwarm;
 use crate::plan::Plan;
 
+/// How old the pull credentials stored with a service may get before
+/// fresh ones are sent, for registries whose tokens expire (ECR's last 12
+/// hours): half their life, so a task rescheduled at any hour can pull.
+pub const CREDENTIALS_RENEW_AFTER_SECS: u64 = 6 * 3600;
+
+/// Whether credentials sent at `sent` (the service's
+/// [`crate::labels::CREDENTIALS_SENT`] label) are due for renewal at `now`.
+pub fn credentials_due(sent: Option<&str>, now: u64) -> bool {
+    match sent.and_then(|s| s.parse::<u64>().ok()) {
+        Some(sent) => now.saturating_sub(sent) >= CREDENTIALS_RENEW_AFTER_SECS || sent > now,
+        None => true,
+    }
+}
+
 /// What a registry said of one tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {

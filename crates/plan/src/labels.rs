@@ -18,6 +18,10 @@ pub const OBJECT_NAME: &str = "io.swarmkeeper.object";
 /// directory) that last changed the service. Volatile, so on ServiceSpec
 /// labels only, and written only with a change that is made anyway.
 pub const REVISION: &str = "io.swarmkeeper.revision";
+/// On services whose registry hands out expiring tokens (ECR): when their
+/// pull credentials were last sent (unix seconds). Bookkeeping, like
+/// [`REVISION`]: it never causes an update itself, a renewal does.
+pub const CREDENTIALS_SENT: &str = "io.swarmkeeper.credentials-sent";
 /// Content hash of a config or secret revision.
 pub const CONTENT_HASH: &str = "io.swarmkeeper.content-hash";
 

@@ -174,12 +174,19 @@ pub fn diff_swarm(
         for volume in desired.volume_users.get(name).into_iter().flatten() {
             deps.extend(inputs.volume_ready.get(volume).into_iter().flatten().copied());
         }
+        // Pull credentials that expire are renewed on the service in time.
+        let expiring = desired
+            .expiring_credentials
+            .contains(&crate::images::registry_of(&spec.task.container.image));
+        let now = opts.nodes.now_unix.to_string();
         match obs_services.get(name.as_str()) {
             None => {
+                let mut spec = with_revision(spec, desired.revision.as_deref());
+                if expiring {
+                    spec.labels.insert(labels::CREDENTIALS_SENT.to_owned(), now);
+                }
                 let id = b.push(
-                    Action::CreateService {
-                        spec: Box::new(with_revision(spec, desired.revision.as_deref())),
-                    },
+                    Action::CreateService { spec: Box::new(spec) },
                     "declared, not present",
                     deps,
                 );
@@ -201,12 +208,45 @@ pub fn diff_swarm(
                 // The revision label records the desired-state revision that
                 // last changed the service: it never causes an update itself.
                 let mut spec = spec.clone();
-                match o.spec.labels.get(labels::REVISION) {
-                    Some(old) => spec.labels.insert(labels::REVISION.to_owned(), old.clone()),
-                    None => spec.labels.remove(labels::REVISION),
-                };
+                for bookkeeping in [labels::REVISION, labels::CREDENTIALS_SENT] {
+                    match o.spec.labels.get(bookkeeping) {
+                        Some(old) => spec.labels.insert(bookkeeping.to_owned(), old.clone()),
+                        None => spec.labels.remove(bookkeeping),
+                    };
+                }
                 let changes = field_changes(&comparable_observed(&o.spec, &spec), &spec);
+                let renew = expiring
+                    && crate::images::credentials_due(
+                        o.spec.labels.get(labels::CREDENTIALS_SENT).map(String::as_str),
+                        opts.nodes.now_unix,
+                    );
+                if changes.is_empty() && renew {
+                    // Only the credentials stored with the service change:
+                    // running tasks are not restarted (swarm ignores pull
+                    // options for tasks that already pulled).
+                    let mut spec = spec.clone();
+                    spec.labels.insert(labels::CREDENTIALS_SENT.to_owned(), now.clone());
+                    let registry = crate::images::registry_of(&spec.task.container.image);
+                    let id = b.push(
+                        Action::UpdateService {
+                            id: o.id.clone(),
+                            version: o.version,
+                            spec: Box::new(spec),
+                            changes: Vec::new(),
+                            notes: vec![format!("credentials-sent → {now}")],
+                        },
+                        format!(
+                            "renew the pull credentials of registry {registry}, whose tokens expire (running tasks are not restarted)"
+                        ),
+                        deps,
+                    );
+                    service_steps.insert(name, id);
+                    continue;
+                }
                 if !changes.is_empty() {
+                    if expiring {
+                        spec.labels.insert(labels::CREDENTIALS_SENT.to_owned(), now.clone());
+                    }
                     let mut notes = Vec::new();
                     if let Some(revision) = &desired.revision {
                         spec.labels.insert(labels::REVISION.to_owned(), revision.clone());

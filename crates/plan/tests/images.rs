@@ -222,3 +222,82 @@ fn short_digests() {
     assert_eq!(images::short_digest(AAA), "sha256:aaaaaaaaaaaa");
     assert_eq!(images::short_digest("sha256:abc"), "sha256:abc");
 }
+
+fn at(now_unix: u64) -> PlanOptions {
+    PlanOptions {
+        nodes: swarmkeeper_plan::nodes::NodeContext {
+            now_unix,
+            local_node: None,
+        },
+        ..PlanOptions::default()
+    }
+}
+
+const SENT: &str = "io.swarmkeeper.credentials-sent";
+
+#[test]
+fn expiring_pull_credentials_are_renewed_on_the_service_before_they_expire() {
+    let image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1";
+    let ecr = || {
+        let mut d = desired(image, "{resolve: never}");
+        d.expiring_credentials
+            .insert("123456789012.dkr.ecr.eu-west-1.amazonaws.com".into());
+        d
+    };
+    let start = 1_800_000_000;
+    // Created: the time its credentials were sent is recorded.
+    let mut swarm = ObservedSwarm::default();
+    let plan = diff(&ecr(), &swarm, &at(start)).expect("plan");
+    simulate::apply(&plan, &mut swarm);
+    assert_eq!(swarm.services[0].spec.labels[SENT], start.to_string());
+
+    // Unchanged and recent: nothing to do, at any time before renewal is due.
+    let due = images::CREDENTIALS_RENEW_AFTER_SECS;
+    for later in [0, 60, due - 1] {
+        let plan = diff(&ecr(), &swarm, &at(start + later)).expect("plan");
+        assert!(plan.steps.is_empty(), "{later} s later: {:?}", plan.steps);
+    }
+    // Due: one update that changes no field, only sends fresh credentials.
+    let plan = diff(&ecr(), &swarm, &at(start + due)).expect("plan");
+    let [step] = plan.steps.as_slice() else {
+        panic!("one renewal: {:?}", plan.steps)
+    };
+    let swarmkeeper_plan::action::Action::UpdateService { changes, spec, .. } = &step.action else {
+        panic!("an update: {step:?}")
+    };
+    assert!(changes.is_empty(), "{changes:?}");
+    assert!(step.reason.contains("renew the pull credentials"), "{}", step.reason);
+    assert_eq!(spec.labels[SENT], (start + due).to_string());
+    simulate::apply(&plan, &mut swarm);
+    assert!(
+        diff(&ecr(), &swarm, &at(start + due + 1))
+            .expect("plan")
+            .steps
+            .is_empty()
+    );
+
+    // A registry whose credentials do not expire is never renewed.
+    let plain = desired(image, "{resolve: never}");
+    assert!(
+        diff(&plain, &swarm, &at(start + 10 * due))
+            .expect("plan")
+            .steps
+            .is_empty()
+    );
+}
+
+#[test]
+fn renewal_is_due_by_age_and_for_unreadable_or_future_stamps() {
+    let now = 1_800_000_000u64;
+    let due = images::CREDENTIALS_RENEW_AFTER_SECS;
+    for (sent, renew) in [
+        (None, true),
+        (Some("garbage".to_owned()), true),
+        (Some(now.to_string()), false),
+        (Some((now - due + 1).to_string()), false),
+        (Some((now - due).to_string()), true),
+        (Some((now + 3600).to_string()), true),
+    ] {
+        assert_eq!(images::credentials_due(sent.as_deref(), now), renew, "{sent:?}");
+    }
+}

@@ -227,7 +227,9 @@ pub struct Engine {
     calls: Arc<CallCounter>,
     /// Registry credentials sent with the calls that pull images (digest
     /// lookups, service creates and updates), as `--with-registry-auth`.
-    auth: Arc<crate::registry::RegistryAuth>,
+    /// Shared by the engine's clones, replaced as credentials change
+    /// ([`Engine::set_registry_auth`]).
+    auth: Arc<std::sync::RwLock<Arc<crate::registry::RegistryAuth>>>,
 }
 
 impl Engine {
@@ -302,14 +304,21 @@ impl Engine {
 
     /// The same engine, sending `auth`'s credentials with every call that
     /// pulls an image.
-    pub fn with_registry_auth(mut self, auth: crate::registry::RegistryAuth) -> Self {
-        self.auth = Arc::new(auth);
+    pub fn with_registry_auth(self, auth: crate::registry::RegistryAuth) -> Self {
+        self.set_registry_auth(auth);
         self
     }
 
+    /// Replaces the credentials this engine (and every clone of it) sends.
+    pub fn set_registry_auth(&self, auth: crate::registry::RegistryAuth) {
+        if let Ok(mut current) = self.auth.write() {
+            *current = Arc::new(auth);
+        }
+    }
+
     /// The registry credentials this engine sends.
-    pub fn registry_auth(&self) -> &crate::registry::RegistryAuth {
-        &self.auth
+    pub fn registry_auth(&self) -> Arc<crate::registry::RegistryAuth> {
+        self.auth.read().map(|a| Arc::clone(&a)).unwrap_or_default()
     }
 
     /// The credentials for `image`'s registry, if any are configured.
@@ -317,7 +326,7 @@ impl Engine {
         &self,
         image: &str,
     ) -> Result<Option<bollard::auth::DockerCredentials>, EngineError> {
-        self.auth
+        self.registry_auth()
             .for_image(image)
             .await
             .map_err(|why| EngineError::Credentials { why })

@@ -10,7 +10,8 @@
 //! - [`Engine::look_up`] asks the engine for the digest of each tag
 //!   (`GET /distribution/NAME/json`: the engine sends the registry a HEAD
 //!   request, through its own proxy and registry settings) with the
-//!   image's credentials, a few at a time, each bounded in time.
+//!   image's credentials, a few at a time, each bounded in time, digests
+//!   kept for a minute ([`LookupCache`]).
 //!
 //! Credentials never leave this module but in the `X-Registry-Auth` header
 //! of the engine calls that need them (lookups, service creates and
@@ -33,6 +34,9 @@ use crate::engine::Engine;
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lookups in flight at once.
 pub const LOOKUP_CONCURRENCY: usize = 8;
+/// How long a digest found stays good for: a controller resyncing every
+/// few seconds asks a registry about a followed tag at most this often.
+pub const LOOKUP_CACHE_TTL: Duration = Duration::from_secs(60);
 /// How long a credential helper may take.
 const HELPER_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -315,6 +319,28 @@ async fn run_helper(helper: &str, registry: &str) -> Result<Option<Credential>, 
     }))
 }
 
+/// Digests found lately, by image (failures are not kept: they are asked
+/// again at the next plan).
+#[derive(Debug, Clone, Default)]
+pub struct LookupCache {
+    found: Arc<Mutex<BTreeMap<String, (std::time::Instant, String)>>>,
+}
+
+impl LookupCache {
+    fn get(&self, image: &str) -> Option<String> {
+        let found = self.found.lock().ok()?;
+        let (at, digest) = found.get(image)?;
+        (at.elapsed() < LOOKUP_CACHE_TTL).then(|| digest.clone())
+    }
+
+    fn put(&self, image: &str, digest: &str) {
+        if let Ok(mut found) = self.found.lock() {
+            found.retain(|_, (at, _)| at.elapsed() < LOOKUP_CACHE_TTL);
+            found.insert(image.to_owned(), (std::time::Instant::now(), digest.to_owned()));
+        }
+    }
+}
+
 /// What an engine's answer to a failed lookup means: its HTTP status (when
 /// it answered) and message.
 fn lookup_failure(status: Option<u16>, message: &str) -> Lookup {
@@ -335,10 +361,17 @@ impl Engine {
     /// registry) with the image's credentials: at most
     /// [`LOOKUP_CONCURRENCY`] at once, each within [`LOOKUP_TIMEOUT`].
     /// Never fails: what could not be learned is in the answer.
-    pub async fn look_up(&self, images: &BTreeSet<String>, auth: &RegistryAuth) -> Lookups {
+    /// Digests found within [`LOOKUP_CACHE_TTL`] come from `cache`.
+    pub async fn look_up(&self, images: &BTreeSet<String>, auth: &RegistryAuth, cache: &LookupCache) -> Lookups {
         let answers = futures_util::stream::iter(images.iter().cloned())
             .map(|image| async move {
+                if let Some(digest) = cache.get(&image) {
+                    return (image, Lookup::Digest(digest));
+                }
                 let lookup = self.look_up_one(&image, auth).await;
+                if let Lookup::Digest(digest) = &lookup {
+                    cache.put(&image, digest);
+                }
                 (image, lookup)
             })
             .buffer_unordered(LOOKUP_CONCURRENCY)
@@ -442,6 +475,22 @@ mod tests {
             err.contains("docker-credential-swarmkeeper-test-absent") && err.contains("r.example"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_cache_keeps_digests_for_a_while_and_nothing_else() {
+        let cache = LookupCache::default();
+        assert_eq!(cache.get("a:1"), None);
+        cache.put("a:1", "sha256:aa");
+        assert_eq!(cache.get("a:1").as_deref(), Some("sha256:aa"));
+        assert_eq!(cache.get("a:2"), None);
+        if let Ok(mut found) = cache.found.lock()
+            && let Some(entry) = found.get_mut("a:1")
+            && let Some(old) = std::time::Instant::now().checked_sub(LOOKUP_CACHE_TTL)
+        {
+            entry.0 = old;
+        }
+        assert_eq!(cache.get("a:1"), None, "expired");
     }
 
     #[test]

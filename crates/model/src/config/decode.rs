@@ -62,6 +62,7 @@ pub fn decode_config(node: &Node, d: &mut Decoder) -> Option<Config> {
     let logging = get("logging")
         .filter(|n| !n.is_null())
         .and_then(|n| decode_logging(n, d));
+    let registries = get("registries").map(|n| decode_registries(n, d)).unwrap_or_default();
 
     Some(Config {
         version: version?,
@@ -73,6 +74,7 @@ pub fn decode_config(node: &Node, d: &mut Decoder) -> Option<Config> {
         stacks,
         maintenance,
         logging,
+        registries,
     })
 }
 
@@ -730,4 +732,201 @@ fn decode_logging(node: &Node, d: &mut Decoder) -> Option<Logging> {
         })
     });
     Some(Logging { cloudwatch })
+}
+
+/// `registries`: by registry host, a user and where the password lives, or
+/// an ECR registry. A password written in the file is refused: whoever can
+/// read the repository could read it.
+fn decode_registries(node: &Node, d: &mut Decoder) -> BTreeMap<String, RegistryCredentials> {
+    let mut out = BTreeMap::new();
+    for (key, host, value) in d.named_entries(node, "registries") {
+        let path = format!("registries.{host}");
+        let host_ok = registry_host(host);
+        if !host_ok {
+            d.diags.error_help(
+                "invalid-value",
+                Some(key.span),
+                format!("`{host}` is not a registry host"),
+                "write the registry as image names write it, e.g. `ghcr.io` or `10.0.0.5:5000` (no scheme, no path)",
+            );
+        }
+        if d.mapping(value, &path, REGISTRY_KEYS, false).is_none() {
+            continue;
+        }
+        let username = value
+            .get("username")
+            .and_then(|n| d.string(n, &format!("{path}.username")));
+        let password = value
+            .get("password")
+            .and_then(|n| decode_secret_source(n, &format!("{path}.password"), d));
+        let ecr = value
+            .get("ecr")
+            .and_then(|n| decode_ecr(n, host, &format!("{path}.ecr"), d));
+        let ok = match (&ecr, value.get("ecr"), &username, &password) {
+            (_, Some(_), None, None) => ecr.is_some(),
+            (_, Some(at), _, _) => {
+                d.diags.error_help(
+                    "conflicting-keys",
+                    Some(at.span),
+                    format!("`{path}` names both an ECR registry and a user or password"),
+                    "ECR registries take their tokens from ecr:GetAuthorizationToken: remove `username` and `password`, or `ecr`",
+                );
+                false
+            }
+            (_, None, Some(_), Some(_)) => true,
+            (_, None, _, _) if value.get("password").is_some() && password.is_none() => false,
+            (_, None, u, _) => {
+                d.diags.error_help(
+                    "missing-key",
+                    Some(value.span),
+                    format!(
+                        "`{path}` needs {}",
+                        if u.is_some() { "`password`" } else { "`username` and `password`, or `ecr`" }
+                    ),
+                    "e.g. `username: deploy` and `password: {ssm: /swarmkeeper/registry-password}`, or `ecr: {}` for ECR",
+                );
+                false
+            }
+        };
+        if host_ok && ok {
+            out.insert(
+                host.to_owned(),
+                RegistryCredentials {
+                    username,
+                    password,
+                    ecr,
+                    declared_at: Some(key.span),
+                },
+            );
+        }
+    }
+    out
+}
+
+/// A registry host as image names write it: `host[:port]`, lowercase.
+fn registry_host(host: &str) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
+fn decode_secret_source(node: &Node, path: &str, d: &mut Decoder) -> Option<SecretSource> {
+    if node.as_scalar().is_some() && !node.is_null() {
+        d.diags.error_help(
+            "secret-in-git",
+            Some(node.span),
+            format!("`{path}` is written in the desired state, which anyone who can read the repository can read"),
+            "keep it in SSM (`{ssm: /swarmkeeper/registry-password}`, a SecureString) or in a swarm secret mounted into the controller (`{file: /run/secrets/NAME}`)",
+        );
+        return None;
+    }
+    let entries = d.mapping(node, path, SECRET_SOURCE_KEYS, false)?;
+    if entries.len() != 1 {
+        d.diags.error_help(
+            "invalid-value",
+            Some(node.span),
+            format!("`{path}` names {} sources", entries.len()),
+            "write exactly one: `{ssm: NAME}` or `{file: PATH}`",
+        );
+        return None;
+    }
+    if let Some(n) = node.get("ssm") {
+        let name = d.string(n, &format!("{path}.ssm"))?;
+        let ok = !name.is_empty()
+            && name.len() <= 2048
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b));
+        if !ok {
+            d.diags.error_help(
+                "invalid-value",
+                Some(n.span),
+                format!("`{path}.ssm`: `{name}` is not an SSM parameter name"),
+                "write the parameter's name, e.g. `/swarmkeeper/registry-password` (letters, digits, `/_.-`)",
+            );
+            return None;
+        }
+        return Some(SecretSource::Ssm(name));
+    }
+    let n = node.get("file")?;
+    let file = d.string(n, &format!("{path}.file"))?;
+    if !file.starts_with('/') {
+        d.diags.error_help(
+            "invalid-value",
+            Some(n.span),
+            format!("`{path}.file`: `{file}` is not an absolute path"),
+            "name the file where swarmkeeper runs, e.g. `/run/secrets/registry-password` (a swarm secret mounted into the controller)",
+        );
+        return None;
+    }
+    Some(SecretSource::File(PathBuf::from(file)))
+}
+
+fn decode_ecr(node: &Node, host: &str, path: &str, d: &mut Decoder) -> Option<Ecr> {
+    let from_host = ecr_host(host);
+    if node.is_null() || node.as_scalar() == Some("true") {
+        if from_host.is_none() {
+            d.diags.error_help(
+                "missing-key",
+                Some(node.span),
+                format!("`{path}`: `{host}` is not an ECR host name, so its account and region must be given"),
+                "write `ecr: {account: \"123456789012\", region: eu-west-1}`, or use the registry's ECR host name (ACCOUNT.dkr.ecr.REGION.amazonaws.com)",
+            );
+        }
+        return from_host.map(|(account, region)| Ecr { account, region });
+    }
+    d.mapping(node, path, ECR_KEYS, false)?;
+    let account = match node.get("account") {
+        Some(n) => {
+            let s = scalar_text(n, &format!("{path}.account"), d)?;
+            if s.len() != 12 || !s.bytes().all(|b| b.is_ascii_digit()) {
+                d.diags.error_help(
+                    "invalid-value",
+                    Some(n.span),
+                    format!("`{path}.account`: `{s}` is not an AWS account id"),
+                    "write the 12 digits of the registry's account, quoted: `account: \"123456789012\"`",
+                );
+                return None;
+            }
+            Some(s)
+        }
+        None => from_host.as_ref().map(|(a, _)| a.clone()),
+    };
+    let region = match node.get("region") {
+        Some(n) => {
+            let s = d.string(n, &format!("{path}.region"))?;
+            if !names::check(d, n.span, &format!("{path}.region"), &s, &names::REGION) {
+                return None;
+            }
+            Some(s)
+        }
+        None => from_host.as_ref().map(|(_, r)| r.clone()),
+    };
+    match (account, region) {
+        (Some(account), Some(region)) => Some(Ecr { account, region }),
+        _ => {
+            d.diags.error_help(
+                "missing-key",
+                Some(node.span),
+                format!("`{path}` needs `account` and `region`: `{host}` is not an ECR host name"),
+                "write `ecr: {account: \"123456789012\", region: eu-west-1}`",
+            );
+            None
+        }
+    }
+}
+
+/// A scalar as written (a number or a string): account ids are digits.
+fn scalar_text(node: &Node, path: &str, d: &mut Decoder) -> Option<String> {
+    match node.as_scalar() {
+        Some(s) if !node.is_null() => Some(s.to_owned()),
+        _ => {
+            d.expected(node, "a string", path);
+            None
+        }
+    }
 }

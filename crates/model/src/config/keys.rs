@@ -12,6 +12,7 @@ pub const TOP_KEYS: &[&str] = &[
     "stacks",
     "maintenance",
     "logging",
+    "registries",
 ];
 pub const CLUSTER_KEYS: &[&str] = &[
     "name",
@@ -45,4 +46,7 @@ pub const STACK_KEYS: &[&str] = &["compose", "env_file"];
 pub const MAINTENANCE_KEYS: &[&str] = &["system_prune"];
 pub const SYSTEM_PRUNE_KEYS: &[&str] = &["schedule", "at"];
 pub const LOGGING_KEYS: &[&str] = &["cloudwatch"];
+pub const REGISTRY_KEYS: &[&str] = &["username", "password", "ecr"];
+pub const SECRET_SOURCE_KEYS: &[&str] = &["ssm", "file"];
+pub const ECR_KEYS: &[&str] = &["account", "region"];
 pub const CLOUDWATCH_KEYS: &[&str] = &["group", "retention_days"];

@@ -131,6 +131,61 @@ pub struct Config {
     pub maintenance: Option<Maintenance>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
+    /// Private registries by host (as image names write it: `ghcr.io`,
+    /// `10.0.0.5:5000`), and where their credentials live — never in git.
+    #[serde(default)]
+    pub registries: BTreeMap<String, RegistryCredentials>,
+}
+
+/// `registries.HOST`: a user and where the password lives, or an ECR
+/// registry (tokens from `ecr:GetAuthorizationToken`).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryCredentials {
+    /// The user the password belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Where the password lives: `{ssm: NAME}` (a SecureString) or `{file: PATH}`
+    /// (e.g. a swarm secret mounted into the controller, `/run/secrets/NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretSource>,
+    /// An ECR registry: short-lived tokens, renewed well before they expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecr: Option<Ecr>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub declared_at: Option<Span>,
+}
+
+/// Where a secret value lives, outside git.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum SecretSource {
+    /// An SSM parameter (SecureString), read with decryption.
+    Ssm(String),
+    /// A file on the machine swarmkeeper runs on (a mounted swarm secret).
+    #[schemars(with = "String")]
+    File(PathBuf),
+}
+
+/// `registries.HOST.ecr`. Both default to what an ECR host name says
+/// (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ecr {
+    /// The registry's AWS account (12 digits).
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
+    pub account: String,
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]
+    pub region: String,
+}
+
+/// An ECR registry's host name → (account, region).
+pub fn ecr_host(host: &str) -> Option<(String, String)> {
+    let rest = host.strip_suffix(".amazonaws.com")?;
+    let (account, rest) = rest.split_once(".dkr.ecr.")?;
+    let ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty();
+    ok.then(|| (account.to_owned(), rest.to_owned()))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
