@@ -243,6 +243,7 @@ async fn subnets(aws: &swarmkeeper_aws::Aws) -> Vec<String> {
         stacks: Default::default(),
         maintenance: None,
         logging: None,
+        registries: Default::default(),
     };
     aws.network(&config).await.expect("default subnets").1
 }
