@@ -61,13 +61,16 @@ fn normalise(spec: &Value, stack: &str, ports: [u16; 3], networks: &BTreeMap<Str
         ("Configs", "ConfigID", "ConfigName"),
     ] {
         if let Some(items) = container[list].as_array_mut() {
-            for item in items {
+            for item in items.iter_mut() {
                 let obj = item.as_object_mut().expect("object");
                 obj.remove(id_key);
                 if let Some(Value::String(name)) = obj.get_mut(name_key) {
                     *name = strip_hash(name);
                 }
             }
+            // docker sorts references by name only, and two references to one secret
+            // come out in the order of a Go map (docker/cli ParseSecrets): random.
+            items.sort_by_key(|item| item.to_string());
         }
     }
     prune_zero(&mut v);
