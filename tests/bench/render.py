@@ -3,11 +3,13 @@ criterion's estimates (target/criterion/plan/*/*/new/estimates.json).
 
     python3 render.py LAB_RESULTS.json CRITERION_DIR PLAN_LOG OUT.md
     python3 render.py --section model CRITERION_DIR PLAN_LOG OUT.md
+    python3 render.py --section scale LAB_RESULTS.json OUT.md
 
 PLAN_LOG is the output of the plan benchmark (its peak heap lines). The
 loader benchmark's figures are read beside them: criterion's
 CRITERION_DIR/../model and PLAN_LOG's sibling model.log. `--section model`
-rewrites only that section of OUT.md (when the lab was not run).
+rewrites only that section of OUT.md (when the lab was not run);
+`--section scale` likewise for the scale part (when it ran alone).
 """
 
 import json
@@ -122,6 +124,38 @@ def model_section(criterion, plan_log):
     return lines
 
 
+def scale_section(sc, measured=None):
+    """The 1,000-service stack's section (part `scale`)."""
+    lines = []
+    w = lines.append
+    peer = "docker stack deploy --resolve-image never"
+    w(f"## A {sc['services']:,}-service stack (lab)")
+    w("")
+    w(f"Command: `tests/bench/run` (part `scale`). {sc['services']:,} services of `swarmkeeper-lab/web:1` with")
+    w("`replicas: 0`, so only the engine's work counts (no task starts); on an empty swarm, the first apply")
+    w(f"and then a no-op run, the tools alternating, {sc['rounds']} rounds each, medians of the wall time;")
+    w("engine calls counted by a proxy on the socket. `--resolve-image never` keeps docker off the")
+    w("registry, as swarmkeeper is for images whose desired value did not change.")
+    w("")
+    w("| run | swarmkeeper | docker stack deploy --resolve-image never | ratio |")
+    w("|---|---|---|---|")
+    for phase in ("first apply", "no-op"):
+        a_, b_ = sc[f"swarmkeeper {phase}"], sc[f"{peer} {phase}"]
+        w(f"| {phase}: wall time | {a_['s']:.2f} s | {b_['s']:.2f} s | ×{sc[f'ratio {phase}']:.2f} |")
+        w(f"| {phase}: engine writes | {a_['engine']['writes']} | {b_['engine']['writes']} | |")
+        w(f"| {phase}: engine reads | {a_['engine']['reads']} | {b_['engine']['reads']} | |")
+    w("")
+    w("- A no-op makes no engine write (target 0: "
+      f"{verdict(sc['swarmkeeper no-op']['engine']['writes'] == 0)}); `docker stack deploy` sends every service again.")
+    w("- swarmkeeper's first apply also looks each new image up (one engine read per distinct image, here")
+    w("  one: the name points at Docker Hub, which the lab's engine cannot reach, so the lookup fails at once")
+    w("  and the tag is sent).")
+    if measured:
+        w(f"- Measured {measured}, in a run of this part alone (the other sections are from the date above).")
+    w("")
+    return lines
+
+
 def splice_model(criterion, plan_log, out):
     """Rewrite only the loader's section of an existing OUT.md."""
     section = model_section(criterion, plan_log)
@@ -139,9 +173,36 @@ def splice_model(criterion, plan_log, out):
         f.write("\n".join(text))
 
 
+SCALE_PREFIX = "## A "
+SCALE_SUFFIX = "-service stack (lab)"
+
+
+def splice_scale(results_path, out):
+    """Rewrite only the scale part's section of an existing OUT.md (when
+    only that part was run and the other parts' results are not at hand)."""
+    with open(results_path) as f:
+        sc = json.load(f).get("scale")
+    if not sc:
+        sys.exit(f"render.py: {results_path} holds no `scale` results (BENCH_ONLY=scale tests/bench/run)")
+    with open(out) as f:
+        text = f.read().split("\n")
+    found = [i for i, line in enumerate(text) if line.startswith(SCALE_PREFIX) and line.endswith(SCALE_SUFFIX)]
+    if found:
+        start = found[0]
+        end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
+    else:
+        start = end = next((i for i, line in enumerate(text) if line.startswith("## Change latency")), len(text))
+    text[start:end] = scale_section(sc, measured=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    with open(out, "w") as f:
+        f.write("\n".join(text))
+
+
 def main():
     if sys.argv[1:3] == ["--section", "model"]:
         splice_model(*sys.argv[3:6])
+        return
+    if sys.argv[1:3] == ["--section", "scale"]:
+        splice_scale(*sys.argv[3:5])
         return
     results_path, criterion, plan_log, out = sys.argv[1:5]
     with open(results_path) as f:
@@ -259,30 +320,8 @@ def main():
     w("")
 
     # 3b. At scale
-    sc = r.get("scale")
-    if sc:
-        peer = "docker stack deploy --resolve-image never"
-        w(f"## A {sc['services']:,}-service stack (lab)")
-        w("")
-        w(f"Command: `tests/bench/run` (part `scale`). {sc['services']:,} services of `swarmkeeper-lab/web:1` with")
-        w("`replicas: 0`, so only the engine's work counts (no task starts); on an empty swarm, the first apply")
-        w(f"and then a no-op run, the tools alternating, {sc['rounds']} rounds each, medians of the wall time;")
-        w("engine calls counted by a proxy on the socket. `--resolve-image never` keeps docker off the")
-        w("registry, as swarmkeeper is for images whose desired value did not change.")
-        w("")
-        w("| run | swarmkeeper | docker stack deploy --resolve-image never | ratio |")
-        w("|---|---|---|---|")
-        for phase in ("first apply", "no-op"):
-            a_, b_ = sc[f"swarmkeeper {phase}"], sc[f"{peer} {phase}"]
-            w(f"| {phase}: wall time | {a_['s']:.2f} s | {b_['s']:.2f} s | ×{sc[f'ratio {phase}']:.2f} |")
-            w(f"| {phase}: engine writes | {a_['engine']['writes']} | {b_['engine']['writes']} | |")
-            w(f"| {phase}: engine reads | {a_['engine']['reads']} | {b_['engine']['reads']} | |")
-        w("")
-        w("- A no-op makes no engine write (target 0: "
-          f"{verdict(sc['swarmkeeper no-op']['engine']['writes'] == 0)}); `docker stack deploy` sends every service again.")
-        w("- swarmkeeper's first apply also looks each new image up (one engine read per distinct image, here")
-        w("  one: the lab has no registry for it, so the lookup fails at once and the tag is sent).")
-        w("")
+    if r.get("scale"):
+        lines.extend(scale_section(r["scale"]))
 
     # 4. Change latency
     l = r["latency"]
