@@ -43,17 +43,22 @@ stacks:
 
 /// A web service, and one that says a line on its standard output (which
 /// the engine's awslogs driver sends to the cluster's log group).
-const SITE: &str = "services:
+fn site(lab: &Lab) -> String {
+    let image = common::registry_image(lab, "web:1");
+    format!(
+        "services:
   talk:
-    image: swarmkeeper-lab/web:1
+    image: {image}
     command: [\"sh\", \"-c\", \"echo hello from the talk task; exec sleep 3600\"]
   web:
-    image: swarmkeeper-lab/web:1
+    image: {image}
     deploy:
       replicas: 2
       placement:
         constraints: [node.role == worker]
-";
+"
+    )
+}
 
 /// The environment of a user with AWS credentials, the lab's ssh key and
 /// known hosts, and no engine: the lab's, without DOCKER_HOST (this
@@ -165,7 +170,7 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
     let prefix = format!("/swarmkeeper/{cluster}");
     let dir = DesiredDir::new("bootstrap-lab");
     dir.write("swarmkeeper.yaml", &desired(&cluster))
-        .write("site.yml", SITE);
+        .write("site.yml", &site(&lab));
     // The pools' instance profile, made outside swarmkeeper as a user's
     // IAM code would.
     boto(
@@ -328,7 +333,7 @@ fn an_empty_account_becomes_a_running_platform_through_the_real_user_data_and_de
 
 /// The desired state of a cluster whose first manager starts the
 /// controller, following `url`: one manager, the stack on it.
-fn with_controller(cluster: &str, url: &str, replicas: u32) -> (String, String) {
+fn with_controller(lab: &Lab, controller: &str, cluster: &str, url: &str, replicas: u32) -> (String, String) {
     let yaml = format!(
         "version: 1
 cluster:
@@ -336,7 +341,7 @@ cluster:
   region: eu-west-1
   managers: {{ count: 1, instance_type: t3.small, ami: \"{AMI}\" }}
   controller:
-    image: swarmkeeper-lab/swarmkeeper:dev
+    image: {controller}
     git: {{ url: \"{url}\", branch: main }}
     replicas: 1
 stacks:
@@ -344,8 +349,8 @@ stacks:
     compose: site.yml
 "
     );
-    let site =
-        format!("services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      replicas: {replicas}\n");
+    let image = common::registry_image(lab, "web:1");
+    let site = format!("services:\n  web:\n    image: {image}\n    deploy:\n      replicas: {replicas}\n");
     (yaml, site)
 }
 
@@ -364,14 +369,19 @@ fn the_first_manager_starts_the_controller_which_follows_git_and_owns_the_platfo
     let cluster = format!("ctl{}", std::process::id() % 100_000);
     let _cleanup = Cleanup(&lab, &cluster);
 
-    // The image the nodes run, from the binary under test: the agent hands
-    // the lab's images to every node it boots.
+    // The image the nodes run, from the binary under test, in the lab's
+    // public registry: the first manager pulls it as it would from Docker Hub.
     let image = std::process::Command::new(common::repo_root().join("tests/lab/swarmkeeper-image"))
         .arg(env!("CARGO_BIN_EXE_swarmkeeper"))
         .envs(&lab)
         .output()
         .expect("run tests/lab/swarmkeeper-image");
     assert!(image.status.success(), "{}", String::from_utf8_lossy(&image.stderr));
+    let controller = String::from_utf8_lossy(&image.stdout).trim().to_owned();
+    assert!(
+        controller.starts_with(&lab["SWARMKEEPER_LAB_PUBLIC_REGISTRY"]),
+        "{controller}"
+    );
 
     // The desired state in a repository on the lab's git server.
     let repo = format!("{cluster}.git");
@@ -381,7 +391,7 @@ fn the_first_manager_starts_the_controller_which_follows_git_and_owns_the_platfo
     common::git(&bare, &["init", "-q", "--bare"]);
     let url = format!("{}{repo}", lab["SWARMKEEPER_LAB_GIT_URL"]);
     let work = DesiredDir::new("controller-boot");
-    let (yaml, site) = with_controller(&cluster, &url, 1);
+    let (yaml, site) = with_controller(&lab, &controller, &cluster, &url, 1);
     work.write("swarmkeeper.yaml", &yaml).write("site.yml", &site);
     let push = |message: &str| {
         common::git(&work.path, &["add", "-A"]);
@@ -418,7 +428,7 @@ fn the_first_manager_starts_the_controller_which_follows_git_and_owns_the_platfo
     eventually(120, "the first manager to start the controller", || {
         let log = std::fs::read_to_string(&log_file).unwrap_or_default();
         assert!(!log.contains("starting the controller failed"), "{log}");
-        log.contains("started the controller (swarmkeeper-lab/swarmkeeper:dev)")
+        log.contains(&format!("started the controller ({controller})"))
             .then_some(())
     });
 
@@ -475,7 +485,7 @@ fn the_first_manager_starts_the_controller_which_follows_git_and_owns_the_platfo
     );
 
     // A pushed commit is applied by the controller.
-    let (_, site) = with_controller(&cluster, &url, 2);
+    let (_, site) = with_controller(&lab, &controller, &cluster, &url, 2);
     work.write("site.yml", &site);
     let second = push("two replicas");
     applied(&second);
@@ -490,7 +500,7 @@ fn the_first_manager_starts_the_controller_which_follows_git_and_owns_the_platfo
 
     // A CLI run from a directory of its own changes nothing and says where
     // changes go; --dry-run works as always.
-    let (_, site) = with_controller(&cluster, &url, 3);
+    let (_, site) = with_controller(&lab, &controller, &cluster, &url, 3);
     work.write("site.yml", &site);
     let refused = run(&no_engine(&lab), &["reconcile", &work.arg()]);
     assert_eq!(refused.code, Some(1), "{refused:?}");

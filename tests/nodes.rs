@@ -184,6 +184,7 @@ fn cluster_name(test: &str) -> String {
 /// with `apart`, at most one per node (as a production service should be:
 /// a drain then never stops every replica at once).
 fn write_state(
+    lab: &Lab,
     dir: &DesiredDir,
     cluster: &str,
     (managers, workers, worker_type): (u32, u32, &str),
@@ -214,11 +215,10 @@ stacks:
         (true, false) => "      placement:\n        constraints: [node.role == worker]\n",
         (false, _) => "",
     };
+    let image = common::registry_image(lab, "web:1");
     dir.write(
         "app.yml",
-        &format!(
-            "services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      replicas: {replicas}\n{placement}"
-        ),
+        &format!("services:\n  web:\n    image: {image}\n    deploy:\n      replicas: {replicas}\n{placement}"),
     );
 }
 
@@ -260,7 +260,7 @@ fn a_dead_worker_is_removed_and_replaced_and_its_replicas_run_on_live_nodes() {
     let cluster = cluster_name("wk");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-worker");
-    write_state(&dir, &cluster, (1, 2, "t3.small"), 2, true);
+    write_state(&lab, &dir, &cluster, (1, 2, "t3.small"), 2, true);
     let port = free_port();
     let _controller = controller(&nodes, &dir, port);
 
@@ -305,7 +305,7 @@ fn a_dead_manager_is_replaced_while_quorum_holds() {
     let cluster = cluster_name("mg");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-manager");
-    write_state(&dir, &cluster, (3, 0, "t3.small"), 1, true);
+    write_state(&lab, &dir, &cluster, (3, 0, "t3.small"), 1, true);
     let port = free_port();
     let _controller = controller(&nodes, &dir, port);
 
@@ -333,7 +333,7 @@ fn with_two_of_three_managers_dead_nothing_destructive_happens_and_quorum_loss_i
     let cluster = cluster_name("qm");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-quorum");
-    write_state(&dir, &cluster, (3, 0, "t3.small"), 1, true);
+    write_state(&lab, &dir, &cluster, (3, 0, "t3.small"), 1, true);
     let port = free_port();
     let _controller = controller(&nodes, &dir, port);
 
@@ -375,19 +375,19 @@ fn workers_scale_out_then_in_with_drains_and_the_service_keeps_running() {
     let cluster = cluster_name("sc");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-scale");
-    write_state(&dir, &cluster, (1, 2, "t3.small"), 2, false);
+    write_state(&lab, &dir, &cluster, (1, 2, "t3.small"), 2, false);
     let port = free_port();
     let _controller = controller(&nodes, &dir, port);
     eventually(180, "2 workers and 2 replicas", || {
         (nodes.serving("workers").len() == 2 && nodes.running("app_web").len() == 2).then_some(())
     });
 
-    write_state(&dir, &cluster, (1, 3, "t3.small"), 2, false);
+    write_state(&lab, &dir, &cluster, (1, 3, "t3.small"), 2, false);
     eventually(180, "3 workers serving", || {
         (nodes.serving("workers").len() == 3).then_some(())
     });
 
-    write_state(&dir, &cluster, (1, 1, "t3.small"), 2, false);
+    write_state(&lab, &dir, &cluster, (1, 1, "t3.small"), 2, false);
     let mut samples = 0;
     eventually(240, "1 worker left, 2 replicas running on it", || {
         let running = nodes.running("app_web");
@@ -409,7 +409,7 @@ fn an_instance_type_change_rolls_the_workers_one_at_a_time() {
     let cluster = cluster_name("rl");
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-roll");
-    write_state(&dir, &cluster, (1, 2, "t3.small"), 2, true);
+    write_state(&lab, &dir, &cluster, (1, 2, "t3.small"), 2, true);
     let port = free_port();
     let _controller = controller(&nodes, &dir, port);
     eventually(180, "2 workers and 2 replicas", || {
@@ -418,7 +418,7 @@ fn an_instance_type_change_rolls_the_workers_one_at_a_time() {
     let group = format!("{cluster}-workers");
     let old: Vec<String> = group_instances(&lab, &group).into_iter().map(|(id, _, _)| id).collect();
 
-    write_state(&dir, &cluster, (1, 2, "t3.medium"), 2, true);
+    write_state(&lab, &dir, &cluster, (1, 2, "t3.medium"), 2, true);
     eventually(300, "both workers replaced by t3.medium ones", || {
         // Never more than max_unavailable (1) of the 2 workers out.
         let serving = nodes.serving("workers").len();
@@ -469,9 +469,10 @@ fn a_pool_removed_from_the_state_is_drained_to_zero_before_its_group_goes() {
         );
         // No placement: the replicas may run on the manager once the
         // workers are gone.
+        let image = common::registry_image(&lab, "web:1");
         dir.write(
             "app.yml",
-            "services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      replicas: 2\n",
+            &format!("services:\n  web:\n    image: {image}\n    deploy:\n      replicas: 2\n"),
         );
     };
     state(true);

@@ -350,6 +350,12 @@ def scale_stack(n):
     return "\n".join(lines) + "\n"
 
 
+def node_image():
+    """The lab's web image as its public registry serves it: what a node of
+    the multi-node lab pulls (no image is loaded into a node by hand)."""
+    return f"{os.environ['SWARMKEEPER_LAB_PUBLIC_REGISTRY']}/lab/web:1"
+
+
 def at_scale(binary, proxy, services=1000, rounds=3):
     """A 1,000-service stack with replicas 0 (only the engine's work counts,
     no task starts): first apply and no-op reconcile, swarmkeeper beside
@@ -499,7 +505,7 @@ def failure_reaction(binary, kills=5, replace_after=5):
         with open(os.path.join(work, "swarmkeeper.yaml"), "w") as f:
             f.write(cluster_yaml(cluster, 2, "app", f"  replace_after: {replace_after}s\n"))
         with open(os.path.join(work, "app.yml"), "w") as f:
-            f.write("services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      replicas: 2\n")
+            f.write(f"services:\n  web:\n    image: {node_image()}\n    deploy:\n      replicas: 2\n")
         ctl = Controller(binary, work, proxy.path, free_port(), "--resync", "30s")
         ec2 = boto3.client("ec2", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="eu-west-1")
 
@@ -579,7 +585,7 @@ def bootstrap(binary):
     with open(os.path.join(work, "swarmkeeper.yaml"), "w") as f:
         f.write(cluster_yaml(cluster, 1, "site"))
     with open(os.path.join(work, "site.yml"), "w") as f:
-        f.write("services:\n  web:\n    image: swarmkeeper-lab/web:1\n    deploy:\n      placement:\n"
+        f.write(f"services:\n  web:\n    image: {node_image()}\n    deploy:\n      placement:\n"
                 "        constraints: [node.role == worker]\n")
     env = {k: v for k, v in env_with(ENGINE).items() if k != "DOCKER_HOST"}
     nodes = os.path.join(LAB, "nodes")

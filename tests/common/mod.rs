@@ -179,6 +179,12 @@ pub fn swarmkeeper(lab: &BTreeMap<String, String>, args: &[&str]) -> Run {
 }
 
 /// Run the docker CLI against the lab's engine.
+/// A lab image (`web:1`, `web:2`) as the lab's public registry serves it:
+/// the name a node pulls (nothing is loaded into a node by hand).
+pub fn registry_image(lab: &BTreeMap<String, String>, name: &str) -> String {
+    format!("{}/lab/{name}", lab["SWARMKEEPER_LAB_PUBLIC_REGISTRY"])
+}
+
 pub fn docker(lab: &BTreeMap<String, String>, args: &[&str]) -> Run {
     let out = std::process::Command::new("docker")
         .args(args)

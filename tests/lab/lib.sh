@@ -20,6 +20,10 @@ GIT_PORT=${SWARMKEEPER_LAB_GIT_PORT:-45124}
 # lab engine lists it as an insecure registry.
 REGISTRY_PORT=${SWARMKEEPER_LAB_REGISTRY_PORT:-45125}
 REGISTRY_USER=lab
+# Beside it, the lab's public registry (a second docker-registry, no
+# authentication: what Docker Hub is to public images), from which every
+# node pulls the lab's images and swarmkeeper's own.
+PUBLIC_REGISTRY_PORT=${SWARMKEEPER_LAB_PUBLIC_REGISTRY_PORT:-45126}
 # moto's default account: its ECR tokens are AWS:<account>-auth-token.
 MOTO_ACCOUNT=123456789012
 HOME=${HOME:-/root}
@@ -66,6 +70,9 @@ REGISTRY_DIR=$LAB/registry
 REGISTRY_ADDR=$MANAGER_ADDR:$REGISTRY_PORT
 # The lab's images as the registry holds them (same content as IMAGE_REPO:N).
 REGISTRY_REPO=$REGISTRY_ADDR/lab/web
+PUBLIC_REGISTRY_DIR=$LAB/public-registry
+PUBLIC_REGISTRY_ADDR=$MANAGER_ADDR:$PUBLIC_REGISTRY_PORT
+PUBLIC_REGISTRY_REPO=$PUBLIC_REGISTRY_ADDR/lab/web
 
 # ---- helpers ----------------------------------------------------------------
 
