@@ -64,6 +64,17 @@ pub enum Command {
     /// something would be destroyed, 1 on error. Safe to run again after an
     /// interruption: it continues with what is left.
     Destroy(DestroyArgs),
+    /// Suspend the controller, or some stacks: it keeps observing and
+    /// reporting (status `Suspended`, the changes it finds are shown as
+    /// held) and applies nothing of what is suspended until `resume`.
+    ///
+    /// Recorded in the swarm (the labels of the `swarmkeeper-control`
+    /// config), so every replica sees it; the engine is found through
+    /// DOCKER_HOST (a manager, or `ssh://` to one).
+    Suspend(ControlArgs),
+    /// Lift a suspension: without --stack everything is resumed (every
+    /// stack too); the controller applies what it held at once.
+    Resume(ControlArgs),
     /// Print the JSON Schema of swarmkeeper.yaml, for editors.
     ///
     /// Reference it from the file's first line:
@@ -215,6 +226,13 @@ pub struct StatusArgs {
     /// How to print the status.
     #[arg(long, short, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ControlArgs {
+    /// Only this stack (repeat for several); without it, everything.
+    #[arg(long = "stack", value_name = "STACK")]
+    pub stacks: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -385,12 +385,18 @@ impl Providers {
         plan.warnings.extend(credential_warnings);
         let empty = ObservedSwarm::default();
         let observed = observed.as_ref().unwrap_or(&empty);
+        // A held service's wait is not this apply's to wait out.
+        let deferred = desired
+            .deferred
+            .keys()
+            .filter(|service| !plan.held.iter().any(|h| h.step.action.name() == **service))
+            .count();
         Ok(Planned {
             moved_tags: pinned.moved.clone(),
             plan,
             swarm_ids: Ids::from_observed(observed),
             aws_ids: aws_part.map(|(_, _, ids)| ids),
-            deferred: desired.deferred.len(),
+            deferred,
             unhealthy: unhealthy_services(observed, state.config.owner()),
             // Managers and quorum as observed, with or without a cluster: the
             // metrics use the lifecycle's rule.

@@ -28,6 +28,8 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => commands::run::run(&args),
         cli::Command::Status(args) => commands::status::run(&args),
         cli::Command::Destroy(args) => commands::destroy::run(&args),
+        cli::Command::Suspend(args) => commands::control::run(&args, commands::control::Verb::Suspend),
+        cli::Command::Resume(args) => commands::control::run(&args, commands::control::Verb::Resume),
     };
     match result {
         Ok(code) => code,

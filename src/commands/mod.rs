@@ -1,5 +1,6 @@
 //! One module per subcommand; each exposes `run`, returning the exit code.
 
+pub mod control;
 pub mod destroy;
 pub mod reconcile;
 pub mod run;

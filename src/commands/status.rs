@@ -75,6 +75,24 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             c["remaining"]
         );
     }
+    if let Some(s) = status["suspended"].as_object() {
+        if let Some(all) = s.get("all") {
+            println!(
+                "suspended: everything (by {}); `swarmkeeper resume` lifts it",
+                text(&all["by"])
+            );
+        }
+        for (stack, mark) in s.get("stacks").and_then(|v| v.as_object()).into_iter().flatten() {
+            println!(
+                "suspended: stack {stack} (by {}); `swarmkeeper resume --stack {stack}` lifts it",
+                text(&mark["by"])
+            );
+        }
+        println!(
+            "held:     {} change(s) found and not applied",
+            status["last_cycle"]["planned"]["held"]
+        );
+    }
     for e in status["validation_errors"].as_array().into_iter().flatten() {
         println!("invalid:  {}", text(e));
     }

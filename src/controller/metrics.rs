@@ -77,6 +77,7 @@ enum Late {
     Quorum,
     Valid,
     NodesReplaced,
+    Suspension,
 }
 
 pub struct Metrics {
@@ -106,6 +107,12 @@ pub struct Metrics {
     /// Nodes whose instance was terminated for the group to launch a new
     /// one: replaced after failing, or rolled to a new type or image.
     nodes_replaced: Counter,
+    /// 1 while the whole controller is suspended (`swarmkeeper suspend`).
+    suspended: Gauge,
+    /// Stacks suspended one by one (`suspend --stack`).
+    suspended_stacks: Gauge,
+    /// Changes found and held back by a suspension at the last cycle.
+    held_changes: Gauge,
     /// Whether AWS calls are made (their series exist then).
     aws: AtomicBool,
     /// Call totals already counted (the providers report cumulative ones).
@@ -182,6 +189,9 @@ impl Metrics {
             valid: Gauge::default(),
             failing,
             nodes_replaced: Counter::default(),
+            suspended: Gauge::default(),
+            suspended_stacks: Gauge::default(),
+            held_changes: Gauge::default(),
             aws: AtomicBool::new(false),
             seen_calls: Mutex::new([0; 4]),
         }
@@ -217,6 +227,23 @@ impl Metrics {
                 "Nodes whose instance was terminated for its group to launch a new one (failed, or rolled to a new type or image)",
                 self.nodes_replaced.clone(),
             ),
+            Late::Suspension => {
+                registry.register(
+                    "suspended",
+                    "1 while the controller is suspended (swarmkeeper suspend): it observes and reports, and applies nothing",
+                    self.suspended.clone(),
+                );
+                registry.register(
+                    "suspended_stacks",
+                    "Stacks suspended one by one (swarmkeeper suspend --stack): their changes are held",
+                    self.suspended_stacks.clone(),
+                );
+                registry.register(
+                    "held_changes",
+                    "Changes the last cycle found and held back because of a suspension",
+                    self.held_changes.clone(),
+                );
+            }
         }
     }
 
@@ -258,6 +285,15 @@ impl Metrics {
             // A replica that does not act is not failing to.
             self.failing.set(0);
         }
+    }
+
+    /// The suspension a cycle read from the swarm, and what it held back.
+    pub fn suspension(&self, suspension: &swarmkeeper_plan::control::Suspension, held: usize) {
+        self.known(Late::Suspension);
+        self.suspended.set(i64::from(suspension.all.is_some()));
+        self.suspended_stacks
+            .set(i64::try_from(suspension.stacks.len()).unwrap_or(i64::MAX));
+        self.held_changes.set(i64::try_from(held).unwrap_or(i64::MAX));
     }
 
     /// Whether the desired state declares a cluster: the cluster-only

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use swarmkeeper_model::DesiredState;
 use swarmkeeper_plan::PlanOptions;
+use swarmkeeper_plan::control::Suspension;
 use tokio::sync::watch;
 
 use crate::cycle::{ApplyOptions, Providers, converge};
@@ -105,8 +106,9 @@ pub async fn run(
     };
     // Node events (a node went Down, joined, left) start a cycle at once:
     // the resync would notice a failed node up to a period later.
-    let (node_tx, mut node_events) = tokio::sync::mpsc::channel::<()>(4);
-    tokio::spawn(watch_nodes(engine.clone(), node_tx, stop_rx.clone()));
+    // So do the controls (`suspend`, `resume`): a resume is applied at once.
+    let (node_tx, mut node_events) = tokio::sync::mpsc::channel::<&'static str>(4);
+    tokio::spawn(watch_swarm(engine.clone(), node_tx, stop_rx.clone()));
     let (held_tx, mut held) = watch::channel(false);
     let keeper = tokio::spawn(lease::keep(
         engine,
@@ -277,9 +279,11 @@ pub async fn run(
                 while changes.try_recv().is_ok() {}
                 trigger = "source";
             }
-            Some(()) = node_events.recv() => {
-                while node_events.try_recv().is_ok() {}
-                trigger = "node";
+            Some(what) = node_events.recv() => {
+                trigger = what;
+                while let Ok(more) = node_events.try_recv() {
+                    trigger = if more == trigger { trigger } else { "node" };
+                }
             }
             () = tokio::time::sleep(wait) => {
                 trigger = if outcome.is_ok() { "resync" } else { "retry" };
@@ -323,23 +327,24 @@ async fn publish_status(carried: &Carried, shared: &Shared) {
     }
 }
 
-/// Forward node events to the loop; reconnect (with backoff) when the
-/// stream breaks, until `stop`.
-async fn watch_nodes(
+/// Forward node events (as trigger `node`) and changes of the controls
+/// (`control`) to the loop; reconnect (with backoff) when the stream
+/// breaks, until `stop`.
+async fn watch_swarm(
     engine: swarmkeeper_swarm::Engine,
-    tx: tokio::sync::mpsc::Sender<()>,
+    tx: tokio::sync::mpsc::Sender<&'static str>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut events = swarmkeeper_swarm::engine::NodeEvents::default();
+    let mut events = swarmkeeper_swarm::engine::Events::default();
     let mut failures = 0u32;
     loop {
         let wait = tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
-            event = engine.next_node_event(&mut events) => match event {
+            event = engine.next_event(&mut events) => match event {
                 Ok(event) => {
                     failures = 0;
-                    tracing::debug!(%event, "node event");
-                    let _ = tx.try_send(());
+                    tracing::debug!(%event, "swarm event");
+                    let _ = tx.try_send(if event.starts_with("config") { "control" } else { "node" });
                     continue;
                 }
                 Err(e) => {
@@ -458,8 +463,28 @@ async fn cycle(
         }
         .into());
     }
+    // The controls people set (`swarmkeeper suspend`), read from the swarm
+    // at every cycle. One that cannot be read fails the cycle: it is never
+    // taken for "not suspended".
+    let suspension = match &providers.engine {
+        Some(engine) => engine.suspension().await?,
+        None => Suspension::default(),
+    };
+    let was = shared.get().suspended.unwrap_or_default();
+    if suspension != was {
+        if suspension.is_none() {
+            tracing::info!("resumed: changes are applied again");
+        } else {
+            tracing::warn!(
+                suspended = %suspension.describe(),
+                "suspended: observing and reporting, applying nothing of it until `swarmkeeper resume`"
+            );
+        }
+    }
+    shared.update(|s| s.suspended = (!suspension.is_none()).then(|| suspension.clone()));
     let opts = PlanOptions {
         allow_empty: config.allow_empty,
+        hold: suspension.hold(),
         ..PlanOptions::default()
     };
     let plan_started = Instant::now();
@@ -487,6 +512,13 @@ async fn cycle(
         }
     };
     metrics.plan_duration(plan_started.elapsed());
+    metrics.suspension(&suspension, planned.plan.held.len());
+    if !planned.plan.held.is_empty() {
+        tracing::info!(
+            held = planned.plan.held.len(),
+            "changes found and held back by the suspension"
+        );
+    }
     metrics.cluster(state.config.cluster.is_some());
     metrics.managers(planned.quorum);
     let nodes = planned.plan.nodes.clone();

@@ -61,6 +61,11 @@ pub struct Status {
     /// Managers, quorum, node problems and drains in progress (with a
     /// cluster declared).
     pub nodes: Option<swarmkeeper_plan::nodes::NodeReport>,
+    /// What `swarmkeeper suspend` suspended, as the swarm records it
+    /// (absent when nothing is); `last_cycle.planned.held` counts the
+    /// changes found and held back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspended: Option<swarmkeeper_plan::control::Suspension>,
 }
 
 fn now() -> u64 {
@@ -85,10 +90,12 @@ impl Status {
     pub fn cycled(&mut self, trigger: &str, planned: Summary, done: &Converged, unhealthy: Vec<String>) {
         self.cycles += 1;
         let in_sync = done.failures.is_empty() && done.remaining == 0 && !done.cancelled;
-        self.sync_status = if in_sync && self.validation_errors.is_empty() {
-            SyncStatus::Synced
-        } else {
-            SyncStatus::OutOfSync
+        // Suspended: everything is, or what is left to do is held back.
+        let suspended = self.suspended.as_ref().is_some_and(|s| s.all.is_some()) || planned.held > 0;
+        self.sync_status = match (in_sync && self.validation_errors.is_empty(), suspended) {
+            (true, true) => SyncStatus::Suspended,
+            (true, false) => SyncStatus::Synced,
+            (false, _) => SyncStatus::OutOfSync,
         };
         self.health_status = if unhealthy.is_empty() {
             HealthStatus::Healthy

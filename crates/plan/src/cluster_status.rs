@@ -20,6 +20,9 @@ closed_set! {
     pub enum SyncStatus("sync status") {
         Synced = "Synced",
         OutOfSync = "OutOfSync",
+        /// The controller is suspended (`swarmkeeper suspend`), or it holds
+        /// the changes of suspended stacks back: found, not applied.
+        Suspended = "Suspended",
         #[default]
         Unknown = "Unknown",
     }

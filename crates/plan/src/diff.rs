@@ -162,6 +162,7 @@ pub fn diff_cluster(
         return Err(PlanError::Conflicts(conflicts));
     }
     plan.steps = b.steps;
+    crate::hold::hold_back(&mut plan, &opts.hold, &desired.stacks);
     plan.sensitive_env = desired.sensitive_env.clone();
     plan.unmanaged.sort();
     plan.foreign.sort();

@@ -9,7 +9,7 @@
 //! No I/O at all: providers fill an [`observed::ObservedSwarm`] and execute
 //! [`action::Action`]s; everything between is here, and tested here.
 //!
-//! Layering: vocabulary modules ([`spec`], [`labels`], [`observed`], [`op`],
+//! Layering: vocabulary modules ([`spec`], [`labels`], [`control`], [`observed`], [`op`],
 //! [`action`], [`node_types`], [`plan`], [`aws::spec`], [`aws::names`],
 //! [`aws::action`]) import no logic module; the logic modules import
 //! vocabulary and utilities ([`json_diff`], [`redact`]), and only the roots
@@ -21,11 +21,13 @@ pub mod aws;
 pub mod calls;
 pub mod closed_set;
 pub mod cluster_status;
+pub mod control;
 pub mod convert;
 pub mod destroy;
 pub mod diff;
 pub mod error_kind;
 pub mod health;
+pub mod hold;
 pub mod identity;
 pub mod images;
 pub mod json_diff;

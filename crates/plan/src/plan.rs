@@ -43,6 +43,9 @@ pub struct Plan {
     /// apply"), shown and counted, but not run by the round that runs
     /// `steps`: the next round plans them again with the real values.
     pub after_apply: Vec<Waiting>,
+    /// Steps a suspension holds back (`PlanOptions::hold`, see
+    /// [`crate::hold`]): planned and shown, never applied until `resume`.
+    pub held: Vec<Held>,
 }
 
 /// A step of [`Plan::after_apply`] and what it waits for.
@@ -51,6 +54,14 @@ pub struct Waiting {
     #[serde(flatten)]
     pub step: Step,
     pub waits_for: String,
+}
+
+/// A step of [`Plan::held`] and what holds it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Held {
+    #[serde(flatten)]
+    pub step: Step,
+    pub held_by: String,
 }
 
 /// What a plan is given of the swarm.
@@ -98,6 +109,8 @@ pub struct Summary {
     pub after_swarm: usize,
     /// Steps that wait on an earlier step of this apply (`Plan::after_apply`).
     pub after_apply: usize,
+    /// Steps a suspension holds back (`Plan::held`).
+    pub held: usize,
 }
 
 impl Plan {
@@ -123,6 +136,7 @@ impl Plan {
         }
         s.after_swarm = self.after_swarm.len();
         s.after_apply = self.after_apply.len();
+        s.held = self.held.len();
         s
     }
 }
@@ -135,6 +149,8 @@ pub struct PlanOptions {
     pub keep_revisions: usize,
     /// The time and the local node, for the node lifecycle.
     pub nodes: NodeContext,
+    /// What a suspension holds back (the controller's `suspend`).
+    pub hold: crate::control::Hold,
 }
 
 impl Default for PlanOptions {
@@ -143,6 +159,7 @@ impl Default for PlanOptions {
             allow_empty: false,
             keep_revisions: 2,
             nodes: NodeContext::default(),
+            hold: crate::control::Hold::Nothing,
         }
     }
 }

@@ -69,7 +69,12 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
     if let SwarmPart::Unreachable { why } = &plan.swarm {
         let _ = writeln!(out, "{} the swarm half is not planned: {why}", p.code("1;33", "note:"));
     }
-    if !plan.pending() && plan.swarm != SwarmPart::Planned {
+    if !plan.pending() && !plan.held.is_empty() {
+        let _ = writeln!(
+            out,
+            "Nothing will be applied: every difference is held by a suspension.\n"
+        );
+    } else if !plan.pending() && plan.swarm != SwarmPart::Planned {
         let _ = writeln!(
             out,
             "No changes in AWS. The swarm half was not planned (see the note above)."
@@ -112,6 +117,17 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
             let _ = writeln!(out);
         }
     }
+    if !plan.held.is_empty() {
+        let _ = writeln!(
+            out,
+            "Held by a suspension — differences found, not applied until `swarmkeeper resume`:\n"
+        );
+        for held in &plan.held {
+            let why = format!("held: {}", held.held_by);
+            write_step(&mut out, &p, &redactor, &held.step, Some(&why));
+        }
+        let _ = writeln!(out);
+    }
     let (others, legacy): (Vec<_>, Vec<_>) = plan.foreign.iter().partition(|f| f.owner.is_some());
     if verbose {
         if !others.is_empty() {
@@ -153,7 +169,7 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
         let _ = writeln!(out);
     }
     let s = plan.summary();
-    if plan.pending() {
+    if plan.pending() || !plan.held.is_empty() {
         let _ = writeln!(out, "{}", summary_line(s));
     }
     out
@@ -225,6 +241,9 @@ pub fn summary_line(s: Summary) -> String {
     if s.after_apply > 0 {
         let _ = write!(line, "; {} more after this apply (known after apply)", s.after_apply);
     }
+    if s.held > 0 {
+        let _ = write!(line, "; {} held (suspended)", s.held);
+    }
     line.push('.');
     line
 }
@@ -293,6 +312,8 @@ pub struct JsonPlan<'a> {
     /// Steps that wait on an earlier step of this apply, each with
     /// `waits_for`; the apply's next round runs them.
     pub after_apply: Vec<serde_json::Value>,
+    /// Steps a suspension holds back, each with `held_by`; not applied.
+    pub held: Vec<serde_json::Value>,
     pub warnings: &'a [String],
     pub unmanaged: &'a [crate::observed::Unmanaged],
     /// Objects of other desired states (`owner`), or of none (made before
@@ -317,6 +338,17 @@ pub fn json(plan: &Plan) -> JsonPlan<'_> {
                 let mut v = redacted_step(plan, &w.step);
                 if let Some(map) = v.as_object_mut() {
                     map.insert("waits_for".to_owned(), serde_json::Value::String(w.waits_for.clone()));
+                }
+                v
+            })
+            .collect(),
+        held: plan
+            .held
+            .iter()
+            .map(|h| {
+                let mut v = redacted_step(plan, &h.step);
+                if let Some(map) = v.as_object_mut() {
+                    map.insert("held_by".to_owned(), serde_json::Value::String(h.held_by.clone()));
                 }
                 v
             })

@@ -285,3 +285,48 @@ fn the_revision_label_is_a_note_not_a_field_that_differs() {
     assert_eq!(json["steps"][0]["notes"][0], "revision → bbbbbbbbbbbb");
     assert_eq!(json["steps"][0]["changes"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn a_suspended_stack_is_planned_shown_and_counted_but_held() {
+    use std::collections::BTreeSet;
+    use swarmkeeper_plan::control::Hold;
+    let swarm = converge(&[("app", WEB1), ("other", WEB1)]);
+    let (_, d) = desired(&[("app", WEB2), ("other", WEB2), ("fresh", WEB1)]);
+    let opts = PlanOptions {
+        hold: Hold::Stacks(BTreeSet::from(["app".to_owned()])),
+        ..PlanOptions::default()
+    };
+    let plan = diff(&d, &swarm, &opts).expect("plan");
+    let names = |steps: Vec<&swarmkeeper_plan::Step>| steps.iter().map(|s| s.action.name()).collect::<Vec<_>>();
+    assert_eq!(names(plan.held.iter().map(|h| &h.step).collect()), vec!["app_web"]);
+    assert!(names(plan.steps.iter().collect()).contains(&"other_web".to_owned()));
+    assert!(names(plan.steps.iter().collect()).contains(&"fresh_web".to_owned()));
+    let text = swarmkeeper_plan::render::text(&plan, false, false);
+    assert!(text.contains("Held by a suspension"), "{text}");
+    assert!(
+        text.contains("held: stack `app` is suspended (swarmkeeper resume --stack app)"),
+        "{text}"
+    );
+    assert!(text.contains("to destroy; 1 held (suspended)."), "{text}");
+    let json = serde_json::to_value(swarmkeeper_plan::render::json(&plan)).expect("json");
+    assert_eq!(json["summary"]["held"], 1, "{json:#}");
+    assert_eq!(json["held"][0]["name"], "app_web", "{json:#}");
+    assert!(
+        json["held"][0]["held_by"].as_str().is_some_and(|w| w.contains("`app`")),
+        "{json:#}"
+    );
+
+    // Everything held: nothing to apply, every difference still shown.
+    let opts = PlanOptions {
+        hold: Hold::Everything,
+        ..PlanOptions::default()
+    };
+    let plan = diff(&d, &swarm, &opts).expect("plan");
+    assert!(plan.is_empty() && !plan.pending(), "{plan:#?}");
+    assert_eq!(plan.summary().held, 4, "{:#?}", plan.held);
+    let text = swarmkeeper_plan::render::text(&plan, false, false);
+    assert!(
+        text.contains("Nothing will be applied: every difference is held by a suspension."),
+        "{text}"
+    );
+}

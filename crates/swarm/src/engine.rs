@@ -61,6 +61,9 @@ pub enum EngineError {
     /// helper failed): the call that needed them was not made.
     #[error("{why}")]
     Credentials { why: String },
+    /// An object kept changing under a read-modify-write (the controls).
+    #[error("{what}")]
+    Busy { what: String },
     /// A neutral spec holds a value the Engine API has no word for.
     #[error(transparent)]
     Unsendable(#[from] crate::translate::Unsendable),
@@ -127,6 +130,7 @@ impl EngineError {
             }
             EngineError::BadHost { .. } => ErrorKind::Invalid,
             EngineError::Credentials { .. } => ErrorKind::Permission,
+            EngineError::Busy { .. } => ErrorKind::Transient,
             EngineError::NotAManager { .. } => ErrorKind::Invalid,
             EngineError::Unreadable { .. } | EngineError::Unsendable(_) => ErrorKind::Invalid,
             EngineError::Api { status, message, .. } => api_kind(*status, message),
@@ -187,6 +191,17 @@ pub struct SwarmState {
     pub api_version: String,
 }
 
+/// A change of the controller's controls (`swarmkeeper suspend`, `resume`):
+/// an event of the `swarmkeeper-control` config.
+fn is_control_change(e: &bollard::models::EventMessage) -> bool {
+    e.typ == Some(bollard::models::EventMessageTypeEnum::CONFIG)
+        && e.actor
+            .as_ref()
+            .and_then(|a| a.attributes.as_ref())
+            .and_then(|attrs| attrs.get("name"))
+            .is_some_and(|name| name == crate::control::CONTROL_NAME)
+}
+
 /// A node event that may matter to the node lifecycle.
 fn is_node_change(e: &bollard::models::EventMessage) -> bool {
     if e.typ != Some(bollard::models::EventMessageTypeEnum::NODE) {
@@ -206,9 +221,9 @@ fn is_node_change(e: &bollard::models::EventMessage) -> bool {
 }
 
 /// An open `GET /events` stream of node events (see
-/// [`Engine::next_node_event`]); opened on first use, again after a break.
+/// [`Engine::next_event`]); opened on first use, again after a break.
 #[derive(Default)]
-pub struct NodeEvents {
+pub struct Events {
     #[allow(clippy::type_complexity)]
     stream: Option<
         std::pin::Pin<
@@ -393,15 +408,16 @@ impl Engine {
         })
     }
 
-    /// Wait for the next node event (a node joined, left, went Down or
-    /// changed), streamed by `GET /events`; `Err` when the stream broke
-    /// (the caller reconnects). The controller reacts to a failed node
-    /// here instead of at its next resync.
-    pub async fn next_node_event(&self, events: &mut NodeEvents) -> Result<String, EngineError> {
+    /// Wait for the next event that should start a cycle — a node joined,
+    /// left, went Down or changed, or the controls changed (`suspend`,
+    /// `resume`) — streamed by `GET /events`; `Err` when the stream broke
+    /// (the caller reconnects). The controller reacts to a failed node or
+    /// a `resume` here instead of at its next resync.
+    pub async fn next_event(&self, events: &mut Events) -> Result<String, EngineError> {
         use futures_util::StreamExt;
         let stream = events.stream.get_or_insert_with(|| {
             self.calls.record("GET /events", true);
-            let filters = std::collections::HashMap::from([("type", vec!["node"])]);
+            let filters = std::collections::HashMap::from([("type", vec!["node", "config"])]);
             let options = bollard::query_parameters::EventsOptionsBuilder::default()
                 .filters(&filters)
                 .build();
@@ -411,16 +427,17 @@ impl Engine {
         // or its state, availability or role changed (the engine's
         // attributes `state.new` etc.). Managers also announce `update`
         // events with no such change every few seconds, which must not
-        // start a cycle each.
+        // start a cycle each; so must the lease's renewals (config updates).
         let event = loop {
             match stream.next().await {
-                Some(Ok(e)) if !is_node_change(&e) => continue,
+                Some(Ok(e)) if !is_node_change(&e) && !is_control_change(&e) => continue,
                 other => break other,
             }
         };
         match event {
             Some(Ok(e)) => Ok(format!(
-                "{} {}",
+                "{} {} {}",
+                e.typ.map(|t| t.to_string()).unwrap_or_default(),
                 e.action.unwrap_or_default(),
                 e.actor.and_then(|a| a.id).unwrap_or_default()
             )),
@@ -471,7 +488,7 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use super::{EngineError, ErrorKind, is_node_change};
+    use super::{EngineError, ErrorKind, is_control_change, is_node_change};
     use bollard::errors::Error as Bollard;
     use bollard::models::{EventActor, EventMessage, EventMessageTypeEnum};
 
@@ -580,5 +597,20 @@ mod tests {
         assert!(is_node_change(&event(NODE, "remove", &["name"])));
         assert!(!is_node_change(&event(NODE, "update", &["name"])));
         assert!(!is_node_change(&event(CONFIG, "update", &["state.new"])));
+    }
+
+    #[test]
+    fn the_controls_config_starts_a_cycle_and_the_lease_does_not() {
+        use EventMessageTypeEnum::{CONFIG, NODE};
+        let named = |typ, name: &str| {
+            let mut e = event(typ, "update", &[]);
+            if let Some(a) = e.actor.as_mut() {
+                a.attributes = Some([("name".to_owned(), name.to_owned())].into());
+            }
+            e
+        };
+        assert!(is_control_change(&named(CONFIG, "swarmkeeper-control")));
+        assert!(!is_control_change(&named(CONFIG, "swarmkeeper-lease")));
+        assert!(!is_control_change(&named(NODE, "swarmkeeper-control")));
     }
 }

@@ -14,9 +14,13 @@
 //!   carry the version index and retry on "update out of sequence").
 //! - [`registry`]: the docker client's registry credentials, sent with
 //!   service creates and updates, and digest lookups through the engine.
+//! - [`lease`] and [`control`]: the controller's lease and its controls
+//!   (`suspend`, `resume`), labels of swarm configs written with their
+//!   version index.
 //! - [`calls`]: every call is counted, reads and writes apart.
 
 pub mod calls;
+pub mod control;
 pub mod engine;
 pub mod execute;
 pub mod lease;
