@@ -75,6 +75,15 @@ pub enum Command {
     /// Lift a suspension: without --stack everything is resumed (every
     /// stack too); the controller applies what it held at once.
     Resume(ControlArgs),
+    /// Hold the controller on one revision (a commit of its branch, as
+    /// `history` lists them) whatever the branch's head says, until
+    /// `unpin`: a rollback without rewriting git.
+    Pin(PinArgs),
+    /// Follow the branch again: its head is applied at once.
+    Unpin,
+    /// The revisions the controller applied, oldest first (kept in the
+    /// swarm, the last 20): commit, time, outcome and counts.
+    History(HistoryArgs),
     /// Print the JSON Schema of swarmkeeper.yaml, for editors.
     ///
     /// Reference it from the file's first line:
@@ -233,6 +242,19 @@ pub struct ControlArgs {
     /// Only this stack (repeat for several); without it, everything.
     #[arg(long = "stack", value_name = "STACK")]
     pub stacks: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PinArgs {
+    /// A commit id, or its first 7 to 40 hex digits.
+    pub revision: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// How to print the history.
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, clap::Args)]

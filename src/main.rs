@@ -30,6 +30,9 @@ fn main() -> ExitCode {
         cli::Command::Destroy(args) => commands::destroy::run(&args),
         cli::Command::Suspend(args) => commands::control::run(&args, commands::control::Verb::Suspend),
         cli::Command::Resume(args) => commands::control::run(&args, commands::control::Verb::Resume),
+        cli::Command::Pin(args) => commands::control::pin(Some(&args.revision)),
+        cli::Command::Unpin => commands::control::pin(None),
+        cli::Command::History(args) => commands::control::history(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,14 +1,14 @@
-//! `swarmkeeper suspend` and `resume`: record the controller's controls in
-//! the swarm (`swarmkeeper_swarm::control`), for every replica to read at
-//! its next cycle — at once, since a change of them is an event the
-//! controller listens for.
+//! `swarmkeeper suspend`, `resume`, `pin`, `unpin`: record the controller's
+//! controls in the swarm (`swarmkeeper_swarm::control`), for every replica
+//! to read at its next cycle — at once, since a change of them is an event
+//! the controller listens for; and `history`, the revisions it applied.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use swarmkeeper_plan::control::{Control, Mark};
+use swarmkeeper_plan::control::{Control, Controls, Mark, Outcome};
 
-use crate::cli::ControlArgs;
+use crate::cli::{ControlArgs, HistoryArgs, OutputFormat};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
@@ -64,22 +64,7 @@ pub fn run(args: &ControlArgs, verb: Verb) -> anyhow::Result<ExitCode> {
         },
         Verb::Resume => Control::Resume { stacks: stacks.clone() },
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
-        let engine = match swarmkeeper_swarm::Engine::connect().await {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(ExitCode::from(1));
-            }
-        };
-        let now = match engine.apply_control(&control).await {
-            Ok(now) => now,
-            Err(e) => {
-                eprintln!("error: {e}. Point DOCKER_HOST at a manager of the swarm the controller runs on");
-                return Ok(ExitCode::from(1));
-            }
-        };
+    record(&control, |now| {
         match (verb, stacks.is_empty()) {
             (Verb::Suspend, true) => println!(
                 "Suspended: the controller observes and reports, and applies nothing until `swarmkeeper resume`."
@@ -91,19 +76,144 @@ pub fn run(args: &ControlArgs, verb: Verb) -> anyhow::Result<ExitCode> {
             (Verb::Resume, true) => println!("Resumed: the controller applies what it held at its next cycle."),
             (Verb::Resume, false) => println!("Resumed stack(s) {}.", list(&stacks)),
         }
-        if !now.is_none() {
-            println!("Still suspended: {}.", now.describe());
+        if !now.suspension.is_none() {
+            println!("Still suspended: {}.", now.suspension.describe());
         }
+    })
+}
+
+/// `pin REVISION` (`Some`) or `unpin` (`None`).
+pub fn pin(revision: Option<&str>) -> anyhow::Result<ExitCode> {
+    let control = match revision {
+        Some(r) => {
+            let r = r.trim().to_ascii_lowercase();
+            if r.len() < 7 || r.len() > 40 || !r.chars().all(|c| c.is_ascii_hexdigit()) {
+                eprintln!(
+                    "error: `{r}` is not a commit id: give 7 to 40 hex digits of a commit of the controller's branch \
+                     (`swarmkeeper history` lists the revisions it applied)"
+                );
+                return Ok(ExitCode::from(1));
+            }
+            Control::Pin {
+                revision: r,
+                mark: Mark {
+                    by: who(),
+                    at_unix: now_unix(),
+                },
+            }
+        }
+        None => Control::Unpin,
+    };
+    record(&control, |now| match &now.pin {
+        Some(pin) => println!(
+            "Pinned to {}: the controller applies it and stays there, whatever the branch says, until `swarmkeeper unpin`.",
+            pin.revision
+        ),
+        None => println!("Unpinned: the controller follows its branch again and applies its head at once."),
+    })
+}
+
+/// Run `f` on an engine reached through DOCKER_HOST; errors are one line
+/// saying what to do, exit code 1.
+fn with_engine<F, Fut>(f: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(swarmkeeper_swarm::Engine) -> Fut,
+    Fut: std::future::Future<Output = Result<ExitCode, swarmkeeper_swarm::EngineError>>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let engine = match swarmkeeper_swarm::Engine::connect().await {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        };
+        match f(engine).await {
+            Ok(code) => Ok(code),
+            Err(e) => {
+                eprintln!("error: {e}. Point DOCKER_HOST at a manager of the swarm the controller runs on");
+                Ok(ExitCode::from(1))
+            }
+        }
+    })
+}
+
+/// Record `control`, then `say` what the controls are now.
+fn record(control: &Control, say: impl FnOnce(&Controls)) -> anyhow::Result<ExitCode> {
+    with_engine(|engine| async move {
+        let now = engine.apply_control(control).await?;
+        say(&now);
         // Said, not refused: the controls wait in the swarm for a controller.
         match engine.lease().await {
             Ok(Some(lease)) if !lease.expired(swarmkeeper_swarm::lease::now_ms()) => {}
-            Ok(_) => eprintln!(
-                "note: no controller holds the lease on this swarm now; the next one to start reads this"
-            ),
+            Ok(_) => {
+                eprintln!("note: no controller holds the lease on this swarm now; the next one to start reads this")
+            }
             Err(e) => tracing::debug!(error = %e, "lease"),
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `swarmkeeper history [-o json]`.
+pub fn history(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let output = args.output;
+    with_engine(|engine| async move {
+        let history = engine.history().await?;
+        let controls = engine.controls().await?;
+        if output == OutputFormat::Json {
+            let doc = serde_json::json!({ "history": history, "controls": controls });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            return Ok(ExitCode::SUCCESS);
+        }
+        if history.0.is_empty() {
+            println!("No revision applied yet (the controller records each one it applies).");
+        }
+        for applied in &history.0 {
+            let outcome = match applied.outcome {
+                Outcome::Applied => "applied",
+                Outcome::Failed => "FAILED",
+            };
+            let [add, change, remove] = applied.counts;
+            println!(
+                "{}  {}  {outcome:<7}  +{add} ~{change} -{remove}{}",
+                applied.revision,
+                when(applied.at_unix),
+                if applied.pinned { "  (pinned)" } else { "" }
+            );
+        }
+        if let Some(pin) = &controls.pin {
+            println!(
+                "Pinned to {} by {} (`swarmkeeper unpin` follows the branch again).",
+                pin.revision, pin.mark.by
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// A unix time as `YYYY-MM-DD HH:MM:SS UTC` (civil-from-days, no clock
+/// read and no time zone: the history's times are UTC).
+fn when(unix: u64) -> String {
+    let days = i64::try_from(unix / 86_400).unwrap_or(0);
+    let secs = unix % 86_400;
+    // Howard Hinnant's days-from-civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3_600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 fn list(stacks: &BTreeSet<String>) -> String {
@@ -113,6 +223,13 @@ fn list(stacks: &BTreeSet<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_as_utc_dates() {
+        assert_eq!(when(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(when(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(when(1_764_763_200), "2025-12-03 12:00:00 UTC");
+    }
 
     #[test]
     fn stack_names_as_docker_takes_them() {

@@ -93,6 +93,13 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             status["last_cycle"]["planned"]["held"]
         );
     }
+    if let Some(pin) = status["pinned"].as_object() {
+        println!(
+            "pinned:   {} (by {}); `swarmkeeper unpin` follows the branch again",
+            text(&pin["revision"]),
+            text(&pin["by"])
+        );
+    }
     for e in status["validation_errors"].as_array().into_iter().flatten() {
         println!("invalid:  {}", text(e));
     }

@@ -77,7 +77,7 @@ enum Late {
     Quorum,
     Valid,
     NodesReplaced,
-    Suspension,
+    Controls,
 }
 
 pub struct Metrics {
@@ -113,6 +113,8 @@ pub struct Metrics {
     suspended_stacks: Gauge,
     /// Changes found and held back by a suspension at the last cycle.
     held_changes: Gauge,
+    /// 1 while `swarmkeeper pin` holds the controller on a revision.
+    pinned: Gauge,
     /// Whether AWS calls are made (their series exist then).
     aws: AtomicBool,
     /// Call totals already counted (the providers report cumulative ones).
@@ -192,6 +194,7 @@ impl Metrics {
             suspended: Gauge::default(),
             suspended_stacks: Gauge::default(),
             held_changes: Gauge::default(),
+            pinned: Gauge::default(),
             aws: AtomicBool::new(false),
             seen_calls: Mutex::new([0; 4]),
         }
@@ -227,7 +230,7 @@ impl Metrics {
                 "Nodes whose instance was terminated for its group to launch a new one (failed, or rolled to a new type or image)",
                 self.nodes_replaced.clone(),
             ),
-            Late::Suspension => {
+            Late::Controls => {
                 registry.register(
                     "suspended",
                     "1 while the controller is suspended (swarmkeeper suspend): it observes and reports, and applies nothing",
@@ -237,6 +240,11 @@ impl Metrics {
                     "suspended_stacks",
                     "Stacks suspended one by one (swarmkeeper suspend --stack): their changes are held",
                     self.suspended_stacks.clone(),
+                );
+                registry.register(
+                    "pinned",
+                    "1 while the controller is pinned to a revision (swarmkeeper pin) and does not follow its branch",
+                    self.pinned.clone(),
                 );
                 registry.register(
                     "held_changes",
@@ -287,9 +295,15 @@ impl Metrics {
         }
     }
 
+    /// Whether the controls a cycle read pin a revision.
+    pub fn pinned(&self, pinned: bool) {
+        self.known(Late::Controls);
+        self.pinned.set(i64::from(pinned));
+    }
+
     /// The suspension a cycle read from the swarm, and what it held back.
     pub fn suspension(&self, suspension: &swarmkeeper_plan::control::Suspension, held: usize) {
-        self.known(Late::Suspension);
+        self.known(Late::Controls);
         self.suspended.set(i64::from(suspension.all.is_some()));
         self.suspended_stacks
             .set(i64::try_from(suspension.stacks.len()).unwrap_or(i64::MAX));

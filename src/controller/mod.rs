@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use swarmkeeper_model::DesiredState;
 use swarmkeeper_plan::PlanOptions;
-use swarmkeeper_plan::control::Suspension;
+use swarmkeeper_plan::control::{Applied, Controls, Outcome};
 use tokio::sync::watch;
 
 use crate::cycle::{ApplyOptions, Providers, converge};
@@ -110,6 +110,8 @@ pub async fn run(
     let (node_tx, mut node_events) = tokio::sync::mpsc::channel::<&'static str>(4);
     tokio::spawn(watch_swarm(engine.clone(), node_tx, stop_rx.clone()));
     let (held_tx, mut held) = watch::channel(false);
+    // The swarm the lease is kept in holds the controls and the history too.
+    let home = engine.clone();
     let keeper = tokio::spawn(lease::keep(
         engine,
         me.clone(),
@@ -158,7 +160,10 @@ pub async fn run(
         let mut work = Box::pin(tracing::Instrument::instrument(
             cycle(
                 &config,
-                &reader,
+                Inputs {
+                    source: &reader,
+                    home: &home,
+                },
                 trigger,
                 &mut carried,
                 &shared,
@@ -327,6 +332,39 @@ async fn publish_status(carried: &Carried, shared: &Shared) {
     }
 }
 
+/// Say when the controls changed (in the log, once), and show them in
+/// `/status` and the metrics.
+fn report_controls(controls: &Controls, shared: &Shared, metrics: &Metrics) {
+    let status = shared.get();
+    let (was, was_pinned) = (status.suspended.unwrap_or_default(), status.pinned);
+    let suspension = &controls.suspension;
+    if *suspension != was {
+        if suspension.is_none() {
+            tracing::info!("resumed: changes are applied again");
+        } else {
+            tracing::warn!(
+                suspended = %suspension.describe(),
+                "suspended: observing and reporting, applying nothing of it until `swarmkeeper resume`"
+            );
+        }
+    }
+    if controls.pin != was_pinned {
+        match &controls.pin {
+            Some(pin) => tracing::warn!(
+                revision = %pin.revision,
+                by = %pin.mark.by,
+                "pinned: applying this revision whatever the branch says, until `swarmkeeper unpin`"
+            ),
+            None => tracing::info!("unpinned: following the branch again"),
+        }
+    }
+    shared.update(|s| {
+        s.suspended = (!suspension.is_none()).then(|| suspension.clone());
+        s.pinned.clone_from(&controls.pin);
+    });
+    metrics.pinned(controls.pin.is_some());
+}
+
 /// Forward node events (as trigger `node`) and changes of the controls
 /// (`control`) to the loop; reconnect (with backoff) when the stream
 /// breaks, until `stop`.
@@ -375,18 +413,31 @@ struct Carried {
     destroying: bool,
 }
 
+/// Where a cycle reads from: the desired state's source, and the swarm the
+/// lease is kept in (the controls, the history).
+struct Inputs<'a> {
+    source: &'a source::Reader,
+    home: &'a swarmkeeper_swarm::Engine,
+}
+
 /// One reconcile. An invalid desired state is reported and the last good
 /// one is reconciled instead (so drift is still put back).
 async fn cycle(
     config: &RunConfig,
-    source: &source::Reader,
+    Inputs { source, home }: Inputs<'_>,
     trigger: &'static str,
     carried: &mut Carried,
     shared: &Shared,
     metrics: &Metrics,
     cancel: watch::Receiver<bool>,
 ) -> anyhow::Result<CycleEnd> {
-    let source::Loaded { outcome, revision } = source.load(&crate::commands::process_environment())?;
+    // The controls people set (`suspend`, `pin`), read from the swarm at
+    // every cycle. Controls that cannot be read fail the cycle: they are
+    // never taken for "none set".
+    let controls = home.controls().await?;
+    report_controls(&controls, shared, metrics);
+    let pin = controls.pin.as_ref().map(|p| p.revision.as_str());
+    let source::Loaded { outcome, revision } = source.load(&crate::commands::process_environment(), pin)?;
     let Carried {
         last_good,
         providers,
@@ -463,25 +514,7 @@ async fn cycle(
         }
         .into());
     }
-    // The controls people set (`swarmkeeper suspend`), read from the swarm
-    // at every cycle. One that cannot be read fails the cycle: it is never
-    // taken for "not suspended".
-    let suspension = match &providers.engine {
-        Some(engine) => engine.suspension().await?,
-        None => Suspension::default(),
-    };
-    let was = shared.get().suspended.unwrap_or_default();
-    if suspension != was {
-        if suspension.is_none() {
-            tracing::info!("resumed: changes are applied again");
-        } else {
-            tracing::warn!(
-                suspended = %suspension.describe(),
-                "suspended: observing and reporting, applying nothing of it until `swarmkeeper resume`"
-            );
-        }
-    }
-    shared.update(|s| s.suspended = (!suspension.is_none()).then(|| suspension.clone()));
+    let suspension = &controls.suspension;
     let opts = PlanOptions {
         allow_empty: config.allow_empty,
         hold: suspension.hold(),
@@ -512,7 +545,7 @@ async fn cycle(
         }
     };
     metrics.plan_duration(plan_started.elapsed());
-    metrics.suspension(&suspension, planned.plan.held.len());
+    metrics.suspension(suspension, planned.plan.held.len());
     if !planned.plan.held.is_empty() {
         tracing::info!(
             held = planned.plan.held.len(),
@@ -557,6 +590,7 @@ async fn cycle(
         tracing::info!(changes = pending, "drift found at resync");
     }
     let summary = planned.plan.summary();
+    let planned_held = summary.held;
     let metrics_progress = metrics.progress();
     let on_round =
         |round: usize, plan: &swarmkeeper_plan::Plan| tracing::info!(round, steps = plan.steps.len(), "applying");
@@ -583,6 +617,26 @@ async fn cycle(
         s.cycled(trigger, summary, &done, done.unhealthy.clone());
         s.nodes_changed(nodes.clone());
     });
+    // The history: a revision applied (or failed), once; not while a
+    // suspension holds part of it back (it is not applied yet).
+    if planned_held == 0 {
+        let entry = Applied {
+            revision: state.revision.clone(),
+            at_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            outcome: if done.failures.is_empty() && done.remaining == 0 && !done.cancelled {
+                Outcome::Applied
+            } else {
+                Outcome::Failed
+            },
+            counts: done.totals,
+            pinned: controls.pin.is_some(),
+        };
+        if let Err(e) = home.record_applied(&entry).await {
+            tracing::warn!(error = %e, "cannot record the revision in the history");
+        }
+    }
     if !done.failures.is_empty() {
         return Err(policy::Classified::steps(&done.failures).into());
     }

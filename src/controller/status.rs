@@ -66,6 +66,10 @@ pub struct Status {
     /// changes found and held back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspended: Option<swarmkeeper_plan::control::Suspension>,
+    /// The revision `swarmkeeper pin` holds the controller on, whatever
+    /// the branch says (absent when it follows the branch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<swarmkeeper_plan::control::Pin>,
 }
 
 fn now() -> u64 {

@@ -218,8 +218,9 @@ pub fn reset(lab: &BTreeMap<String, String>, docker_stacks: &[&str]) {
     for s in docker_stacks {
         let _ = docker(lab, &["stack", "rm", s]);
     }
-    // No suspension left over from another test (`swarmkeeper suspend`).
-    let _ = docker(lab, &["config", "rm", "swarmkeeper-control"]);
+    // No controls (`swarmkeeper suspend`, `pin`) or history left over from
+    // another test.
+    let _ = docker(lab, &["config", "rm", "swarmkeeper-control", "swarmkeeper-history"]);
     // The empty state above prunes only what its own owner (`default`)
     // made; tests that converge named states (the example is `cloud`) leave
     // objects of other owners, which no state of `default` may touch. Remove

@@ -1,10 +1,12 @@
-//! The controller's controls, as people set them (`swarmkeeper suspend`,
-//! `resume`): whether it applies anything, or nothing of some stacks. They
-//! live in the swarm — the labels of one swarm config, read and written by
-//! `crates/swarm`'s `control` module — so every replica sees the same.
+//! The controller's controls, as people set them: whether it applies
+//! anything, or nothing of some stacks (`swarmkeeper suspend`, `resume`),
+//! and the revision it stays on (`pin`, `unpin`). They live in the swarm —
+//! the labels of one swarm config, read and written by `crates/swarm`'s
+//! `control` module — so every replica sees the same. Beside them, the
+//! revisions applied ([`History`], another config's labels).
 //!
-//! Vocabulary and the label codec; what a suspension holds back of a plan
-//! is decided in `hold`.
+//! Vocabulary, the label codecs and the rules of how they change; what a
+//! suspension holds back of a plan is decided in `hold`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -14,6 +16,14 @@ use serde::Serialize;
 const SUSPENDED: &str = "io.swarmkeeper.suspended";
 /// Prefix of one stack's suspension: `io.swarmkeeper.suspended.stack.<stack>`.
 const SUSPENDED_STACK: &str = "io.swarmkeeper.suspended.stack.";
+/// The pinned revision (a commit, or a prefix of one).
+const PIN: &str = "io.swarmkeeper.pin";
+/// Who pinned it and when: `"<unix seconds> <who>"`.
+const PIN_MARK: &str = "io.swarmkeeper.pin.mark";
+/// Prefix of one applied revision in the history config: a sequence number.
+const HISTORY: &str = "io.swarmkeeper.history.";
+/// The revisions the history keeps (the newest).
+pub const HISTORY_LENGTH: usize = 20;
 
 /// Who set a control, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -114,11 +124,75 @@ impl Suspension {
     }
 }
 
-/// What `suspend` or `resume` asks for.
+/// The revision the controller stays on (`swarmkeeper pin`) whatever the
+/// branch's head: the rollback of Argo CD's `app rollback`, git untouched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pin {
+    /// A commit id, or a prefix of one (as `history` shows them).
+    pub revision: String,
+    #[serde(flatten)]
+    pub mark: Mark,
+}
+
+/// Everything people set, as one record.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Controls {
+    pub suspension: Suspension,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin: Option<Pin>,
+}
+
+impl Controls {
+    pub fn from_labels(labels: &HashMap<String, String>) -> Self {
+        Self {
+            suspension: Suspension::from_labels(labels),
+            pin: labels.get(PIN).filter(|r| !r.is_empty()).map(|revision| Pin {
+                revision: revision.clone(),
+                mark: labels.get(PIN_MARK).map_or(
+                    Mark {
+                        by: "unknown".to_owned(),
+                        at_unix: 0,
+                    },
+                    |m| Mark::decode(m),
+                ),
+            }),
+        }
+    }
+
+    pub fn write_labels(&self, labels: &mut HashMap<String, String>) {
+        self.suspension.write_labels(labels);
+        labels.remove(PIN);
+        labels.remove(PIN_MARK);
+        if let Some(pin) = &self.pin {
+            labels.insert(PIN.to_owned(), pin.revision.clone());
+            labels.insert(PIN_MARK.to_owned(), pin.mark.encode());
+        }
+    }
+
+    /// These controls after `control`.
+    pub fn after(&self, control: &Control) -> Self {
+        let mut next = self.clone();
+        match control {
+            Control::Pin { revision, mark } => {
+                next.pin = Some(Pin {
+                    revision: revision.clone(),
+                    mark: mark.clone(),
+                });
+            }
+            Control::Unpin => next.pin = None,
+            _ => next.suspension = self.suspension.after(control),
+        }
+        next
+    }
+}
+
+/// What `suspend`, `resume`, `pin` or `unpin` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
     Suspend { stacks: BTreeSet<String>, mark: Mark },
     Resume { stacks: BTreeSet<String> },
+    Pin { revision: String, mark: Mark },
+    Unpin,
 }
 
 impl Suspension {
@@ -128,6 +202,7 @@ impl Suspension {
     pub fn after(&self, control: &Control) -> Self {
         let mut next = self.clone();
         match control {
+            Control::Pin { .. } | Control::Unpin => {}
             Control::Suspend { stacks, mark } if stacks.is_empty() => next.all = Some(mark.clone()),
             Control::Suspend { stacks, mark } => {
                 for stack in stacks {
@@ -142,6 +217,76 @@ impl Suspension {
             }
         }
         next
+    }
+}
+
+/// How a cycle of a revision ended, for the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Applied: the platform matched the revision at the cycle's end.
+    Applied,
+    /// Some step failed, or changes remained.
+    Failed,
+}
+
+/// One revision as a controller applied it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Applied {
+    pub revision: String,
+    pub at_unix: u64,
+    pub outcome: Outcome,
+    /// Steps done: added, changed, removed.
+    pub counts: [usize; 3],
+    /// Applied while pinned (`swarmkeeper pin`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
+}
+
+/// The revisions applied, oldest first, at most [`HISTORY_LENGTH`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct History(pub Vec<Applied>);
+
+impl History {
+    /// Read from the history config's labels; entries that do not parse
+    /// (another version's) are left out, never guessed at.
+    pub fn from_labels(labels: &HashMap<String, String>) -> Self {
+        let mut entries: Vec<(u64, Applied)> = labels
+            .iter()
+            .filter_map(|(k, v)| {
+                let seq = k.strip_prefix(HISTORY)?.parse::<u64>().ok()?;
+                Some((seq, serde_json::from_str::<Applied>(v).ok()?))
+            })
+            .collect();
+        entries.sort_by_key(|(seq, _)| *seq);
+        Self(entries.into_iter().map(|(_, a)| a).collect())
+    }
+
+    /// The labels of this history (sequence numbers from 0, oldest first).
+    pub fn labels(&self) -> HashMap<String, String> {
+        self.0
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| Some((format!("{HISTORY}{i:04}"), serde_json::to_string(a).ok()?)))
+            .collect()
+    }
+
+    /// The history with `entry` recorded, or `None` when it says nothing
+    /// new (the same revision, outcome and pin as the newest entry): a
+    /// resync that changes nothing writes nothing.
+    pub fn record(&self, entry: Applied) -> Option<Self> {
+        if self
+            .0
+            .last()
+            .is_some_and(|l| l.revision == entry.revision && l.outcome == entry.outcome && l.pinned == entry.pinned)
+        {
+            return None;
+        }
+        let mut next = self.0.clone();
+        next.push(entry);
+        let drop = next.len().saturating_sub(HISTORY_LENGTH);
+        next.drain(..drop);
+        Some(Self(next))
     }
 }
 
@@ -179,6 +324,60 @@ mod tests {
         assert_eq!(Suspension::from_labels(&labels), s);
         Suspension::default().write_labels(&mut labels);
         assert_eq!(labels, HashMap::from([("other".to_owned(), "kept".to_owned())]));
+    }
+
+    #[test]
+    fn a_pin_round_trips_and_unpin_leaves_the_suspension() {
+        let controls = Controls::default()
+            .after(&Control::Suspend {
+                stacks: BTreeSet::new(),
+                mark: mark("a"),
+            })
+            .after(&Control::Pin {
+                revision: "0123456789ab".into(),
+                mark: mark("b"),
+            });
+        let mut labels = HashMap::new();
+        controls.write_labels(&mut labels);
+        assert_eq!(labels["io.swarmkeeper.pin"], "0123456789ab");
+        assert_eq!(Controls::from_labels(&labels), controls);
+        let unpinned = controls.after(&Control::Unpin);
+        assert!(unpinned.pin.is_none());
+        assert_eq!(unpinned.suspension, controls.suspension);
+        unpinned.write_labels(&mut labels);
+        assert!(!labels.contains_key("io.swarmkeeper.pin"));
+    }
+
+    fn applied(revision: &str, outcome: Outcome) -> Applied {
+        Applied {
+            revision: revision.into(),
+            at_unix: 1,
+            outcome,
+            counts: [0, 1, 0],
+            pinned: false,
+        }
+    }
+
+    #[test]
+    fn the_history_records_what_is_new_keeps_the_newest_and_round_trips() {
+        let h = History::default();
+        let h = h.record(applied("a", Outcome::Applied)).expect("new");
+        assert_eq!(
+            h.record(applied("a", Outcome::Applied)),
+            None,
+            "a no-op resync writes nothing"
+        );
+        let h = h.record(applied("a", Outcome::Failed)).expect("the outcome changed");
+        let mut h = h.record(applied("b", Outcome::Applied)).expect("new revision");
+        for i in 0..30 {
+            h = h.record(applied(&format!("r{i}"), Outcome::Applied)).expect("new");
+        }
+        assert_eq!(h.0.len(), HISTORY_LENGTH);
+        assert_eq!(h.0.last().map(|a| a.revision.as_str()), Some("r29"));
+        assert_eq!(h.0[0].revision, "r10");
+        let mut labels = h.labels();
+        labels.insert("io.swarmkeeper.history.9999".into(), "not json".into());
+        assert_eq!(History::from_labels(&labels), h);
     }
 
     #[test]

@@ -1,28 +1,30 @@
-//! The controller's controls, kept in the swarm: the labels of a swarm
-//! config named `swarmkeeper-control` (what they mean is
-//! `swarmkeeper_plan::control`). As with the lease, a label update carries
+//! The controller's controls and its history, kept in the swarm: the labels
+//! of the swarm configs `swarmkeeper-control` (suspension, pin) and
+//! `swarmkeeper-history` (the revisions applied); what they mean is
+//! `swarmkeeper_plan::control`. As with the lease, a label update carries
 //! the config's version index, so two writers at once conflict and the
-//! loser reads again: a `suspend` and a `resume --stack` typed at the same
-//! moment both take effect.
+//! loser reads again: a `suspend` and a `pin` typed at the same moment both
+//! take effect. The history is a config of its own so that recording a
+//! revision is no change of the controls (whose events start a cycle).
+
+use std::collections::HashMap;
 
 use bollard::models as api;
 use bollard::query_parameters::UpdateConfigOptionsBuilder;
-use swarmkeeper_plan::control::{Control, Suspension};
+use swarmkeeper_plan::control::{Applied, Control, Controls, History};
 
 use crate::engine::{Engine, EngineError};
 
 pub const CONTROL_NAME: &str = "swarmkeeper-control";
+pub const HISTORY_NAME: &str = "swarmkeeper-history";
 
 /// Read-modify-write attempts before a busy config is reported.
 const ATTEMPTS: usize = 5;
 
 impl Engine {
-    async fn control_config(&self) -> Result<Option<api::Config>, EngineError> {
+    async fn config_named(&self, name: &'static str) -> Result<Option<api::Config>, EngineError> {
         match self
-            .call(
-                "GET /configs/{id}",
-                |d| async move { d.inspect_config(CONTROL_NAME).await },
-            )
+            .call("GET /configs/{id}", |d| async move { d.inspect_config(name).await })
             .await
         {
             Ok(c) => Ok(Some(c)),
@@ -31,58 +33,52 @@ impl Engine {
         }
     }
 
-    /// The suspension as the swarm records it (none when the config does
-    /// not exist: nothing was ever suspended).
-    pub async fn suspension(&self) -> Result<Suspension, EngineError> {
+    async fn labels_of(&self, name: &'static str) -> Result<HashMap<String, String>, EngineError> {
         Ok(self
-            .control_config()
+            .config_named(name)
             .await?
             .and_then(|c| c.spec)
             .and_then(|s| s.labels)
-            .map(|l| Suspension::from_labels(&l))
             .unwrap_or_default())
     }
 
-    /// Record `control`; the suspension as written. Writes nothing when
-    /// it changes nothing.
-    pub async fn apply_control(&self, control: &Control) -> Result<Suspension, EngineError> {
+    /// Change the labels of config `name` with `change` (given the current
+    /// labels, it returns the new ones, or `None` for no write), created
+    /// when missing; conditional on the version read, retried on a conflict.
+    async fn change_labels(
+        &self,
+        name: &'static str,
+        mut change: impl FnMut(&HashMap<String, String>) -> Option<HashMap<String, String>>,
+    ) -> Result<HashMap<String, String>, EngineError> {
         for _ in 0..ATTEMPTS {
-            let Some(config) = self.control_config().await? else {
-                let next = Suspension::default().after(control);
-                if next.is_none() {
-                    return Ok(next);
-                }
-                let mut labels = std::collections::HashMap::new();
-                next.write_labels(&mut labels);
+            let Some(config) = self.config_named(name).await? else {
+                let Some(labels) = change(&HashMap::new()) else {
+                    return Ok(HashMap::new());
+                };
                 let spec = api::ConfigSpec {
-                    name: Some(CONTROL_NAME.to_owned()),
-                    labels: Some(labels),
-                    data: Some(crate::observe::encode(
-                        b"swarmkeeper controller controls (see its labels)",
-                    )),
+                    name: Some(name.to_owned()),
+                    labels: Some(labels.clone()),
+                    data: Some(crate::observe::encode(b"swarmkeeper controller state (see its labels)")),
                     templating: None,
                 };
                 match self
                     .call("POST /configs/create", |d| async move { d.create_config(spec).await })
                     .await
                 {
-                    Ok(_) => return Ok(next),
+                    Ok(_) => return Ok(labels),
                     // Another writer created it first: read it and try again.
                     Err(EngineError::Api { status: Some(409), .. }) => continue,
                     Err(e) => return Err(e),
                 }
             };
             let mut spec = config.spec.unwrap_or_default();
-            let mut labels = spec.labels.take().unwrap_or_default();
-            let now = Suspension::from_labels(&labels);
-            let next = now.after(control);
-            if next == now {
-                return Ok(next);
-            }
-            next.write_labels(&mut labels);
-            spec.labels = Some(labels);
+            let now = spec.labels.take().unwrap_or_default();
+            let Some(labels) = change(&now) else {
+                return Ok(now);
+            };
+            spec.labels = Some(labels.clone());
             let version = config.version.and_then(|v| v.index).unwrap_or(0);
-            let id = config.id.unwrap_or_else(|| CONTROL_NAME.to_owned());
+            let id = config.id.unwrap_or_else(|| name.to_owned());
             let options = UpdateConfigOptionsBuilder::default()
                 .version(i64::try_from(version).unwrap_or(i64::MAX))
                 .build();
@@ -92,16 +88,54 @@ impl Engine {
                 })
                 .await
             {
-                Ok(()) => return Ok(next),
+                Ok(()) => return Ok(labels),
                 Err(e) if e.is_out_of_sequence() => continue,
                 Err(e) => return Err(e),
             }
         }
         Err(EngineError::Busy {
             what: format!(
-                "the swarm config `{CONTROL_NAME}` changed under {ATTEMPTS} attempts in a row: \
-                 someone else is changing the controls; run the command again"
+                "the swarm config `{name}` changed under {ATTEMPTS} attempts in a row: \
+                 someone else is changing it; run the command again"
             ),
         })
+    }
+
+    /// The controls as the swarm records them (none set when the config
+    /// does not exist).
+    pub async fn controls(&self) -> Result<Controls, EngineError> {
+        Ok(Controls::from_labels(&self.labels_of(CONTROL_NAME).await?))
+    }
+
+    /// Record `control`; the controls as written. Writes nothing when it
+    /// changes nothing.
+    pub async fn apply_control(&self, control: &Control) -> Result<Controls, EngineError> {
+        let labels = self
+            .change_labels(CONTROL_NAME, |labels| {
+                let now = Controls::from_labels(labels);
+                let next = now.after(control);
+                (next != now).then(|| {
+                    let mut labels = labels.clone();
+                    next.write_labels(&mut labels);
+                    labels
+                })
+            })
+            .await?;
+        Ok(Controls::from_labels(&labels))
+    }
+
+    /// The revisions applied, oldest first.
+    pub async fn history(&self) -> Result<History, EngineError> {
+        Ok(History::from_labels(&self.labels_of(HISTORY_NAME).await?))
+    }
+
+    /// Record one applied revision (nothing is written when it says nothing
+    /// new: see `History::record`).
+    pub async fn record_applied(&self, entry: &Applied) -> Result<(), EngineError> {
+        self.change_labels(HISTORY_NAME, |labels| {
+            History::from_labels(labels).record(entry.clone()).map(|h| h.labels())
+        })
+        .await?;
+        Ok(())
     }
 }

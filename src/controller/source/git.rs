@@ -17,6 +17,9 @@ use swarmkeeper_model::tree::Entry;
 /// YAML files, and a wrong `--git-path` should not fill the memory.
 const MAX_SNAPSHOT_BYTES: usize = 64 << 20;
 
+/// How many commits of the branch's history a pin is looked for in.
+const PIN_SEARCH_LIMIT: usize = 10_000;
+
 /// The longest one fetch may take before it is interrupted.
 pub const FETCH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
@@ -189,6 +192,59 @@ impl GitSource {
         let commit = reference
             .peel_to_commit()
             .context("the branch does not point at a commit")?;
+        self.snapshot_of(&repo, &commit)
+    }
+
+    /// The commit of the fetched branch's history whose id starts with
+    /// `revision` (at least 7 hex digits, as `swarmkeeper history` shows
+    /// them): what `swarmkeeper pin` holds the controller on. Only commits
+    /// of the branch's history, as last fetched, can be pinned; nothing is
+    /// fetched here.
+    pub fn snapshot_at(&self, revision: &str) -> anyhow::Result<Snapshot> {
+        let wanted = revision.to_ascii_lowercase();
+        if wanted.len() < 7 || wanted.len() > 40 || !wanted.chars().all(|c| c.is_ascii_hexdigit()) {
+            anyhow::bail!(
+                "the pinned revision `{revision}` is not a commit id: give 7 to 40 hex digits, as `swarmkeeper history` shows them"
+            );
+        }
+        let repo = self.open_or_init()?;
+        let local_ref = format!("refs/swarmkeeper/heads/{}", self.branch);
+        let mut reference = repo
+            .find_reference(local_ref.as_str())
+            .with_context(|| format!("nothing fetched yet from {}", self.describe()))?;
+        let tip = reference
+            .peel_to_commit()
+            .context("the branch does not point at a commit")?;
+        // Breadth-first through the parents, bounded: a pin names a recent
+        // revision, and a long history must not stall a cycle.
+        let mut queue = std::collections::VecDeque::from([tip.id]);
+        let mut seen = std::collections::HashSet::new();
+        while let Some(id) = queue.pop_front() {
+            if seen.len() >= PIN_SEARCH_LIMIT {
+                break;
+            }
+            if !seen.insert(id) {
+                continue;
+            }
+            let commit = repo
+                .find_object(id)
+                .context("cannot read the fetched history")?
+                .try_into_commit()
+                .context("the fetched history holds a non-commit")?;
+            if id.to_string().starts_with(&wanted) {
+                return self.snapshot_of(&repo, &commit);
+            }
+            queue.extend(commit.parent_ids().map(|p| p.detach()));
+        }
+        anyhow::bail!(
+            "the pinned revision `{revision}` is not among the last {PIN_SEARCH_LIMIT} commits of {} as fetched: \
+             pin a commit of that branch (`swarmkeeper history` lists the applied ones), or `swarmkeeper unpin`",
+            self.describe()
+        )
+    }
+
+    /// A commit's files under `path`, read whole.
+    fn snapshot_of(&self, repo: &gix::Repository, commit: &gix::Commit<'_>) -> anyhow::Result<Snapshot> {
         let commit_id = commit.id().to_string();
         let tree = commit.tree().context("cannot read the commit's tree")?;
         let entries = tree

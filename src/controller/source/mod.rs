@@ -46,7 +46,10 @@ impl Source {
                 tokio::spawn(poll_git(git.clone(), *interval, latest.clone(), tx, shared, stop));
                 Ok(Watching {
                     changes: rx,
-                    reader: Reader(Kind::Git(latest)),
+                    reader: Reader(Kind::Git {
+                        latest,
+                        git: git.clone(),
+                    }),
                 })
             }
         }
@@ -65,7 +68,7 @@ pub struct Reader(Kind);
 
 enum Kind {
     Dir(PathBuf),
-    Git(Arc<Mutex<Latest>>),
+    Git { latest: Arc<Mutex<Latest>>, git: GitSource },
 }
 
 /// The newest commit read, and the last fetch's error if it failed.
@@ -83,16 +86,25 @@ pub struct Loaded {
 }
 
 impl Reader {
-    /// Read the desired state as it is now. `Err` only when there is
-    /// nothing to read yet (the first fetch has not succeeded).
-    pub fn load(&self, environment: &Variables) -> anyhow::Result<Loaded> {
+    /// Read the desired state as it is now, or at the `pinned` revision
+    /// (`swarmkeeper pin`: a commit of the branch's history). `Err` when
+    /// there is nothing to read (the first fetch has not succeeded, the
+    /// pinned commit is not in the fetched history, a directory is pinned).
+    pub fn load(&self, environment: &Variables, pinned: Option<&str>) -> anyhow::Result<Loaded> {
+        if let (Some(revision), Kind::Dir(dir)) = (pinned, &self.0) {
+            anyhow::bail!(
+                "the controller is pinned to revision {revision}, but its source {} is a directory, which has no \
+                 history to take a revision from: `swarmkeeper unpin` (pin is for a git source)",
+                dir.display()
+            );
+        }
         match &self.0 {
             Kind::Dir(dir) => {
                 let outcome = load_dir(dir, environment);
                 let revision = outcome.revision();
                 Ok(Loaded { outcome, revision })
             }
-            Kind::Git(latest) => {
+            Kind::Git { latest, git } => {
                 let (snapshot, error) = {
                     let latest = latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     (latest.snapshot.clone(), latest.error.clone())
@@ -102,6 +114,12 @@ impl Reader {
                         "nothing fetched yet: {}",
                         error.unwrap_or_else(|| "the first fetch has not finished".into())
                     );
+                };
+                let snapshot = match pinned {
+                    Some(revision) if !snapshot.commit.starts_with(&revision.to_ascii_lowercase()) => {
+                        Arc::new(git.snapshot_at(revision)?)
+                    }
+                    _ => snapshot,
                 };
                 let mut outcome = load_tree(&snapshot.tree, environment);
                 let revision = snapshot.revision();
