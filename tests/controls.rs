@@ -165,13 +165,6 @@ fn a_suspended_controller_holds_every_change_and_a_resume_applies_it_at_once() {
     reset(&lab, &[]);
 }
 
-fn commit_and_push(work: &std::path::Path, origin: &str, message: &str) -> String {
-    git(work, &["add", "-A"]);
-    git(work, &["commit", "-q", "-m", message]);
-    git(work, &["push", "-q", origin, "HEAD:refs/heads/main"]);
-    git(work, &["rev-parse", "HEAD"])
-}
-
 #[test]
 #[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them() {
@@ -185,7 +178,7 @@ fn a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them() 
     git(&work.path, &["init", "-q"]);
     work.write("swarmkeeper.yaml", "version: 1\nstacks:\n  pn:\n    compose: pn.yml\n");
     work.write("pn.yml", &web(1));
-    let first = commit_and_push(&work.path, &origin_url, "web 1");
+    let first = common::commit_and_push(&work.path, &origin_url, "web 1");
     let port = free_port();
     let controller = start_with(
         &lab,
@@ -196,7 +189,7 @@ fn a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them() 
         (image(&lab, "pn_web") == "swarmkeeper-lab/web:1").then_some(())
     });
     work.write("pn.yml", &web(2));
-    let second = commit_and_push(&work.path, &origin_url, "web 2");
+    let second = common::commit_and_push(&work.path, &origin_url, "web 2");
     eventually(40, "the second commit applied", || {
         (image(&lab, "pn_web") == "swarmkeeper-lab/web:2").then_some(())
     });
@@ -210,7 +203,7 @@ fn a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them() 
     });
     // A new commit arrives and is not applied while pinned.
     work.write("pn.yml", &format!("{}    environment:\n      NEW: \"1\"\n", web(2)));
-    let third = commit_and_push(&work.path, &origin_url, "web 2 with NEW");
+    let third = common::commit_and_push(&work.path, &origin_url, "web 2 with NEW");
     std::thread::sleep(std::time::Duration::from_secs(4));
     let s = status(port).expect("status");
     assert_eq!(s["pinned"]["revision"], first[..12], "{s:#}");

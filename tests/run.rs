@@ -218,13 +218,6 @@ fn of_two_replicas_one_acts_and_the_other_takes_over_when_it_dies() {
 }
 
 /// Commit everything in `work` and push it to `origin`'s main; the commit id.
-fn commit_and_push(work: &std::path::Path, origin: &str, message: &str) -> String {
-    git(work, &["add", "-A"]);
-    git(work, &["commit", "-q", "-m", message]);
-    git(work, &["push", "-q", origin, "HEAD:refs/heads/main"]);
-    git(work, &["rev-parse", "HEAD"])
-}
-
 #[test]
 #[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn a_commit_pushed_to_the_followed_branch_is_applied() {
@@ -244,7 +237,7 @@ fn a_commit_pushed_to_the_followed_branch_is_applied() {
         "version: 1\nstacks:\n  rt:\n    compose: rt.yml\n",
     );
     work.write("cluster/rt.yml", &web("swarmkeeper-lab/web:1"));
-    let first = commit_and_push(&work.path, &origin_url, "web 1");
+    let first = common::commit_and_push(&work.path, &origin_url, "web 1");
 
     let port = free_port();
     let mut controller = start_with(
@@ -289,7 +282,7 @@ fn a_commit_pushed_to_the_followed_branch_is_applied() {
 
     // A new commit on the branch is fetched and applied.
     work.write("cluster/rt.yml", &web("swarmkeeper-lab/web:2"));
-    let second = commit_and_push(&work.path, &origin_url, "web 2");
+    let second = common::commit_and_push(&work.path, &origin_url, "web 2");
     eventually(40, "the pushed commit applied", || {
         (image(&lab) == "swarmkeeper-lab/web:2").then_some(())
     });
@@ -305,7 +298,7 @@ fn a_commit_pushed_to_the_followed_branch_is_applied() {
 
     // A commit that fails validation is reported; the last good commit stays.
     work.write("cluster/rt.yml", "services:\n  web:\n    image: [unclosed\n");
-    let third = commit_and_push(&work.path, &origin_url, "broken");
+    let third = common::commit_and_push(&work.path, &origin_url, "broken");
     let reported = eventually(40, "the invalid commit reported", || {
         status(port).filter(|s| {
             s["desired_revision"] == third[..12] && s["validation_errors"].as_array().is_some_and(|e| !e.is_empty())

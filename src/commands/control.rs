@@ -179,7 +179,7 @@ pub fn history(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
             println!(
                 "{}  {}  {outcome:<7}  +{add} ~{change} -{remove}{}",
                 applied.revision,
-                when(applied.at_unix),
+                swarmkeeper_plan::cluster_status::rfc3339(applied.at_unix),
                 if applied.pinned { "  (pinned)" } else { "" }
             );
         }
@@ -193,29 +193,6 @@ pub fn history(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// A unix time as `YYYY-MM-DD HH:MM:SS UTC` (civil-from-days, no clock
-/// read and no time zone: the history's times are UTC).
-fn when(unix: u64) -> String {
-    let days = i64::try_from(unix / 86_400).unwrap_or(0);
-    let secs = unix % 86_400;
-    // Howard Hinnant's days-from-civil inverse.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3_600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 fn list(stacks: &BTreeSet<String>) -> String {
     stacks.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
 }
@@ -223,13 +200,6 @@ fn list(stacks: &BTreeSet<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_read_as_utc_dates() {
-        assert_eq!(when(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(when(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(when(1_764_763_200), "2025-12-03 12:00:00 UTC");
-    }
 
     #[test]
     fn stack_names_as_docker_takes_them() {

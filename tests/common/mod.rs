@@ -348,6 +348,14 @@ pub fn boto(lab: &BTreeMap<String, String>, body: &str) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("boto3 JSON: {e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// Commit everything in `work` and push it to `origin`'s main; the commit id.
+pub fn commit_and_push(work: &std::path::Path, origin: &str, message: &str) -> String {
+    git(work, &["add", "-A"]);
+    git(work, &["commit", "-q", "-m", message]);
+    git(work, &["push", "-q", origin, "HEAD:refs/heads/main"]);
+    git(work, &["rev-parse", "HEAD"])
+}
+
 /// `git` in `dir` with a fixed identity; panics with its output on failure.
 pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
     let out = std::process::Command::new("git")
