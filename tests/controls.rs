@@ -201,11 +201,14 @@ fn a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them() 
         let s = status(port)?;
         (image(&lab, "pn_web") == "swarmkeeper-lab/web:1" && s["applied_revision"] == first[..12]).then_some(())
     });
-    // A new commit arrives and is not applied while pinned.
+    // A new commit arrives, is fetched (a cycle it starts), and is not
+    // applied while pinned.
+    let before = status(port).expect("status")["cycles"].as_u64().unwrap_or(0);
     work.write("pn.yml", &format!("{}    environment:\n      NEW: \"1\"\n", web(2)));
     let third = common::commit_and_push(&work.path, &origin_url, "web 2 with NEW");
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    let s = status(port).expect("status");
+    let s = eventually(30, "a cycle started by the fetched commit", || {
+        status(port).filter(|s| s["cycles"].as_u64().unwrap_or(0) > before && s["last_cycle"]["trigger"] == "source")
+    });
     assert_eq!(s["pinned"]["revision"], first[..12], "{s:#}");
     assert_eq!(s["applied_revision"], first[..12], "{s:#}");
     assert_eq!(image(&lab, "pn_web"), "swarmkeeper-lab/web:1");

@@ -36,8 +36,9 @@ fn now_unix() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A stack name as docker takes it (`docker stack deploy` refuses others),
-/// so that a typo cannot suspend nothing while saying it did.
+/// A stack name as docker takes it (`docker stack deploy` refuses others):
+/// a name no stack can have is refused (a well-formed name of no declared
+/// stack is recorded: the desired state is not read here).
 fn valid_stack(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63

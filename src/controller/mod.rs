@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use swarmkeeper_model::DesiredState;
 use swarmkeeper_plan::PlanOptions;
-use swarmkeeper_plan::control::{Applied, Controls, Outcome};
+use swarmkeeper_plan::control::{Applied, Controls, Hold, Outcome};
 use tokio::sync::watch;
 
 use crate::cycle::{ApplyOptions, Providers, converge};
@@ -332,6 +332,28 @@ async fn publish_status(carried: &Carried, shared: &Shared) {
     }
 }
 
+/// Without a leader the managers answer no read at all: when `error` says
+/// so, report what it means (status, metrics, one error line) rather than
+/// only "cycle failed".
+fn report_no_leader(error: &str, shared: &Shared, metrics: &Metrics) {
+    if !error.contains("does not have a leader") {
+        return;
+    }
+    let problem = "MANAGER QUORUM LOST: the swarm has no leader (too few managers reachable). swarmkeeper \
+                   takes no action on nodes until a majority is back; see docs/operations.md (\"Quorum lost\")";
+    tracing::error!("{problem}");
+    shared.update(|s| {
+        let mut report = s.nodes.clone().unwrap_or_default();
+        report.quorum.ok = false;
+        // Fewer than a majority answer; how many is not known.
+        report.quorum.reachable = report.quorum.reachable.min(report.quorum.managers / 2);
+        report.problems = vec![problem.to_owned()];
+        report.progress.clear();
+        s.nodes_changed(Some(report));
+    });
+    metrics.quorum_lost();
+}
+
 /// Say when the controls changed (in the log, once), and show them in
 /// `/status` and the metrics.
 fn report_controls(controls: &Controls, shared: &Shared, metrics: &Metrics) {
@@ -434,7 +456,13 @@ async fn cycle(
     // The controls people set (`suspend`, `pin`), read from the swarm at
     // every cycle. Controls that cannot be read fail the cycle: they are
     // never taken for "none set".
-    let controls = home.controls().await?;
+    let controls = match home.controls().await {
+        Ok(controls) => controls,
+        Err(e) => {
+            report_no_leader(&e.to_string(), shared, metrics);
+            return Err(e.into());
+        }
+    };
     report_controls(&controls, shared, metrics);
     let pin = controls.pin.as_ref().map(|p| p.revision.as_str());
     let source::Loaded { outcome, revision } = source.load(&crate::commands::process_environment(), pin)?;
@@ -470,6 +498,20 @@ async fn cycle(
             shared.update(|s| s.invalid(&revision, errors.clone()));
             metrics.invalid();
         }
+    }
+    // A pinned revision that does not validate is applied by nobody: the
+    // last good state is another revision, which the pin rules out.
+    if let Some(pin) = &controls.pin
+        && !errors.is_empty()
+    {
+        return Err(policy::Classified {
+            kind: ErrorKind::Invalid,
+            message: format!(
+                "the pinned revision {} is invalid, and a pin applies only it: pin another revision, or `swarmkeeper unpin`",
+                pin.revision
+            ),
+        }
+        .into());
     }
     let Some(state) = last_good.as_ref() else {
         return Err(policy::Classified {
@@ -524,23 +566,7 @@ async fn cycle(
     let planned = match providers.plan(state, &opts).await {
         Ok(planned) => planned,
         Err(e) => {
-            // Without a leader the managers answer no read at all: say
-            // what it means rather than only "cycle failed".
-            if format!("{e:#}").contains("does not have a leader") {
-                let problem = "MANAGER QUORUM LOST: the swarm has no leader (too few managers reachable). swarmkeeper \
-                               takes no action on nodes until a majority is back; see docs/operations.md (\"Quorum lost\")";
-                tracing::error!("{problem}");
-                shared.update(|s| {
-                    let mut report = s.nodes.clone().unwrap_or_default();
-                    report.quorum.ok = false;
-                    // Fewer than a majority answer; how many is not known.
-                    report.quorum.reachable = report.quorum.reachable.min(report.quorum.managers / 2);
-                    report.problems = vec![problem.to_owned()];
-                    report.progress.clear();
-                    s.nodes_changed(Some(report));
-                });
-                metrics.quorum_lost();
-            }
+            report_no_leader(&format!("{e:#}"), shared, metrics);
             return Err(e);
         }
     };
@@ -600,32 +626,40 @@ async fn cycle(
         progress: metrics_progress,
         cancel: Some(cancel),
     };
+    // A `suspend` or `pin` typed while this cycle observed and planned
+    // must not be overrun by the plan made before it: look again, and let
+    // the next cycle (its event is already queued) plan with it.
+    if home.controls().await? != controls {
+        tracing::info!("the controls changed during the cycle: nothing applied, planning again");
+        return Ok(CycleEnd::Done {
+            node_work: true,
+            due: None,
+        });
+    }
     let done = converge(providers, state, &opts, planned, &how).await?;
     carried_pools.clone_from(&done.pools);
     metrics.calls(
         &providers.engine.as_ref().map(|e| e.calls()).unwrap_or_default(),
         providers.aws.as_ref().map(|a| a.calls()).as_ref(),
     );
-    let node_work = nodes.as_ref().is_some_and(|n| !n.progress.is_empty());
+    // Held node work is not in progress: no quick requeue while suspended.
+    let node_work = opts.hold != Hold::Everything && nodes.as_ref().is_some_and(|n| !n.progress.is_empty());
     // A node Down but not yet for `replace_after` is looked at again when
     // it is due, not at the next resync.
     let due = nodes
         .as_ref()
         .and_then(|n| n.recheck_in_secs)
         .map(|s| Duration::from_secs(s + 1));
-    shared.update(|s| {
-        s.cycled(trigger, summary, &done, done.unhealthy.clone());
-        s.nodes_changed(nodes.clone());
-    });
-    // The history: a revision applied (or failed), once; not while a
-    // suspension holds part of it back (it is not applied yet).
-    if planned_held == 0 {
+    // The history, before the status says synced: a revision applied (or
+    // failed), once; not while a suspension holds part of it back (it is
+    // not applied yet), nor for a cycle cut short (a lost lease, a shutdown).
+    if planned_held == 0 && !done.cancelled {
         let entry = Applied {
             revision: state.revision.clone(),
             at_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
-            outcome: if done.failures.is_empty() && done.remaining == 0 && !done.cancelled {
+            outcome: if done.failures.is_empty() && done.remaining == 0 {
                 Outcome::Applied
             } else {
                 Outcome::Failed
@@ -637,6 +671,10 @@ async fn cycle(
             tracing::warn!(error = %e, "cannot record the revision in the history");
         }
     }
+    shared.update(|s| {
+        s.cycled(trigger, summary, &done, done.unhealthy.clone());
+        s.nodes_changed(nodes.clone());
+    });
     if !done.failures.is_empty() {
         return Err(policy::Classified::steps(&done.failures).into());
     }

@@ -203,7 +203,9 @@ impl Suspension {
         let mut next = self.clone();
         match control {
             Control::Pin { .. } | Control::Unpin => {}
-            Control::Suspend { stacks, mark } if stacks.is_empty() => next.all = Some(mark.clone()),
+            Control::Suspend { stacks, mark } if stacks.is_empty() => {
+                next.all.get_or_insert_with(|| mark.clone());
+            }
             Control::Suspend { stacks, mark } => {
                 for stack in stacks {
                     next.stacks.entry(stack.clone()).or_insert_with(|| mark.clone());
@@ -409,6 +411,11 @@ mod tests {
         assert_eq!(again.stacks["web"].by, "a");
         let s = s.after(&all);
         assert_eq!(s.hold(), Hold::Everything);
+        let again = s.after(&Control::Suspend {
+            stacks: BTreeSet::new(),
+            mark: mark("z"),
+        });
+        assert_eq!(again, s, "suspending everything again changes nothing");
         // Resuming a stack leaves the whole suspension in place.
         let s2 = s.after(&Control::Resume {
             stacks: BTreeSet::from(["web".into()]),

@@ -219,6 +219,7 @@ impl GitSource {
         // revision, and a long history must not stall a cycle.
         let mut queue = std::collections::VecDeque::from([tip.id]);
         let mut seen = std::collections::HashSet::new();
+        let mut found: Option<gix::ObjectId> = None;
         while let Some(id) = queue.pop_front() {
             if seen.len() >= PIN_SEARCH_LIMIT {
                 break;
@@ -232,9 +233,24 @@ impl GitSource {
                 .try_into_commit()
                 .context("the fetched history holds a non-commit")?;
             if id.to_string().starts_with(&wanted) {
-                return self.snapshot_of(&repo, &commit);
+                if let Some(first) = found {
+                    anyhow::bail!(
+                        "the pinned revision `{revision}` names two commits of {} ({first} and {id}): \
+                         pin it with more digits",
+                        self.describe()
+                    );
+                }
+                found = Some(id);
             }
             queue.extend(commit.parent_ids().map(|p| p.detach()));
+        }
+        if let Some(id) = found {
+            let commit = repo
+                .find_object(id)
+                .context("cannot read the fetched history")?
+                .try_into_commit()
+                .context("the fetched history holds a non-commit")?;
+            return self.snapshot_of(&repo, &commit);
         }
         anyhow::bail!(
             "the pinned revision `{revision}` is not among the last {PIN_SEARCH_LIMIT} commits of {} as fetched: \

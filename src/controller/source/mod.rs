@@ -115,11 +115,11 @@ impl Reader {
                         error.unwrap_or_else(|| "the first fetch has not finished".into())
                     );
                 };
+                // A pin is looked up in the history every time, the branch's
+                // head included, so that an ambiguous prefix is refused.
                 let snapshot = match pinned {
-                    Some(revision) if !snapshot.commit.starts_with(&revision.to_ascii_lowercase()) => {
-                        Arc::new(git.snapshot_at(revision)?)
-                    }
-                    _ => snapshot,
+                    Some(revision) => Arc::new(git.snapshot_at(revision)?),
+                    None => snapshot,
                 };
                 let mut outcome = load_tree(&snapshot.tree, environment);
                 let revision = snapshot.revision();
