@@ -217,7 +217,6 @@ fn of_two_replicas_one_acts_and_the_other_takes_over_when_it_dies() {
     reset(&lab, &[]);
 }
 
-/// Commit everything in `work` and push it to `origin`'s main; the commit id.
 #[test]
 #[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
 fn a_commit_pushed_to_the_followed_branch_is_applied() {
