@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use swarmkeeper_plan::control::{Control, Controls, Mark, Outcome};
+use swarmkeeper_plan::control::{Control, Controls, Mark, Outcome, Pin};
 
 use crate::cli::{ControlArgs, HistoryArgs, OutputFormat};
 
@@ -88,7 +88,7 @@ pub fn pin(revision: Option<&str>) -> anyhow::Result<ExitCode> {
     let control = match revision {
         Some(r) => {
             let r = r.trim().to_ascii_lowercase();
-            if r.len() < 7 || r.len() > 40 || !r.chars().all(|c| c.is_ascii_hexdigit()) {
+            if !Pin::is_commit_id(&r) {
                 eprintln!(
                     "error: `{r}` is not a commit id: give 7 to 40 hex digits of a commit of the controller's branch \
                      (`swarmkeeper history` lists the revisions it applied)"

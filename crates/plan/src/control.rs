@@ -134,6 +134,15 @@ pub struct Pin {
     pub mark: Mark,
 }
 
+impl Pin {
+    /// Whether `revision` can name a commit: 7 to 40 hex digits, as
+    /// `swarmkeeper history` shows them (what `pin` takes and the git
+    /// source looks up).
+    pub fn is_commit_id(revision: &str) -> bool {
+        (7..=40).contains(&revision.len()) && revision.chars().all(|c| c.is_ascii_hexdigit())
+    }
+}
+
 /// Everything people set, as one record.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Controls {
@@ -326,6 +335,15 @@ mod tests {
         assert_eq!(Suspension::from_labels(&labels), s);
         Suspension::default().write_labels(&mut labels);
         assert_eq!(labels, HashMap::from([("other".to_owned(), "kept".to_owned())]));
+    }
+
+    #[test]
+    fn a_commit_id_is_7_to_40_hex_digits() {
+        assert!(Pin::is_commit_id("0123456"));
+        assert!(Pin::is_commit_id(&"a".repeat(40)));
+        for bad in ["012345", "0123456g", "", &"a".repeat(41)] {
+            assert!(!Pin::is_commit_id(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl GitSource {
         let repo = self.open_or_init()?;
         // Our own ref namespace: nothing else in the bare repository is ours
         // to rely on, and a forced push must be followed (`+`).
-        let local_ref = format!("refs/swarmkeeper/heads/{}", self.branch);
+        let local_ref = self.local_ref();
         let refspec = format!("+refs/heads/{}:{local_ref}", self.branch);
         let remote = repo
             .remote_at(self.url.expose())
@@ -202,13 +202,13 @@ impl GitSource {
     /// fetched here.
     pub fn snapshot_at(&self, revision: &str) -> anyhow::Result<Snapshot> {
         let wanted = revision.to_ascii_lowercase();
-        if wanted.len() < 7 || wanted.len() > 40 || !wanted.chars().all(|c| c.is_ascii_hexdigit()) {
+        if !swarmkeeper_plan::control::Pin::is_commit_id(&wanted) {
             anyhow::bail!(
                 "the pinned revision `{revision}` is not a commit id: give 7 to 40 hex digits, as `swarmkeeper history` shows them"
             );
         }
         let repo = self.open_or_init()?;
-        let local_ref = format!("refs/swarmkeeper/heads/{}", self.branch);
+        let local_ref = self.local_ref();
         let mut reference = repo
             .find_reference(local_ref.as_str())
             .with_context(|| format!("nothing fetched yet from {}", self.describe()))?;
@@ -227,11 +227,7 @@ impl GitSource {
             if !seen.insert(id) {
                 continue;
             }
-            let commit = repo
-                .find_object(id)
-                .context("cannot read the fetched history")?
-                .try_into_commit()
-                .context("the fetched history holds a non-commit")?;
+            let commit = commit_of(&repo, id)?;
             if id.to_string().starts_with(&wanted) {
                 if let Some(first) = found {
                     anyhow::bail!(
@@ -245,18 +241,19 @@ impl GitSource {
             queue.extend(commit.parent_ids().map(|p| p.detach()));
         }
         if let Some(id) = found {
-            let commit = repo
-                .find_object(id)
-                .context("cannot read the fetched history")?
-                .try_into_commit()
-                .context("the fetched history holds a non-commit")?;
-            return self.snapshot_of(&repo, &commit);
+            return self.snapshot_of(&repo, &commit_of(&repo, id)?);
         }
         anyhow::bail!(
             "the pinned revision `{revision}` is not among the last {PIN_SEARCH_LIMIT} commits of {} as fetched: \
              pin a commit of that branch (`swarmkeeper history` lists the applied ones), or `swarmkeeper unpin`",
             self.describe()
         )
+    }
+
+    /// Our own ref for the followed branch in the bare repository: nothing
+    /// else in it is ours to rely on.
+    fn local_ref(&self) -> String {
+        format!("refs/swarmkeeper/heads/{}", self.branch)
     }
 
     /// A commit's files under `path`, read whole.
@@ -332,6 +329,14 @@ impl GitSource {
             gix::init_bare(dir).with_context(|| format!("cannot create a bare repository in {}", dir.display()))
         }
     }
+}
+
+/// The commit `id` of the fetched history.
+fn commit_of(repo: &gix::Repository, id: gix::ObjectId) -> anyhow::Result<gix::Commit<'_>> {
+    repo.find_object(id)
+        .context("cannot read the fetched history")?
+        .try_into_commit()
+        .context("the fetched history holds a non-commit")
 }
 
 /// A URL with its password (a token) hidden, for messages, logs and the
