@@ -177,6 +177,29 @@ pub struct RunArgs {
     /// process, removed on exit).
     #[arg(long, env = "SWARMKEEPER_GIT_CACHE", hide_env_values = true, requires = "git")]
     pub git_cache: Option<PathBuf>,
+    /// Serve `POST /hooks/git` with this shared secret (a file, e.g. a
+    /// swarm secret under /run/secrets): a forge's push webhook (GitHub,
+    /// GitLab, Gitea, Forgejo, or a generic HMAC-SHA256) makes the git
+    /// source fetch at once. The secret may instead be given in the
+    /// environment as SWARMKEEPER_WEBHOOK_SECRET.
+    #[arg(
+        long,
+        env = "SWARMKEEPER_WEBHOOK_SECRET_FILE",
+        hide_env_values = true,
+        value_name = "PATH",
+        requires = "git"
+    )]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Serve the webhook on this address instead of --listen (to expose it
+    /// through a proxy while /status and /metrics stay private).
+    #[arg(
+        long,
+        env = "SWARMKEEPER_WEBHOOK_LISTEN",
+        hide_env_values = true,
+        value_name = "ADDR",
+        requires = "git"
+    )]
+    pub webhook_listen: Option<std::net::SocketAddr>,
     /// Where to serve /healthz, /readyz, /metrics and /status.
     #[arg(
         long,

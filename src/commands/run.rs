@@ -6,7 +6,11 @@ use std::process::ExitCode;
 
 use crate::cli::RunArgs;
 use crate::controller::source::git::GitSource;
+use crate::controller::webhook::{Secret, WebhookConfig};
 use crate::controller::{RunConfig, Source, run as run_controller};
+
+/// The webhook's secret, when it is given in the environment.
+const WEBHOOK_SECRET_ENV: &str = "SWARMKEEPER_WEBHOOK_SECRET";
 
 /// Libraries whose debug and trace output carries request and response
 /// bodies (service specs with their environment, swarm inspect with its join
@@ -116,6 +120,49 @@ fn source(args: &RunArgs) -> anyhow::Result<(Source, Option<TempCache>)> {
     ))
 }
 
+/// The webhook as the flags and the environment configure it: a secret
+/// from a file or `SWARMKEEPER_WEBHOOK_SECRET`, never from a flag (a
+/// process's arguments are visible to every user of the machine).
+fn webhook(args: &RunArgs) -> anyhow::Result<Option<WebhookConfig>> {
+    let from_env = std::env::var_os(WEBHOOK_SECRET_ENV);
+    let secret = match (&args.webhook_secret_file, from_env) {
+        (Some(_), Some(_)) => anyhow::bail!(
+            "the webhook secret is given twice, by --webhook-secret-file and by {WEBHOOK_SECRET_ENV}: keep one"
+        ),
+        (Some(path), None) => {
+            let text = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read the webhook secret {}: {e}; check the path (a swarm secret is under /run/secrets)",
+                    path.display()
+                )
+            })?;
+            Secret::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{e} ({}): put the forge's secret in it", path.display()))?
+        }
+        (None, Some(value)) => {
+            if args.git.is_none() {
+                anyhow::bail!(
+                    "{WEBHOOK_SECRET_ENV} is set, but the webhook makes a git source fetch: add --git, or unset it"
+                );
+            }
+            Secret::parse(value.as_encoded_bytes())
+                .map_err(|e| anyhow::anyhow!("{e} ({WEBHOOK_SECRET_ENV}): set it to the forge's secret"))?
+        }
+        (None, None) => {
+            if args.webhook_listen.is_some() {
+                anyhow::bail!(
+                    "--webhook-listen needs the webhook's secret: --webhook-secret-file PATH or {WEBHOOK_SECRET_ENV}"
+                );
+            }
+            return Ok(None);
+        }
+    };
+    Ok(Some(WebhookConfig {
+        secret,
+        listen: args.webhook_listen,
+    }))
+}
+
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     init_logging();
     // HTTPS git fetches go through reqwest on rustls with ring, the one
@@ -143,6 +190,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         };
+        let webhook = match webhook(args) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Ok(ExitCode::from(1));
+            }
+        };
         let config = RunConfig {
             source,
             resync: args.resync,
@@ -151,6 +205,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             allow_empty: args.allow_empty,
             lease_ttl: args.lease_ttl,
             adopt_swarm: args.adopt_swarm,
+            webhook,
         };
         run_controller(config, listener, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)

@@ -51,6 +51,16 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     if !status["source_error"].is_null() {
         println!("source error: {}", text(&status["source_error"]));
     }
+    if let Some(hook) = status["last_webhook"].as_object() {
+        let ago = now_unix().saturating_sub(hook["at_unix"].as_u64().unwrap_or(0));
+        println!(
+            "webhook:  last delivery {}s ago: {} from {} (HTTP {})",
+            ago,
+            text(&hook["outcome"]),
+            text(&hook["provider"]),
+            hook["status"]
+        );
+    }
     println!("cycles:   {}", status["cycles"]);
     if let Some(q) = status["nodes"]["quorum"].as_object() {
         println!(
@@ -172,4 +182,10 @@ fn from_ssm(cluster: &str, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     }
     println!("updated:  {} by the {}", status.updated_at, status.writer);
     Ok(ExitCode::SUCCESS)
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -1,6 +1,7 @@
 //! The read-only HTTP endpoints: `/healthz` (the process runs), `/readyz`
 //! (a valid desired state is loaded and the last cycle did not fail),
-//! `/metrics` (Prometheus text) and `/status` (JSON).
+//! `/metrics` (Prometheus text) and `/status` (JSON); and `POST /hooks/git`
+//! when the webhook is served here (see [`super::webhook`]).
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use tokio::sync::watch;
 
 use super::metrics::Metrics;
 use super::status::Shared;
+use super::webhook;
 
 #[derive(Clone)]
 struct App {
@@ -24,14 +26,18 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     status: Shared,
     metrics: Arc<Metrics>,
+    hook: Option<Arc<webhook::Receiver>>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/status", get(status_json))
         .with_state(App { status, metrics });
+    if let Some(hook) = hook {
+        app = app.merge(webhook::routes(hook));
+    }
     let stopped = async move {
         let _ = stop.wait_for(|s| *s).await;
     };

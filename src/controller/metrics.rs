@@ -66,6 +66,18 @@ struct ManagerLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    provider: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FetchLabels {
+    trigger: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RevisionLabels {
     revision: String,
 }
@@ -78,6 +90,8 @@ enum Late {
     Valid,
     NodesReplaced,
     Controls,
+    Fetches,
+    Webhook,
 }
 
 pub struct Metrics {
@@ -115,6 +129,10 @@ pub struct Metrics {
     held_changes: Gauge,
     /// 1 while `swarmkeeper pin` holds the controller on a revision.
     pinned: Gauge,
+    /// Git fetches, by what started them and how they ended.
+    fetches: Family<FetchLabels, Counter>,
+    /// Deliveries to `POST /hooks/git`, by forge and outcome.
+    webhook: Family<WebhookLabels, Counter>,
     /// Whether AWS calls are made (their series exist then).
     aws: AtomicBool,
     /// Call totals already counted (the providers report cumulative ones).
@@ -195,6 +213,8 @@ impl Metrics {
             suspended_stacks: Gauge::default(),
             held_changes: Gauge::default(),
             pinned: Gauge::default(),
+            fetches: Family::default(),
+            webhook: Family::default(),
             aws: AtomicBool::new(false),
             seen_calls: Mutex::new([0; 4]),
         }
@@ -229,6 +249,16 @@ impl Metrics {
                 "nodes_replaced",
                 "Nodes whose instance was terminated for its group to launch a new one (failed, or rolled to a new type or image)",
                 self.nodes_replaced.clone(),
+            ),
+            Late::Fetches => registry.register(
+                "git_fetches",
+                "Fetches of the git source, by trigger (interval, webhook) and outcome (ok, error)",
+                self.fetches.clone(),
+            ),
+            Late::Webhook => registry.register(
+                "webhook_requests",
+                "Deliveries to POST /hooks/git, by forge and outcome (fetch, ignored, unauthenticated, bad_request, too_large, rate_limited)",
+                self.webhook.clone(),
             ),
             Late::Controls => {
                 registry.register(
@@ -268,6 +298,33 @@ impl Metrics {
             })
             .inc();
         self.cycle_seconds.observe(took.as_secs_f64());
+    }
+
+    /// A fetch of the git source ended.
+    pub fn git_fetch(&self, trigger: &str, ok: bool) {
+        self.known(Late::Fetches);
+        self.fetches
+            .get_or_create(&FetchLabels {
+                trigger: trigger.to_owned(),
+                outcome: if ok { "ok" } else { "error" }.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Show the webhook's series from the start (a receiver is configured).
+    pub fn webhook_enabled(&self) {
+        self.known(Late::Webhook);
+    }
+
+    /// A webhook delivery was answered.
+    pub fn webhook(&self, provider: &str, outcome: &str) {
+        self.known(Late::Webhook);
+        self.webhook
+            .get_or_create(&WebhookLabels {
+                provider: provider.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     pub fn plan_duration(&self, took: Duration) {

@@ -18,6 +18,7 @@ pub(crate) mod metrics;
 pub mod policy;
 pub mod source;
 mod status;
+pub mod webhook;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,6 +50,8 @@ pub struct RunConfig {
     pub lease_ttl: Duration,
     /// `--adopt-swarm`: make the local engine's swarm the cluster's.
     pub adopt_swarm: bool,
+    /// `POST /hooks/git` (with a git source only).
+    pub webhook: Option<webhook::WebhookConfig>,
 }
 
 /// The longest one cycle (observe, plan, apply rounds, check) may take.
@@ -79,8 +82,52 @@ pub async fn run(
     let source = config.source.describe();
     tracing::info!(%addr, %source, "serving /healthz /readyz /metrics /status");
     shared.update(|s| s.source = Some(source));
-    let server = tokio::spawn(http::serve(listener, shared.clone(), metrics.clone(), stop_rx.clone()));
-    let source::Watching { mut changes, reader } = config.source.start(shared.clone(), stop_rx.clone())?;
+    let fetch_now = Arc::new(tokio::sync::Notify::new());
+    let (hook_here, hook_server) = match (&config.webhook, &config.source) {
+        (None, _) => (None, None),
+        (Some(hook), Source::Git { git, .. }) => {
+            metrics.webhook_enabled();
+            let receiver = Arc::new(webhook::Receiver::new(
+                hook.secret.clone(),
+                git.branch.clone(),
+                fetch_now.clone(),
+                shared.clone(),
+                metrics.clone(),
+            ));
+            match hook.listen {
+                None => {
+                    tracing::info!(%addr, path = webhook::PATH, "serving the git webhook");
+                    (Some(receiver), None)
+                }
+                Some(at) => {
+                    let listener = tokio::net::TcpListener::bind(at).await.map_err(|e| {
+                        anyhow::anyhow!(
+                            "cannot listen on {at} for the webhook: {e}; choose another --webhook-listen address"
+                        )
+                    })?;
+                    tracing::info!(addr = %at, path = webhook::PATH, "serving the git webhook");
+                    (
+                        None,
+                        Some(tokio::spawn(webhook::serve(listener, receiver, stop_rx.clone()))),
+                    )
+                }
+            }
+        }
+        (Some(_), Source::Dir { .. }) => {
+            anyhow::bail!("the webhook makes the git source fetch: it needs --git (a directory is watched already)")
+        }
+    };
+    let server = tokio::spawn(http::serve(
+        listener,
+        shared.clone(),
+        metrics.clone(),
+        hook_here,
+        stop_rx.clone(),
+    ));
+    let source::Watching { mut changes, reader } =
+        config
+            .source
+            .start(shared.clone(), metrics.clone(), fetch_now, stop_rx.clone())?;
 
     tokio::pin!(shutdown);
     // Only the replica holding the lease acts. The engine may not answer
@@ -299,6 +346,9 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), keeper).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    if let Some(hook_server) = hook_server {
+        let _ = tokio::time::timeout(Duration::from_secs(5), hook_server).await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -70,6 +70,23 @@ pub struct Status {
     /// the branch says (absent when it follows the branch).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<swarmkeeper_plan::control::Pin>,
+    /// The last delivery `POST /hooks/git` received (absent without a
+    /// webhook, or before the first): what to look at when a forge says
+    /// its deliveries fail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_webhook: Option<WebhookDelivery>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookDelivery {
+    pub at_unix: u64,
+    /// `github`, `gitlab`, `gitea`, `forgejo`, `generic`, or `unknown`
+    /// (not authentic, so not known).
+    pub provider: String,
+    /// `fetch`, `ignored`, `unauthenticated`, `bad_request`, `too_large`.
+    pub outcome: String,
+    /// The HTTP status answered.
+    pub status: u16,
 }
 
 fn now() -> u64 {
@@ -134,6 +151,15 @@ impl Status {
             self.health_status = HealthStatus::Degraded;
         }
         self.nodes = nodes;
+    }
+
+    pub fn webhook_delivery(&mut self, provider: &str, outcome: &str, status: u16) {
+        self.last_webhook = Some(WebhookDelivery {
+            at_unix: now(),
+            provider: provider.to_owned(),
+            outcome: outcome.to_owned(),
+            status,
+        });
     }
 
     pub fn cycle_failed(&mut self, error: &str, kind: ErrorKind, failures: u32, next: &Requeue) {

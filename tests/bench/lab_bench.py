@@ -431,6 +431,76 @@ def change_latency(binary, proxy, edits=20):
             "max_s": max(samples)}
 
 
+def git(work, *args):
+    return run(["git", "-C", work, "-c", "user.name=bench", "-c", "user.email=bench@swarmkeeper.invalid", *args])
+
+
+def webhook_latency(binary, proxy, pushes=20):
+    """`swarmkeeper run --git` with a webhook (the fetch interval an hour, so
+    only the webhook brings a commit in): git push → first engine write."""
+    import hashlib
+    import hmac
+    import urllib.request
+    reset(binary)
+    root = tempfile.mkdtemp(prefix="sk-bench-webhook-")
+    origin, work = os.path.join(root, "origin.git"), os.path.join(root, "work")
+    run(["git", "init", "-q", "--bare", origin])
+    run(["git", "init", "-q", work])
+    secret = "bench webhook secret"
+    with open(os.path.join(root, "secret"), "w") as f:
+        f.write(secret + "\n")
+    web = lambda tag: f"services:\n  web:\n    image: swarmkeeper-lab/web:{tag}\n"
+
+    def commit(tag, message):
+        with open(os.path.join(work, "hook.yml"), "w") as f:
+            f.write(web(tag))
+        git(work, "add", "-A")
+        git(work, "commit", "-q", "-m", message)
+
+    with open(os.path.join(work, "swarmkeeper.yaml"), "w") as f:
+        f.write("version: 1\nstacks:\n  hook:\n    compose: hook.yml\n")
+    commit(1, "web 1")
+    git(work, "push", "-q", "file://" + origin, "HEAD:refs/heads/main")
+    port = free_port()
+    ctl = Controller(binary, ".", proxy.path, port, "--resync", "10m", "--git", "file://" + origin,
+                     "--git-interval", "1h", "--webhook-secret-file", os.path.join(root, "secret"))
+    try:
+        wait_for(lambda: "hook_web" in docker("service", "ls", "--format", "{{.Name}}").stdout, 60, "the first apply")
+        time.sleep(2)
+        samples = []
+        for i in range(pushes):
+            commit(2 if i % 2 == 0 else 1, f"push {i}")
+            after = git(work, "rev-parse", "HEAD").stdout.strip()
+            body = json.dumps({"ref": "refs/heads/main", "after": after}).encode()
+            signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            mark = proxy.mark()
+            t0 = time.time()
+            git(work, "push", "-q", "file://" + origin, "HEAD:refs/heads/main")
+            # What a forge does once the push is received.
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/hooks/git", data=body, method="POST",
+                headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
+                         "X-Hub-Signature-256": signature})
+            with urllib.request.urlopen(req, timeout=10) as answer:
+                if answer.status != 202:
+                    raise RuntimeError(f"the webhook answered {answer.status}")
+            first = []
+
+            def written():
+                first[:] = [e for e in proxy.since(mark) if e[1] not in ("GET", "HEAD")]
+                return bool(first)
+
+            wait_for(written, 30, f"push {i} to reach the engine")
+            samples.append(first[0][0] - t0)
+            time.sleep(1.5)  # let the cycle finish before the next push
+    finally:
+        ctl.stop()
+    reset(binary)
+    shutil.rmtree(root)
+    return {"pushes": pushes, "p50_s": percentile(samples, 0.5), "p95_s": percentile(samples, 0.95),
+            "max_s": max(samples)}
+
+
 def footprint(binary, seconds=300):
     """`swarmkeeper run` idle on the example (30 s resync): RSS and CPU."""
     reset(binary)
@@ -644,6 +714,7 @@ BENCHES = {
     "converge": lambda b, p, a: converge_time(b, p),
     "scale": lambda b, p, a: at_scale(b, p),
     "latency": lambda b, p, a: change_latency(b, p),
+    "webhook": lambda b, p, a: webhook_latency(b, p),
     "failure": lambda b, p, a: failure_reaction(b),
     "footprint": lambda b, p, a: footprint(b, a.footprint_seconds),
     "bootstrap": lambda b, p, a: bootstrap(b),

@@ -72,7 +72,9 @@ impl GitUrl {
     }
 }
 
-fn percent_decode(s: &str) -> Result<String, ()> {
+/// `%XX` escapes decoded (a URL's user info; a form field's value once
+/// its `+` are spaces).
+pub(crate) fn percent_decode(s: &str) -> Result<String, ()> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

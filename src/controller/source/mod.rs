@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use swarmkeeper_model::{LoadOutcome, Variables, load_dir, load_tree};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
-use super::Shared;
+use super::{Metrics, Shared};
 use git::{GitSource, Snapshot};
 
 /// The source `swarmkeeper run` was given.
@@ -33,8 +33,15 @@ impl Source {
     }
 
     /// Start noticing changes. The directory watch runs on a thread of its
-    /// own; the git source fetches in a task until `stop`.
-    pub fn start(&self, shared: Shared, stop: watch::Receiver<bool>) -> anyhow::Result<Watching> {
+    /// own; the git source fetches in a task until `stop`, every interval
+    /// and whenever `fetch_now` is notified (a webhook's push).
+    pub fn start(
+        &self,
+        shared: Shared,
+        metrics: Arc<Metrics>,
+        fetch_now: Arc<Notify>,
+        stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<Watching> {
         match self {
             Source::Dir { dir, poll } => Ok(Watching {
                 changes: dir::watch_dir(dir, *poll)?,
@@ -43,7 +50,16 @@ impl Source {
             Source::Git { git, interval } => {
                 let (tx, rx) = mpsc::channel(4);
                 let latest = Arc::new(Mutex::new(Latest::default()));
-                tokio::spawn(poll_git(git.clone(), *interval, latest.clone(), tx, shared, stop));
+                let poller = Poller {
+                    git: git.clone(),
+                    interval: *interval,
+                    latest: latest.clone(),
+                    changes: tx,
+                    shared,
+                    metrics,
+                    fetch_now,
+                };
+                tokio::spawn(poller.run(stop));
                 Ok(Watching {
                     changes: rx,
                     reader: Reader(Kind::Git {
@@ -133,78 +149,99 @@ impl Reader {
     }
 }
 
-/// Fetch every `interval` (with jitter); signal a change when the branch
-/// moved. A failed fetch keeps the last snapshot and is reported.
-async fn poll_git(
+/// The git source's fetch loop.
+struct Poller {
     git: GitSource,
     interval: Duration,
     latest: Arc<Mutex<Latest>>,
     changes: mpsc::Sender<()>,
     shared: Shared,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut failures = 0u32;
-    loop {
-        let fetching = git.clone();
-        // Set at the deadline or on shutdown: gix checks it while it
-        // receives, and this task stops waiting for the thread either way.
-        let interrupt = Arc::new(AtomicBool::new(false));
-        let flag = interrupt.clone();
-        let mut fetch = tokio::task::spawn_blocking(move || fetching.fetch(&flag));
-        let fetched = tokio::select! {
-            r = &mut fetch => r,
-            () = async { let _ = stop.wait_for(|s| *s).await; } => {
-                interrupt.store(true, Ordering::Relaxed);
-                return;
-            }
-            () = tokio::time::sleep(git::FETCH_DEADLINE) => {
-                interrupt.store(true, Ordering::Relaxed);
-                // Give gix a moment to notice, then stop waiting.
-                match tokio::time::timeout(Duration::from_secs(5), &mut fetch).await {
-                    Ok(r) => r,
-                    Err(_) => Ok(Err(anyhow::anyhow!(
-                        "the fetch of {} took longer than {}s and was abandoned: check the network and the server",
-                        git.describe(),
-                        git::FETCH_DEADLINE.as_secs()
-                    ))),
+    metrics: Arc<Metrics>,
+    fetch_now: Arc<Notify>,
+}
+
+impl Poller {
+    /// Fetch every `interval` (with jitter), and at once when `fetch_now` is
+    /// notified; signal a change when the branch moved. A failed fetch keeps
+    /// the last snapshot and is reported.
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        let Poller {
+            git,
+            interval,
+            latest,
+            changes,
+            shared,
+            metrics,
+            fetch_now,
+        } = self;
+        let mut failures = 0u32;
+        let mut trigger = "interval";
+        loop {
+            let fetching = git.clone();
+            // Set at the deadline or on shutdown: gix checks it while it
+            // receives, and this task stops waiting for the thread either way.
+            let interrupt = Arc::new(AtomicBool::new(false));
+            let flag = interrupt.clone();
+            let mut fetch = tokio::task::spawn_blocking(move || fetching.fetch(&flag));
+            let fetched = tokio::select! {
+                r = &mut fetch => r,
+                () = async { let _ = stop.wait_for(|s| *s).await; } => {
+                    interrupt.store(true, Ordering::Relaxed);
+                    return;
                 }
-            }
-        };
-        let wait = match fetched {
-            Ok(Ok(snapshot)) => {
-                failures = 0;
-                let moved = {
-                    let mut latest = latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    latest.error = None;
-                    let moved = latest.snapshot.as_ref().is_none_or(|s| s.commit != snapshot.commit);
-                    if moved {
-                        tracing::info!(commit = %snapshot.commit, files = snapshot.tree.len(), "fetched a new commit");
-                        latest.snapshot = Some(Arc::new(snapshot));
+                () = tokio::time::sleep(git::FETCH_DEADLINE) => {
+                    interrupt.store(true, Ordering::Relaxed);
+                    // Give gix a moment to notice, then stop waiting.
+                    match tokio::time::timeout(Duration::from_secs(5), &mut fetch).await {
+                        Ok(r) => r,
+                        Err(_) => Ok(Err(anyhow::anyhow!(
+                            "the fetch of {} took longer than {}s and was abandoned: check the network and the server",
+                            git.describe(),
+                            git::FETCH_DEADLINE.as_secs()
+                        ))),
                     }
-                    moved
-                };
-                shared.update(|s| s.source_error = None);
-                if moved {
-                    let _ = changes.try_send(());
                 }
-                super::jitter(interval)
+            };
+            metrics.git_fetch(trigger, matches!(fetched, Ok(Ok(_))));
+            let wait = match fetched {
+                Ok(Ok(snapshot)) => {
+                    failures = 0;
+                    let moved = {
+                        let mut latest = latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        latest.error = None;
+                        let moved = latest.snapshot.as_ref().is_none_or(|s| s.commit != snapshot.commit);
+                        if moved {
+                            tracing::info!(commit = %snapshot.commit, files = snapshot.tree.len(), "fetched a new commit");
+                            latest.snapshot = Some(Arc::new(snapshot));
+                        }
+                        moved
+                    };
+                    shared.update(|s| s.source_error = None);
+                    if moved {
+                        let _ = changes.try_send(());
+                    }
+                    super::jitter(interval)
+                }
+                Ok(Err(e)) => {
+                    failures += 1;
+                    let message = format!("{e:#}");
+                    tracing::warn!(error = %message, "git fetch failed; keeping the last commit fetched");
+                    latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner).error = Some(message.clone());
+                    shared.update(|s| s.source_error = Some(message));
+                    super::backoff(failures).min(interval)
+                }
+                Err(join) => {
+                    tracing::error!(error = %join, "the git fetch task ended abnormally");
+                    super::jitter(interval)
+                }
+            };
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                () = tokio::time::sleep(wait) => trigger = "interval",
+                // A webhook's push: fetch now (a notification that came during
+                // the fetch is kept, so that push is fetched too).
+                () = fetch_now.notified() => trigger = "webhook",
             }
-            Ok(Err(e)) => {
-                failures += 1;
-                let message = format!("{e:#}");
-                tracing::warn!(error = %message, "git fetch failed; keeping the last commit fetched");
-                latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner).error = Some(message.clone());
-                shared.update(|s| s.source_error = Some(message));
-                super::backoff(failures).min(interval)
-            }
-            Err(join) => {
-                tracing::error!(error = %join, "the git fetch task ended abnormally");
-                super::jitter(interval)
-            }
-        };
-        tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
-            () = tokio::time::sleep(wait) => {}
         }
     }
 }
