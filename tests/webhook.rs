@@ -27,6 +27,23 @@ impl Drop for Controller {
     }
 }
 
+/// A controller following `origin`'s main, fetching only once an hour
+/// (so only a webhook brings a commit in), with the webhook's secret.
+fn start(lab: &Lab, origin: &str, secret_file: &std::path::Path, port: u16) -> Controller {
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
+        .args(["run", "--git", origin, "--branch", "main", "--git-interval", "1h"])
+        .args(["--resync", "10m", "--lease-ttl", "6s", "--listen", &listen])
+        .arg("--webhook-secret-file")
+        .arg(secret_file)
+        .envs(lab)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start a controller");
+    Controller(child)
+}
+
 fn image(lab: &Lab, service: &str) -> String {
     let run = docker(
         lab,
@@ -157,17 +174,7 @@ fn a_signed_push_is_fetched_at_once_and_every_other_delivery_is_refused_without_
 
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
-        .args(["run", "--git", &origin_url, "--branch", "main", "--git-interval", "1h"])
-        .args(["--resync", "10m", "--lease-ttl", "6s", "--listen", &listen])
-        .arg("--webhook-secret-file")
-        .arg(&secret_file)
-        .envs(&lab)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start a controller");
-    let _controller = Controller(child);
+    let _controller = start(&lab, &origin_url, &secret_file, port);
     eventually(40, "the first commit applied", || {
         (image(&lab, "wh_web") == "swarmkeeper-lab/web:1").then_some(())
     });
@@ -393,4 +400,59 @@ fn a_webhook_is_refused_at_start_without_a_git_source_or_a_secret() {
     );
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("the webhook secret is empty"), "{err}");
+}
+
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn a_push_delivered_to_a_replica_without_the_lease_is_fetched_and_applied_by_the_holder() {
+    let _serial = common::serial();
+    let lab = common::lab("a_push_delivered_to_a_replica_without_the_lease_is_fetched_and_applied_by_the_holder");
+    reset(&lab, &[]);
+    let origin = DesiredDir::new("relay-origin");
+    git(&origin.path, &["init", "-q", "--bare"]);
+    let origin_url = format!("file://{}", origin.arg());
+    let work = DesiredDir::new("relay-work");
+    git(&work.path, &["init", "-q"]);
+    work.write("swarmkeeper.yaml", "version: 1\nstacks:\n  rl:\n    compose: rl.yml\n");
+    work.write("rl.yml", &web(1));
+    common::commit_and_push(&work.path, &origin_url, "web 1");
+    let secrets = DesiredDir::new("relay-secret");
+    secrets.write("secret", SECRET);
+    let secret_file = secrets.path.join("secret");
+
+    let (holder_port, standby_port) = (free_port(), free_port());
+    let _holder = start(&lab, &origin_url, &secret_file, holder_port);
+    eventually(40, "the first commit applied by the holder", || {
+        let s = status(holder_port)?;
+        (s["lease_held"] == true && image(&lab, "rl_web") == "swarmkeeper-lab/web:1").then_some(())
+    });
+    let _standby = start(&lab, &origin_url, &secret_file, standby_port);
+    eventually(30, "the second replica up, without the lease", || {
+        let s = status(standby_port)?;
+        (s["lease_held"] == false && s["identity"].is_string() && fetches(standby_port) == 1).then_some(())
+    });
+
+    work.write("rl.yml", &web(2));
+    let commit = common::commit_and_push(&work.path, &origin_url, "web 2");
+    let body = push_event("main", &commit);
+    let (code, answer) = request(standby_port, "POST", &forge("github", SECRET, &body), &body);
+    assert_eq!(code, 202, "{answer}");
+    eventually(20, "the push applied by the lease holder", || {
+        let s = status(holder_port)?;
+        (image(&lab, "rl_web") == "swarmkeeper-lab/web:2" && s["applied_revision"] == commit[..12]).then_some(())
+    });
+    assert!(
+        counter(holder_port, "swarmkeeper_git_fetches_total", "trigger=\"webhook\"") >= 1,
+        "the holder fetched on the swarm's event"
+    );
+    assert_eq!(
+        counter(holder_port, "swarmkeeper_webhook_requests_total", ""),
+        0,
+        "the delivery went to the standby only"
+    );
+    let s = status(standby_port).expect("status");
+    assert_eq!(s["lease_held"], false, "{s:#}");
+    drop(_standby);
+    drop(_holder);
+    reset(&lab, &[]);
 }

@@ -36,6 +36,7 @@ use policy::{CycleEnd, Requeue};
 pub use source::Source;
 pub use status::Shared;
 use swarmkeeper_plan::ErrorKind;
+use swarmkeeper_swarm::engine::SwarmEvent;
 
 /// What `swarmkeeper run` was told.
 #[derive(Debug, Clone)]
@@ -83,17 +84,20 @@ pub async fn run(
     tracing::info!(%addr, %source, "serving /healthz /readyz /metrics /status");
     shared.update(|s| s.source = Some(source));
     let fetch_now = Arc::new(tokio::sync::Notify::new());
+    let mut receiver: Option<Arc<webhook::Receiver>> = None;
     let (hook_here, hook_server) = match (&config.webhook, &config.source) {
         (None, _) => (None, None),
         (Some(hook), Source::Git { git, .. }) => {
             metrics.webhook_enabled();
-            let receiver = Arc::new(webhook::Receiver::new(
+            let made = Arc::new(webhook::Receiver::new(
                 hook.secret.clone(),
                 git.branch.clone(),
                 fetch_now.clone(),
                 shared.clone(),
                 metrics.clone(),
             ));
+            receiver = Some(made.clone());
+            let receiver = made;
             match hook.listen {
                 None => {
                     tracing::info!(%addr, path = webhook::PATH, "serving the git webhook");
@@ -127,7 +131,7 @@ pub async fn run(
     let source::Watching { mut changes, reader } =
         config
             .source
-            .start(shared.clone(), metrics.clone(), fetch_now, stop_rx.clone())?;
+            .start(shared.clone(), metrics.clone(), fetch_now.clone(), stop_rx.clone())?;
 
     tokio::pin!(shutdown);
     // Only the replica holding the lease acts. The engine may not answer
@@ -155,7 +159,12 @@ pub async fn run(
     // the resync would notice a failed node up to a period later.
     // So do the controls (`suspend`, `resume`): a resume is applied at once.
     let (node_tx, mut node_events) = tokio::sync::mpsc::channel::<&'static str>(4);
-    tokio::spawn(watch_swarm(engine.clone(), node_tx, stop_rx.clone()));
+    tokio::spawn(watch_swarm(engine.clone(), node_tx, fetch_now.clone(), stop_rx.clone()));
+    // A webhook that reaches a replica without the lease is passed on
+    // through the swarm, whose event makes every replica fetch.
+    if let Some(receiver) = &receiver {
+        receiver.relay_through(engine.clone(), me.clone());
+    }
     let (held_tx, mut held) = watch::channel(false);
     // The swarm the lease is kept in holds the controls and the history too.
     let home = engine.clone();
@@ -443,6 +452,7 @@ fn report_controls(controls: &Controls, shared: &Shared, metrics: &Metrics) {
 async fn watch_swarm(
     engine: swarmkeeper_swarm::Engine,
     tx: tokio::sync::mpsc::Sender<&'static str>,
+    fetch_now: Arc<tokio::sync::Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut events = swarmkeeper_swarm::engine::Events::default();
@@ -454,7 +464,17 @@ async fn watch_swarm(
                 Ok(event) => {
                     failures = 0;
                     tracing::debug!(%event, "swarm event");
-                    let _ = tx.try_send(if event.starts_with("config") { "control" } else { "node" });
+                    match event {
+                        SwarmEvent::Node(_) => {
+                            let _ = tx.try_send("node");
+                        }
+                        SwarmEvent::Control(_) => {
+                            let _ = tx.try_send("control");
+                        }
+                        // A fetch, not a cycle: the fetch starts one if
+                        // the branch moved.
+                        SwarmEvent::FetchRequested => fetch_now.notify_one(),
+                    }
                     continue;
                 }
                 Err(e) => {

@@ -220,7 +220,16 @@ pub fn reset(lab: &BTreeMap<String, String>, docker_stacks: &[&str]) {
     }
     // No controls (`swarmkeeper suspend`, `pin`) or history left over from
     // another test.
-    let _ = docker(lab, &["config", "rm", "swarmkeeper-control", "swarmkeeper-history"]);
+    let _ = docker(
+        lab,
+        &[
+            "config",
+            "rm",
+            "swarmkeeper-control",
+            "swarmkeeper-history",
+            "swarmkeeper-fetch",
+        ],
+    );
     // The empty state above prunes only what its own owner (`default`)
     // made; tests that converge named states (the example is `cloud`) leave
     // objects of other owners, which no state of `default` may touch. Remove

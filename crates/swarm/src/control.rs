@@ -6,6 +6,8 @@
 //! loser reads again: a `suspend` and a `pin` typed at the same moment both
 //! take effect. The history is a config of its own so that recording a
 //! revision is no change of the controls (whose events start a cycle).
+//! A third, `swarmkeeper-fetch`, carries a replica's webhook to the others:
+//! its label changes, every replica sees the event and fetches.
 
 use std::collections::HashMap;
 
@@ -17,6 +19,9 @@ use crate::engine::{Engine, EngineError};
 
 pub const CONTROL_NAME: &str = "swarmkeeper-control";
 pub const HISTORY_NAME: &str = "swarmkeeper-history";
+pub const FETCH_NAME: &str = "swarmkeeper-fetch";
+/// `<unix milliseconds> <replica>`: the last fetch a webhook asked for.
+const FETCH_REQUESTED: &str = "io.swarmkeeper.fetch.requested";
 
 /// Read-modify-write attempts before a busy config is reported.
 const ATTEMPTS: usize = 5;
@@ -122,6 +127,23 @@ impl Engine {
             })
             .await?;
         Ok(Controls::from_labels(&labels))
+    }
+
+    /// Ask every replica to fetch the git source now (a webhook reached
+    /// `by`, which may not hold the lease): one label update of the fetch
+    /// config, whose event each replica's event stream carries.
+    pub async fn request_fetch(&self, by: &str) -> Result<(), EngineError> {
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let value = format!("{at} {by}");
+        self.change_labels(FETCH_NAME, |labels| {
+            let mut labels = labels.clone();
+            labels.insert(FETCH_REQUESTED.to_owned(), value.clone());
+            Some(labels)
+        })
+        .await?;
+        Ok(())
     }
 
     /// The revisions applied, oldest first.

@@ -191,15 +191,68 @@ pub struct SwarmState {
     pub api_version: String,
 }
 
-/// A change of the controller's controls (`swarmkeeper suspend`, `resume`):
-/// an event of the `swarmkeeper-control` config.
-fn is_control_change(e: &bollard::models::EventMessage) -> bool {
+/// An event of the config named `name`.
+fn is_config_event(e: &bollard::models::EventMessage, name: &str) -> bool {
     e.typ == Some(bollard::models::EventMessageTypeEnum::CONFIG)
         && e.actor
             .as_ref()
             .and_then(|a| a.attributes.as_ref())
             .and_then(|attrs| attrs.get("name"))
-            .is_some_and(|name| name == crate::control::CONTROL_NAME)
+            .is_some_and(|n| n == name)
+}
+
+/// A change of the controller's controls (`swarmkeeper suspend`, `resume`):
+/// an event of the `swarmkeeper-control` config.
+fn is_control_change(e: &bollard::models::EventMessage) -> bool {
+    is_config_event(e, crate::control::CONTROL_NAME)
+}
+
+/// A replica that received a webhook asks every replica to fetch: an
+/// event of the `swarmkeeper-fetch` config.
+fn is_fetch_request(e: &bollard::models::EventMessage) -> bool {
+    is_config_event(e, crate::control::FETCH_NAME)
+}
+
+/// What a swarm event means to the controller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwarmEvent {
+    /// A node joined, left, or its state, availability or role changed.
+    Node(String),
+    /// The controls changed (`suspend`, `resume`, `pin`, `unpin`).
+    Control(String),
+    /// A replica received a push by webhook: fetch the git source now.
+    FetchRequested,
+}
+
+impl SwarmEvent {
+    fn of(e: &bollard::models::EventMessage) -> Option<Self> {
+        let described = || {
+            format!(
+                "{} {} {}",
+                e.typ.map(|t| t.to_string()).unwrap_or_default(),
+                e.action.clone().unwrap_or_default(),
+                e.actor.as_ref().and_then(|a| a.id.clone()).unwrap_or_default()
+            )
+        };
+        if is_node_change(e) {
+            Some(Self::Node(described()))
+        } else if is_control_change(e) {
+            Some(Self::Control(described()))
+        } else if is_fetch_request(e) {
+            Some(Self::FetchRequested)
+        } else {
+            None
+        }
+    }
+}
+
+impl std::fmt::Display for SwarmEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Node(d) | Self::Control(d) => f.write_str(d),
+            Self::FetchRequested => f.write_str("a fetch requested by a replica's webhook"),
+        }
+    }
 }
 
 /// A node event that may matter to the node lifecycle.
@@ -408,12 +461,13 @@ impl Engine {
         })
     }
 
-    /// Wait for the next event that should start a cycle — a node joined,
-    /// left, went Down or changed, or the controls changed (`suspend`,
-    /// `resume`) — streamed by `GET /events`; `Err` when the stream broke
-    /// (the caller reconnects). The controller reacts to a failed node or
-    /// a `resume` here instead of at its next resync.
-    pub async fn next_event(&self, events: &mut Events) -> Result<String, EngineError> {
+    /// Wait for the next event the controller acts on — a node joined,
+    /// left, went Down or changed, the controls changed (`suspend`,
+    /// `resume`), a replica asked for a fetch — streamed by `GET /events`;
+    /// `Err` when the stream broke (the caller reconnects). The controller
+    /// reacts to a failed node or a `resume` here instead of at its next
+    /// resync.
+    pub async fn next_event(&self, events: &mut Events) -> Result<SwarmEvent, EngineError> {
         use futures_util::StreamExt;
         let stream = events.stream.get_or_insert_with(|| {
             self.calls.record("GET /events", true);
@@ -430,17 +484,16 @@ impl Engine {
         // start a cycle each; so must the lease's renewals (config updates).
         let event = loop {
             match stream.next().await {
-                Some(Ok(e)) if !is_node_change(&e) && !is_control_change(&e) => continue,
-                other => break other,
+                Some(Ok(e)) => match SwarmEvent::of(&e) {
+                    Some(meant) => break Some(Ok(meant)),
+                    None => continue,
+                },
+                Some(Err(e)) => break Some(Err(e)),
+                None => break None,
             }
         };
         match event {
-            Some(Ok(e)) => Ok(format!(
-                "{} {} {}",
-                e.typ.map(|t| t.to_string()).unwrap_or_default(),
-                e.action.unwrap_or_default(),
-                e.actor.and_then(|a| a.id).unwrap_or_default()
-            )),
+            Some(Ok(meant)) => Ok(meant),
             Some(Err(e)) => {
                 events.stream = None;
                 Err(EngineError::Api {
@@ -488,7 +541,7 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use super::{EngineError, ErrorKind, is_control_change, is_node_change};
+    use super::{EngineError, ErrorKind, is_control_change, is_fetch_request, is_node_change};
     use bollard::errors::Error as Bollard;
     use bollard::models::{EventActor, EventMessage, EventMessageTypeEnum};
 
@@ -612,5 +665,8 @@ mod tests {
         assert!(is_control_change(&named(CONFIG, "swarmkeeper-control")));
         assert!(!is_control_change(&named(CONFIG, "swarmkeeper-lease")));
         assert!(!is_control_change(&named(NODE, "swarmkeeper-control")));
+        assert!(is_fetch_request(&named(CONFIG, "swarmkeeper-fetch")));
+        assert!(!is_fetch_request(&named(CONFIG, "swarmkeeper-control")));
+        assert!(!is_control_change(&named(CONFIG, "swarmkeeper-fetch")));
     }
 }

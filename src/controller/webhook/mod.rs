@@ -7,11 +7,16 @@
 //! size ([`MAX_BODY`]), then judged ([`verify`]): only an authentic push to
 //! the followed branch wakes the fetch. Nothing a delivery says is trusted
 //! beyond "look now": what is applied is what the fetch finds.
+//!
+//! Several replicas may run, and the forge reaches one of them. One
+//! without the lease fetches (it stays current for a takeover) and passes
+//! the push on through the swarm ([`Engine::request_fetch`](swarmkeeper_swarm::Engine::request_fetch)): every
+//! replica sees the fetch config's event and fetches, the holder included.
 
 pub mod limit;
 pub mod verify;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use axum::Router;
@@ -24,6 +29,7 @@ use tokio::sync::{Notify, watch};
 
 use super::metrics::Metrics;
 use super::status::Shared;
+use swarmkeeper_swarm::Engine;
 
 /// The path forges are pointed at.
 pub const PATH: &str = "/hooks/git";
@@ -76,6 +82,9 @@ pub struct Receiver {
     bucket: Mutex<limit::Bucket>,
     status: Shared,
     metrics: Arc<Metrics>,
+    /// The swarm and this replica's name, once the engine answered: how a
+    /// replica without the lease passes a push on.
+    relay: OnceLock<(Engine, String)>,
 }
 
 impl Receiver {
@@ -87,7 +96,35 @@ impl Receiver {
             bucket: Mutex::new(limit::Bucket::new(BURST, PER_SECOND, Instant::now())),
             status,
             metrics,
+            relay: OnceLock::new(),
         }
+    }
+
+    /// Pass pushes on through `engine`'s swarm when this replica, `me`,
+    /// does not hold the lease.
+    pub fn relay_through(&self, engine: Engine, me: String) {
+        let _ = self.relay.set((engine, me));
+    }
+
+    /// Fetch here, and have the lease holder fetch.
+    fn fetch(&self) {
+        self.fetch.notify_one();
+        if self.status.get().lease_held {
+            return;
+        }
+        let Some((engine, me)) = self.relay.get().cloned() else {
+            tracing::warn!("webhook: the engine has not answered yet; the lease holder fetches at its interval");
+            return;
+        };
+        tokio::spawn(async move {
+            match engine.request_fetch(&me).await {
+                Ok(()) => tracing::info!("webhook: passed on to the lease holder through the swarm"),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "webhook: cannot pass the push on through the swarm; the lease holder fetches at its interval"
+                ),
+            }
+        });
     }
 }
 
@@ -155,7 +192,7 @@ async fn receive(State(hook): State<Arc<Receiver>>, request: Request) -> Respons
                 commit = commit.as_deref().unwrap_or(""),
                 "webhook: a push to the followed branch; fetching now"
             );
-            hook.fetch.notify_one();
+            hook.fetch();
             "fetching\n".to_owned()
         }
         verify::Verdict::Ignore { reason, .. } => {
