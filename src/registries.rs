@@ -138,7 +138,9 @@ impl Registries {
         }
     }
 
-    async fn secret(&self, source: &SecretSource, cluster: Option<&Aws>) -> Result<String, String> {
+    /// A secret's value where `source` says it lives (registry passwords,
+    /// notification URLs); `Err` says what to do.
+    pub(crate) async fn secret(&self, source: &SecretSource, cluster: Option<&Aws>) -> Result<String, String> {
         match source {
             SecretSource::File(path) => match std::fs::read_to_string(path) {
                 Ok(text) => Ok(text.trim_end_matches(['\n', '\r']).to_owned()),
@@ -146,6 +148,13 @@ impl Registries {
                     "cannot read {} ({e}): where swarmkeeper runs as the controller, mount the swarm secret into its \
                      service (secrets:), or point `file:` at the file",
                     path.display()
+                )),
+            },
+            SecretSource::Env(name) => match std::env::var(name) {
+                Ok(value) if !value.is_empty() => Ok(value),
+                _ => Err(format!(
+                    "the environment variable {name} is not set where swarmkeeper runs: set it in the controller's \
+                     service (environment:), or in the shell that runs `reconcile`"
                 )),
             },
             SecretSource::Ssm(name) => {

@@ -244,6 +244,7 @@ async fn subnets(aws: &swarmkeeper_aws::Aws) -> Vec<String> {
         maintenance: None,
         logging: None,
         registries: Default::default(),
+        notifications: Default::default(),
     };
     aws.network(&config).await.expect("default subnets").1
 }

@@ -121,6 +121,9 @@ pub struct Metrics {
     /// Nodes whose instance was terminated for the group to launch a new
     /// one: replaced after failing, or rolled to a new type or image.
     nodes_replaced: Counter,
+    /// The nodes replaced since the controller last asked (for the
+    /// notifications).
+    replaced_names: Arc<Mutex<Vec<String>>>,
     /// 1 while the whole controller is suspended (`swarmkeeper suspend`).
     suspended: Gauge,
     /// Stacks suspended one by one (`suspend --stack`).
@@ -209,6 +212,7 @@ impl Metrics {
             valid: Gauge::default(),
             failing,
             nodes_replaced: Counter::default(),
+            replaced_names: Arc::default(),
             suspended: Gauge::default(),
             suspended_stacks: Gauge::default(),
             held_changes: Gauge::default(),
@@ -425,10 +429,19 @@ impl Metrics {
         self.known(Late::Valid);
     }
 
+    /// The nodes replaced since the last call.
+    pub fn take_replaced(&self) -> Vec<String> {
+        self.replaced_names
+            .lock()
+            .map(|mut names| std::mem::take(&mut *names))
+            .unwrap_or_default()
+    }
+
     /// A progress callback for the executor that counts actions.
     pub fn progress(&self) -> crate::apply::Progress {
         let actions = self.actions.clone();
         let replaced = self.nodes_replaced.clone();
+        let names = self.replaced_names.clone();
         Arc::new(move |step, outcome| {
             if let (
                 swarmkeeper_plan::Action::Aws {
@@ -438,6 +451,9 @@ impl Metrics {
             ) = (&step.action, outcome)
             {
                 replaced.inc();
+                if let Ok(mut names) = names.lock() {
+                    names.push(step.action.name());
+                }
             }
             let outcome = match outcome {
                 StepOutcome::Done { .. } => "done",

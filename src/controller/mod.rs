@@ -15,6 +15,7 @@
 mod http;
 mod lease;
 pub(crate) mod metrics;
+mod notify;
 pub mod policy;
 pub mod source;
 mod status;
@@ -179,6 +180,19 @@ pub async fn run(
     // The executor's stop flag: set on shutdown and when the lease is lost.
     let (cancel_tx, cancel_rx) = watch::channel(false);
 
+    // What the controller tells people, with every secret it knows kept
+    // out of the messages.
+    let mut secrets: Vec<String> = Vec::new();
+    if let Some(hook) = &config.webhook {
+        secrets.push(hook.secret.text());
+    }
+    if let Source::Git { git, .. } = &config.source
+        && let Some(secret) = git.url.secret()
+    {
+        secrets.push(secret.to_owned());
+    }
+    let (mut notifications, notifier) = notify::Notifications::start(secrets, stop_rx.clone());
+
     let mut stopping = false;
     let mut carried = Carried::default();
     let mut failures: u32 = 0;
@@ -321,6 +335,7 @@ pub async fn run(
             }
         }
         publish_status(&carried, &shared).await;
+        notify_after(&mut notifications, &outcome, &mut carried, &config, &shared, &metrics);
         tracing::debug!(next = next.label(), wait_ms = wait.as_millis() as u64, "requeue");
         if stopping {
             break;
@@ -355,11 +370,63 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), keeper).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), notifier).await;
     if let Some(hook_server) = hook_server {
         let _ = tokio::time::timeout(Duration::from_secs(5), hook_server).await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Tell the receivers of `notifications:` what the cycle that ended with
+/// `outcome` did (the notifier decides what is news).
+fn notify_after(
+    notifications: &mut notify::Notifications,
+    outcome: &anyhow::Result<CycleEnd>,
+    carried: &mut Carried,
+    config: &RunConfig,
+    shared: &Shared,
+    metrics: &Metrics,
+) {
+    use swarmkeeper_plan::notify::{Ended, Seen};
+    let status = shared.get();
+    let ended = match (outcome, carried.ended.take()) {
+        (Err(e), _) => Ended::Failed {
+            error: format!("{e:#}"),
+        },
+        (Ok(_), Some(ended)) => ended,
+        // Ended before applying (the controls changed meanwhile).
+        (Ok(_), None) => Ended::Cancelled,
+    };
+    let seen = Seen {
+        revision: status.applied_revision.clone(),
+        ended,
+        quorum: status.nodes.as_ref().map(|n| n.quorum).or(carried.quorum),
+        replaced: metrics.take_replaced(),
+        suspended: status
+            .suspended
+            .as_ref()
+            .and_then(|s| s.all.as_ref())
+            .map(|mark| mark.by.clone()),
+    };
+    let state = carried.last_good.as_ref();
+    let providers = carried.providers.as_ref();
+    notifications.after(&seen, |notices| {
+        let (state, providers) = (state?, providers?);
+        Some(notify::Batch {
+            notices,
+            receivers: state.config.notifications.clone(),
+            registries: providers.registries.clone(),
+            aws: providers.aws.clone(),
+            origin: state
+                .config
+                .cluster
+                .as_ref()
+                .map(|c| c.name.clone())
+                .or_else(|| state.config.name.clone())
+                .unwrap_or_else(|| config.source.describe()),
+        })
+    });
 }
 
 /// Write the cluster's compact status to SSM when it changed (not while
@@ -503,6 +570,11 @@ struct Carried {
     pools: std::collections::BTreeMap<String, swarmkeeper_plan::cluster_status::PoolCount>,
     /// `swarmkeeper destroy` runs: nothing is applied, no status written.
     destroying: bool,
+    /// How the last cycle's apply ended, for the notifications (`None`:
+    /// it did not get to apply).
+    ended: Option<swarmkeeper_plan::notify::Ended>,
+    /// The quorum the last plan observed.
+    quorum: Option<swarmkeeper_plan::nodes::Quorum>,
 }
 
 /// Where a cycle reads from: the desired state's source, and the swarm the
@@ -541,7 +613,10 @@ async fn cycle(
         providers,
         pools: carried_pools,
         destroying,
+        ended,
+        quorum: carried_quorum,
     } = carried;
+    *ended = None;
     let errors: Vec<String> = outcome
         .diagnostics
         .iter()
@@ -650,6 +725,7 @@ async fn cycle(
     }
     metrics.cluster(state.config.cluster.is_some());
     metrics.managers(planned.quorum);
+    *carried_quorum = Some(planned.quorum);
     let nodes = planned.plan.nodes.clone();
     if let Some(report) = &nodes {
         if !report.quorum.ok {
@@ -741,6 +817,22 @@ async fn cycle(
             tracing::warn!(error = %e, "cannot record the revision in the history");
         }
     }
+    *ended = Some(
+        if done.cancelled || planned_held > 0 || (done.failures.is_empty() && done.remaining > 0) {
+            swarmkeeper_plan::notify::Ended::Cancelled
+        } else if done.failures.is_empty() {
+            swarmkeeper_plan::notify::Ended::Applied { counts: done.totals }
+        } else {
+            swarmkeeper_plan::notify::Ended::Failed {
+                error: done
+                    .failures
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }
+        },
+    );
     shared.update(|s| {
         s.cycled(trigger, summary, &done, done.unhealthy.clone());
         s.nodes_changed(nodes.clone());

@@ -52,6 +52,7 @@ mod tests {
             (Some("CloudWatch"), CLOUDWATCH_KEYS),
             (Some("RegistryCredentials"), REGISTRY_KEYS),
             (Some("Ecr"), ECR_KEYS),
+            (Some("Notification"), NOTIFICATION_KEYS),
         ];
         for (def, keys) in table {
             let want: BTreeSet<String> = keys.iter().map(|k| k.to_string()).collect();

@@ -35,6 +35,7 @@ pub mod labels;
 pub mod list_diff;
 pub mod node_types;
 pub mod nodes;
+pub mod notify;
 pub mod observed;
 pub mod op;
 pub mod plan;

@@ -48,7 +48,7 @@ impl GitUrl {
     }
 
     /// The URL's password (token), if it has one.
-    fn secret(&self) -> Option<&str> {
+    pub(crate) fn secret(&self) -> Option<&str> {
         let rest = self.0.split_once("://")?.1;
         let authority = rest.split('/').next().unwrap_or(rest);
         let userinfo = authority.rsplit_once('@')?.0;

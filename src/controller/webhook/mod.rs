@@ -58,6 +58,13 @@ impl Secret {
     }
 }
 
+impl Secret {
+    /// The secret as text, for scrubbing it from what is said elsewhere.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(..)")

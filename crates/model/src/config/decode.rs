@@ -63,6 +63,9 @@ pub fn decode_config(node: &Node, d: &mut Decoder) -> Option<Config> {
         .filter(|n| !n.is_null())
         .and_then(|n| decode_logging(n, d));
     let registries = get("registries").map(|n| decode_registries(n, d)).unwrap_or_default();
+    let notifications = get("notifications")
+        .map(|n| decode_notifications(n, d))
+        .unwrap_or_default();
 
     Some(Config {
         version: version?,
@@ -75,6 +78,7 @@ pub fn decode_config(node: &Node, d: &mut Decoder) -> Option<Config> {
         maintenance,
         logging,
         registries,
+        notifications,
     })
 }
 
@@ -758,7 +762,7 @@ fn decode_registries(node: &Node, d: &mut Decoder) -> BTreeMap<String, RegistryC
             .and_then(|n| d.string(n, &format!("{path}.username")));
         let password = value
             .get("password")
-            .and_then(|n| decode_secret_source(n, &format!("{path}.password"), d));
+            .and_then(|n| decode_secret_source(n, &format!("{path}.password"), "registry-password", d));
         let ecr = value
             .get("ecr")
             .and_then(|n| decode_ecr(n, host, &format!("{path}.ecr"), d));
@@ -803,6 +807,72 @@ fn decode_registries(node: &Node, d: &mut Decoder) -> BTreeMap<String, RegistryC
     out
 }
 
+/// `notifications`: by a name of the user's, a receiver's type, where its
+/// URL lives and the events it is sent.
+fn decode_notifications(node: &Node, d: &mut Decoder) -> BTreeMap<String, Notification> {
+    let mut out = BTreeMap::new();
+    for (key, name, value) in d.named_entries(node, "notifications") {
+        let path = format!("notifications.{name}");
+        let name_ok = names::check(d, key.span, "notifications", name, &names::STACK_NAME);
+        if d.mapping(value, &path, NOTIFICATION_KEYS, false).is_none() {
+            continue;
+        }
+        let kind = required(
+            d,
+            value,
+            "type",
+            &path,
+            "set `type: slack` (an incoming webhook) or `type: webhook` (JSON)",
+        )
+        .and_then(|n| d.keyword::<NotificationKind>(n, &format!("{path}.type")));
+        let url = required(
+            d,
+            value,
+            "url",
+            &path,
+            "say where the URL lives, e.g. `url: {env: SLACK_WEBHOOK_URL}` or `url: {file: /run/secrets/slack-webhook}`",
+        )
+        .and_then(|n| decode_secret_source(n, &format!("{path}.url"), "slack-webhook", d));
+        let events = match value.get("events") {
+            None => Some(NotificationEvent::ALL_EVENTS.to_vec()),
+            Some(list) => decode_events(list, &format!("{path}.events"), d),
+        };
+        if let (true, Some(kind), Some(url), Some(events)) = (name_ok, kind, url, events) {
+            out.insert(name.to_owned(), Notification { kind, url, events });
+        }
+    }
+    out
+}
+
+fn decode_events(list: &Node, path: &str, d: &mut Decoder) -> Option<Vec<NotificationEvent>> {
+    let Some(items) = list.as_seq() else {
+        d.expected(list, "a list of events", path);
+        return None;
+    };
+    let mut events = Vec::new();
+    let mut ok = true;
+    for item in items {
+        match d.keyword::<NotificationEvent>(item, path) {
+            Some(e) if !events.contains(&e) => events.push(e),
+            Some(_) => {}
+            None => ok = false,
+        }
+    }
+    if ok && events.is_empty() {
+        d.diags.error_help(
+            "invalid-value",
+            Some(list.span),
+            format!("`{path}` names no event"),
+            format!(
+                "list what to send ({}), or leave `events` out for all of them",
+                NotificationEvent::NAMES.join(", ")
+            ),
+        );
+        return None;
+    }
+    ok.then_some(events)
+}
+
 /// A registry host as image names write it: `host[:port]`, lowercase.
 fn registry_host(host: &str) -> bool {
     let (name, port) = match host.rsplit_once(':') {
@@ -816,13 +886,18 @@ fn registry_host(host: &str) -> bool {
         && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
 }
 
-fn decode_secret_source(node: &Node, path: &str, d: &mut Decoder) -> Option<SecretSource> {
+/// Where a secret lives (`{ssm: NAME}`, `{file: PATH}`, `{env: NAME}`);
+/// `example` names one in the help (`registry-password`).
+fn decode_secret_source(node: &Node, path: &str, example: &str, d: &mut Decoder) -> Option<SecretSource> {
     if node.as_scalar().is_some() && !node.is_null() {
         d.diags.error_help(
             "secret-in-git",
             Some(node.span),
             format!("`{path}` is written in the desired state, which anyone who can read the repository can read"),
-            "keep it in SSM (`{ssm: /swarmkeeper/registry-password}`, a SecureString) or in a swarm secret mounted into the controller (`{file: /run/secrets/NAME}`)",
+            format!(
+                "keep it in SSM (`{{ssm: /swarmkeeper/{example}}}`, a SecureString), in a swarm secret mounted into the \
+                 controller (`{{file: /run/secrets/{example}}}`) or in the controller's environment (`{{env: NAME}}`)"
+            ),
         );
         return None;
     }
@@ -851,6 +926,22 @@ fn decode_secret_source(node: &Node, path: &str, d: &mut Decoder) -> Option<Secr
             return None;
         }
         return Some(SecretSource::Ssm(name));
+    }
+    if let Some(n) = node.get("env") {
+        let name = d.string(n, &format!("{path}.env"))?;
+        let ok = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !ok {
+            d.diags.error_help(
+                "invalid-value",
+                Some(n.span),
+                format!("`{path}.env`: `{name}` is not an environment variable name"),
+                "name the variable, e.g. `SLACK_WEBHOOK_URL` (letters, digits and `_`, not starting with a digit)",
+            );
+            return None;
+        }
+        return Some(SecretSource::Env(name));
     }
     let n = node.get("file")?;
     let file = d.string(n, &format!("{path}.file"))?;

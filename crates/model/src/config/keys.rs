@@ -13,6 +13,7 @@ pub const TOP_KEYS: &[&str] = &[
     "maintenance",
     "logging",
     "registries",
+    "notifications",
 ];
 pub const CLUSTER_KEYS: &[&str] = &[
     "name",
@@ -47,6 +48,7 @@ pub const MAINTENANCE_KEYS: &[&str] = &["system_prune"];
 pub const SYSTEM_PRUNE_KEYS: &[&str] = &["schedule", "at"];
 pub const LOGGING_KEYS: &[&str] = &["cloudwatch"];
 pub const REGISTRY_KEYS: &[&str] = &["username", "password", "ecr"];
-pub const SECRET_SOURCE_KEYS: &[&str] = &["ssm", "file"];
+pub const SECRET_SOURCE_KEYS: &[&str] = &["ssm", "file", "env"];
+pub const NOTIFICATION_KEYS: &[&str] = &["type", "url", "events"];
 pub const ECR_KEYS: &[&str] = &["account", "region"];
 pub const CLOUDWATCH_KEYS: &[&str] = &["group", "retention_days"];

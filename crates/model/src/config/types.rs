@@ -135,6 +135,65 @@ pub struct Config {
     /// `10.0.0.5:5000`), and where their credentials live — never in git.
     #[serde(default)]
     pub registries: BTreeMap<String, RegistryCredentials>,
+    /// Where the controller sends what happens (applied, failed, drift
+    /// corrected, node replaced, quorum, suspension), by a name of the
+    /// user's; the URLs live outside git.
+    #[serde(default)]
+    pub notifications: BTreeMap<String, Notification>,
+}
+
+/// `notifications.NAME`: one receiver of the controller's events.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notification {
+    /// `slack`: a Slack-compatible incoming webhook (`{"text": ...}`;
+    /// Mattermost, Rocket.Chat and Discord's `/slack` endpoint take it too);
+    /// `webhook`: the event as JSON.
+    #[serde(rename = "type")]
+    pub kind: NotificationKind,
+    /// Where the URL lives: `{env: NAME}`, `{file: PATH}` (a mounted swarm
+    /// secret) or `{ssm: NAME}`. A webhook URL is a credential: never in git.
+    pub url: SecretSource,
+    /// The events sent (default: all of them).
+    #[serde(default = "all_notification_events")]
+    pub events: Vec<NotificationEvent>,
+}
+
+fn all_notification_events() -> Vec<NotificationEvent> {
+    NotificationEvent::ALL_EVENTS.to_vec()
+}
+
+keywords! {
+    /// `notifications.NAME.type`.
+    #[derive(JsonSchema)]
+    pub enum NotificationKind {
+        Slack = "slack",
+        Webhook = "webhook",
+    }
+}
+
+keywords! {
+    /// `notifications.NAME.events`: what a receiver is sent.
+    #[derive(JsonSchema)]
+    pub enum NotificationEvent {
+        /// A revision applied, with the counts of what changed.
+        Applied = "applied",
+        /// An apply failed: the step and the error (once while it fails so).
+        Failed = "failed",
+        /// Something changed the platform behind swarmkeeper's back, and it was put back.
+        DriftCorrected = "drift_corrected",
+        /// A failed node's instance was replaced.
+        NodeReplaced = "node_replaced",
+        /// The swarm's manager quorum was lost, or regained.
+        Quorum = "quorum",
+        /// The controller was suspended or resumed (`swarmkeeper suspend`, `resume`).
+        Suspension = "suspension",
+    }
+}
+
+impl NotificationEvent {
+    /// Every event, in declaration order.
+    pub const ALL_EVENTS: &'static [Self] = <Self as crate::syntax::keyword::Keyword>::ALL;
 }
 
 /// `registries.HOST`: a user and where the password lives, or an ECR
@@ -166,6 +225,9 @@ pub enum SecretSource {
     /// A file on the machine swarmkeeper runs on (a mounted swarm secret).
     #[schemars(with = "String")]
     File(PathBuf),
+    /// An environment variable of the swarmkeeper process (the controller's
+    /// service environment).
+    Env(String),
 }
 
 /// `registries.HOST.ecr`. Both default to what an ECR host name says
