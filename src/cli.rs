@@ -200,6 +200,45 @@ pub struct RunArgs {
         requires = "git"
     )]
     pub webhook_listen: Option<std::net::SocketAddr>,
+    /// Post the status of each commit applied (pending, then success or
+    /// failure, with the plan's summary) to this forge's API. The token is
+    /// read from --commit-status-token-file or SWARMKEEPER_COMMIT_STATUS_TOKEN.
+    #[arg(
+        long,
+        env = "SWARMKEEPER_COMMIT_STATUS",
+        hide_env_values = true,
+        value_name = "FORGE",
+        requires = "git"
+    )]
+    pub commit_status: Option<crate::controller::commit_status::Forge>,
+    /// The token for commit statuses, in a file (a swarm secret under /run/secrets).
+    #[arg(
+        long,
+        env = "SWARMKEEPER_COMMIT_STATUS_TOKEN_FILE",
+        hide_env_values = true,
+        value_name = "PATH",
+        requires = "commit_status"
+    )]
+    pub commit_status_token_file: Option<PathBuf>,
+    /// The forge's API (default: https://api.github.com for github.com,
+    /// https://HOST/api/v3 for another GitHub host, https://HOST for GitLab and Gitea).
+    #[arg(
+        long,
+        env = "SWARMKEEPER_COMMIT_STATUS_API",
+        hide_env_values = true,
+        value_name = "URL",
+        requires = "commit_status"
+    )]
+    pub commit_status_api: Option<String>,
+    /// The repository as the forge names it, `owner/repo` (default: from the git URL).
+    #[arg(
+        long,
+        env = "SWARMKEEPER_COMMIT_STATUS_REPO",
+        hide_env_values = true,
+        value_name = "OWNER/REPO",
+        requires = "commit_status"
+    )]
+    pub commit_status_repo: Option<String>,
     /// Where to serve /healthz, /readyz, /metrics and /status.
     #[arg(
         long,

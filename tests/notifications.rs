@@ -8,10 +8,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 
+use common::receiver::{Received, receiver};
 use common::{DesiredDir, docker, eventually, free_port, reset, status};
 
 type Lab = BTreeMap<String, String>;
@@ -23,80 +22,6 @@ struct Controller(Child);
 impl Drop for Controller {
     fn drop(&mut self) {
         common::stop_controller(&mut self.0);
-    }
-}
-
-/// What the receiver got: (path, body), in order.
-#[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<(String, serde_json::Value)>>>);
-
-impl Received {
-    fn on(&self, prefix: &str) -> Vec<serde_json::Value> {
-        self.0
-            .lock()
-            .map(|all| {
-                all.iter()
-                    .filter(|(p, _)| p.starts_with(prefix))
-                    .map(|(_, b)| b.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-/// An HTTP server on 127.0.0.1 that answers 200 to every POST and keeps
-/// what it was sent; its port.
-fn receiver() -> (u16, Received) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let got = Received::default();
-    let keep = got.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let keep = keep.clone();
-            std::thread::spawn(move || serve(stream, &keep));
-        }
-    });
-    (port, got)
-}
-
-fn serve(stream: std::net::TcpStream, got: &Received) {
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let value = serde_json::from_slice(&body)
-            .unwrap_or(serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
-        if let Ok(mut all) = got.0.lock() {
-            all.push((path, value));
-        }
-        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-        if reader.get_mut().write_all(answer).is_err() {
-            return;
-        }
     }
 }
 
@@ -183,7 +108,11 @@ stacks:
         (events(&got) == ["applied"] && texts(&got).len() == 1).then_some(())
     });
     // The stack's network and its service.
-    assert!(texts(&got)[0].contains("applied: 2 added, 0 changed"), "{:?}", texts(&got));
+    assert!(
+        texts(&got)[0].contains("applied: 2 added, 0 changed"),
+        "{:?}",
+        texts(&got)
+    );
     let audit = got.on("/audit/");
     assert_eq!(audit[0]["counts"]["added"], 2, "{audit:?}");
     assert!(audit[0]["revision"].is_string(), "{audit:?}");
@@ -245,11 +174,10 @@ stacks:
     assert!(chat[3].contains("drift corrected"), "{chat:#?}");
 
     // No message carries a planted secret.
-    let all = got.0.lock().map(|a| a.clone()).unwrap_or_default();
-    for (path, body) in &all {
-        let text = body.to_string();
+    for request in got.all() {
+        let text = request.body.to_string();
         for planted in PLANTED {
-            assert!(!text.contains(planted), "{path}: {text}");
+            assert!(!text.contains(planted), "{}: {text}", request.path);
         }
     }
     drop(_controller);

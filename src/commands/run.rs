@@ -5,12 +5,69 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::cli::RunArgs;
+use crate::controller::commit_status::{Target, default_api, repo_of};
 use crate::controller::source::git::GitSource;
 use crate::controller::webhook::{Secret, WebhookConfig};
 use crate::controller::{RunConfig, Source, run as run_controller};
 
 /// The webhook's secret, when it is given in the environment.
 const WEBHOOK_SECRET_ENV: &str = "SWARMKEEPER_WEBHOOK_SECRET";
+/// The commit status token, when it is given in the environment.
+const COMMIT_STATUS_TOKEN_ENV: &str = "SWARMKEEPER_COMMIT_STATUS_TOKEN";
+
+/// Where commit statuses go, as the flags say: the token from a file or
+/// the environment (never a flag), the repository from the git URL unless
+/// given.
+fn commit_status(args: &RunArgs) -> anyhow::Result<Option<Target>> {
+    let Some(forge) = args.commit_status else {
+        return Ok(None);
+    };
+    let token = match (
+        &args.commit_status_token_file,
+        std::env::var(COMMIT_STATUS_TOKEN_ENV).ok(),
+    ) {
+        (Some(_), Some(_)) => anyhow::bail!(
+            "the commit status token is given twice, by --commit-status-token-file and by {COMMIT_STATUS_TOKEN_ENV}: keep one"
+        ),
+        (Some(path), None) => std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the commit status token {}: {e}; check the path (a swarm secret is under /run/secrets)",
+                path.display()
+            )
+        })?,
+        (None, Some(token)) => token,
+        (None, None) => anyhow::bail!(
+            "--commit-status needs a token that may set statuses: --commit-status-token-file PATH or {COMMIT_STATUS_TOKEN_ENV}"
+        ),
+    };
+    let token = token.trim().to_owned();
+    if token.is_empty() {
+        anyhow::bail!("the commit status token is empty: put the forge's token in it");
+    }
+    let url = args.git.as_ref().map(|u| u.expose().to_owned()).unwrap_or_default();
+    let from_url = repo_of(&url);
+    let repo = match (&args.commit_status_repo, &from_url) {
+        (Some(repo), _) => repo.trim_matches('/').to_owned(),
+        (None, Some((_, repo))) => repo.clone(),
+        (None, None) => anyhow::bail!(
+            "cannot tell the repository from the git URL {}: give it with --commit-status-repo OWNER/REPO",
+            crate::controller::source::git::redact(&url)
+        ),
+    };
+    let api = match (&args.commit_status_api, &from_url) {
+        (Some(api), _) => api.clone(),
+        (None, Some((host, _))) => default_api(forge, host),
+        (None, None) => {
+            anyhow::bail!("give the forge's API with --commit-status-api URL (e.g. https://gitea.example.com)")
+        }
+    };
+    Ok(Some(Target {
+        forge,
+        api,
+        repo,
+        token,
+    }))
+}
 
 /// Libraries whose debug and trace output carries request and response
 /// bodies (service specs with their environment, swarm inspect with its join
@@ -190,8 +247,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         };
-        let webhook = match webhook(args) {
-            Ok(w) => w,
+        let (webhook, commit_status) = match webhook(args).and_then(|w| Ok((w, commit_status(args)?))) {
+            Ok(both) => both,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 return Ok(ExitCode::from(1));
@@ -206,6 +263,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             lease_ttl: args.lease_ttl,
             adopt_swarm: args.adopt_swarm,
             webhook,
+            commit_status,
         };
         run_controller(config, listener, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)

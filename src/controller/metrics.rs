@@ -123,7 +123,7 @@ pub struct Metrics {
     nodes_replaced: Counter,
     /// The nodes replaced since the controller last asked (for the
     /// notifications).
-    replaced_names: Arc<Mutex<Vec<String>>>,
+    replaced_names: Arc<Mutex<Vec<swarmkeeper_plan::notify::Replacement>>>,
     /// 1 while the whole controller is suspended (`swarmkeeper suspend`).
     suspended: Gauge,
     /// Stacks suspended one by one (`suspend --stack`).
@@ -430,7 +430,7 @@ impl Metrics {
     }
 
     /// The nodes replaced since the last call.
-    pub fn take_replaced(&self) -> Vec<String> {
+    pub fn take_replaced(&self) -> Vec<swarmkeeper_plan::notify::Replacement> {
         self.replaced_names
             .lock()
             .map(|mut names| std::mem::take(&mut *names))
@@ -452,7 +452,10 @@ impl Metrics {
             {
                 replaced.inc();
                 if let Ok(mut names) = names.lock() {
-                    names.push(step.action.name());
+                    names.push(swarmkeeper_plan::notify::Replacement {
+                        instance: step.action.name(),
+                        why: step.reason.clone(),
+                    });
                 }
             }
             let outcome = match outcome {

@@ -12,6 +12,7 @@
 //! actions finish within a bound, and stops the server. Several replicas
 //! may run: only the holder of the [`lease`] acts.
 
+pub mod commit_status;
 mod http;
 mod lease;
 pub(crate) mod metrics;
@@ -54,6 +55,8 @@ pub struct RunConfig {
     pub adopt_swarm: bool,
     /// `POST /hooks/git` (with a git source only).
     pub webhook: Option<webhook::WebhookConfig>,
+    /// Where commit statuses are posted (with a git source only).
+    pub commit_status: Option<commit_status::Target>,
 }
 
 /// The longest one cycle (observe, plan, apply rounds, check) may take.
@@ -195,6 +198,12 @@ pub async fn run(
 
     let mut stopping = false;
     let mut carried = Carried::default();
+    let mut status_poster = None;
+    if let Some(target) = config.commit_status.clone() {
+        let (poster, task) = commit_status::CommitStatus::start(target, stop_rx.clone());
+        carried.commit_status = Some(poster);
+        status_poster = Some(task);
+    }
     let mut failures: u32 = 0;
     // The last error logged at ERROR: one that needs a change is logged
     // once, not at every resync.
@@ -371,6 +380,9 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(10), keeper).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), notifier).await;
+    if let Some(task) = status_poster {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
     if let Some(hook_server) = hook_server {
         let _ = tokio::time::timeout(Duration::from_secs(5), hook_server).await;
     }
@@ -398,6 +410,21 @@ fn notify_after(
         // Ended before applying (the controls changed meanwhile).
         (Ok(_), None) => Ended::Cancelled,
     };
+    if let (Some(poster), Some(commit)) = (carried.commit_status.as_mut(), carried.commit.as_deref()) {
+        use commit_status::State;
+        match &ended {
+            Ended::Applied { counts } => poster.set(
+                commit,
+                State::Success,
+                format!(
+                    "applied: {} added, {} changed, {} removed",
+                    counts[0], counts[1], counts[2]
+                ),
+            ),
+            Ended::Failed { error } => poster.set(commit, State::Failure, format!("failed: {error}")),
+            Ended::Cancelled => {}
+        }
+    }
     let seen = Seen {
         revision: status.applied_revision.clone(),
         ended,
@@ -575,6 +602,10 @@ struct Carried {
     ended: Option<swarmkeeper_plan::notify::Ended>,
     /// The quorum the last plan observed.
     quorum: Option<swarmkeeper_plan::nodes::Quorum>,
+    /// The full commit of `last_good` (git).
+    commit: Option<String>,
+    /// Posts commit statuses, when configured.
+    commit_status: Option<commit_status::CommitStatus>,
 }
 
 /// Where a cycle reads from: the desired state's source, and the swarm the
@@ -607,7 +638,11 @@ async fn cycle(
     };
     report_controls(&controls, shared, metrics);
     let pin = controls.pin.as_ref().map(|p| p.revision.as_str());
-    let source::Loaded { outcome, revision } = source.load(&crate::commands::process_environment(), pin)?;
+    let source::Loaded {
+        outcome,
+        revision,
+        commit,
+    } = source.load(&crate::commands::process_environment(), pin)?;
     let Carried {
         last_good,
         providers,
@@ -615,6 +650,8 @@ async fn cycle(
         destroying,
         ended,
         quorum: carried_quorum,
+        commit: good_commit,
+        commit_status,
     } = carried;
     *ended = None;
     let errors: Vec<String> = outcome
@@ -629,6 +666,7 @@ async fn cycle(
     match outcome.state {
         Some(state) => {
             *last_good = Some(state);
+            *good_commit = commit;
             shared.update(|s| s.validated(&revision));
             metrics.applied_revision(&revision);
         }
@@ -781,6 +819,19 @@ async fn cycle(
             node_work: true,
             due: None,
         });
+    }
+    if let (Some(poster), Some(commit)) = (commit_status.as_mut(), good_commit.as_deref())
+        && !planned.plan.steps.is_empty()
+        && planned_held == 0
+    {
+        poster.set(
+            commit,
+            commit_status::State::Pending,
+            format!(
+                "applying: {} to add, {} to change, {} to remove",
+                summary.add, summary.change, summary.destroy
+            ),
+        );
     }
     let done = converge(providers, state, &opts, planned, &how).await?;
     carried_pools.clone_from(&done.pools);

@@ -487,7 +487,8 @@ def webhook_latency(binary, proxy, pushes=20):
             first = []
 
             def written():
-                first[:] = [e for e in proxy.since(mark) if e[1] not in ("GET", "HEAD")]
+                # The service's update, not the lease's renewal (a config write).
+                first[:] = [e for e in proxy.since(mark) if e[1] == "POST" and "/services/" in e[2]]
                 return bool(first)
 
             wait_for(written, 30, f"push {i} to reach the engine")

@@ -209,7 +209,7 @@ def webhook_section(wh, measured=None):
         "Command: `tests/bench/run` (part `webhook`). `swarmkeeper run --git` on a local bare repository with",
         "`--git-interval 1h` (so only the webhook brings a commit in) and `--webhook-secret-file`;",
         f"{wh['pushes']} pushes (the image tag flips), each followed by the GitHub-signed `POST /hooks/git` a",
-        "forge sends; from just before `git push` to the first write request the proxy sees.",
+        "forge sends; from just before `git push` to the service update the proxy sees.",
         "",
         "| p50 | p95 | max |",
         "|---|---|---|",

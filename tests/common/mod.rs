@@ -12,6 +12,8 @@
 
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -31,10 +31,20 @@ pub struct Seen {
     /// Whether a majority of the managers was reachable (`None`: not
     /// observed this cycle).
     pub quorum: Option<Quorum>,
-    /// Nodes whose instance was replaced in this cycle.
-    pub replaced: Vec<String>,
+    /// Instances replaced in this cycle.
+    pub replaced: Vec<Replacement>,
     /// Whether the whole controller is suspended (`swarmkeeper suspend`).
     pub suspended: Option<String>,
+}
+
+/// An instance terminated for its group to launch a new one: a failed
+/// node's, or one rolled to a new instance type or image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    /// `i-… in GROUP`.
+    pub instance: String,
+    /// Why, as the plan says it.
+    pub why: String,
 }
 
 /// One message: the event, a line for people, and the details for machines.
@@ -146,12 +156,15 @@ impl Notifier {
             _ => {}
         }
         self.suspended = Some(suspended);
-        for node in &seen.replaced {
+        for r in &seen.replaced {
             let mut n = Notice::new(
                 Event::NodeReplaced,
-                format!("node {node} failed and its instance was replaced; its group launches a new one"),
+                format!(
+                    "instance {} replaced ({}); its group launches a new one",
+                    r.instance, r.why
+                ),
             );
-            n.node = Some(node.clone());
+            n.node = Some(r.instance.clone());
             out.push(n);
         }
         match &seen.ended {
@@ -294,12 +307,20 @@ mod tests {
     fn each_replaced_node_is_told_and_suspension_changes_are_told() {
         let mut notifier = Notifier::default();
         notifier.after(&applied("a", [0; 3]));
+        let replaced = |instance: &str| Replacement {
+            instance: instance.to_owned(),
+            why: "Down for 5s".to_owned(),
+        };
         let told = notifier.after(&Seen {
-            replaced: vec!["worker-1".into(), "worker-2".into()],
+            replaced: vec![replaced("i-1 in c-workers"), replaced("i-2 in c-workers")],
             ..applied("a", [0; 3])
         });
         assert_eq!(events(&told), [Event::NodeReplaced, Event::NodeReplaced]);
-        assert_eq!(told[1].node.as_deref(), Some("worker-2"));
+        assert_eq!(told[1].node.as_deref(), Some("i-2 in c-workers"));
+        assert_eq!(
+            told[0].message,
+            "instance i-1 in c-workers replaced (Down for 5s); its group launches a new one"
+        );
         let suspended = Seen {
             suspended: Some("ops@host".into()),
             ..applied("a", [0; 3])

@@ -99,6 +99,8 @@ struct Latest {
 pub struct Loaded {
     pub outcome: LoadOutcome,
     pub revision: String,
+    /// The full commit id (git only: what a commit status is posted for).
+    pub commit: Option<String>,
 }
 
 impl Reader {
@@ -118,7 +120,11 @@ impl Reader {
             Kind::Dir(dir) => {
                 let outcome = load_dir(dir, environment);
                 let revision = outcome.revision();
-                Ok(Loaded { outcome, revision })
+                Ok(Loaded {
+                    outcome,
+                    revision,
+                    commit: None,
+                })
             }
             Kind::Git { latest, git } => {
                 let (snapshot, error) = {
@@ -143,7 +149,11 @@ impl Reader {
                 if let Some(state) = outcome.state.as_mut() {
                     state.revision = revision.clone();
                 }
-                Ok(Loaded { outcome, revision })
+                Ok(Loaded {
+                    outcome,
+                    revision,
+                    commit: Some(snapshot.commit.clone()),
+                })
             }
         }
     }
