@@ -155,6 +155,11 @@ impl Drop for Controller {
 }
 
 fn controller(nodes: &NodeLab, dir: &DesiredDir, port: u16) -> Controller {
+    controller_with(nodes, dir, port, &[])
+}
+
+/// The same with more environment variables.
+fn controller_with(nodes: &NodeLab, dir: &DesiredDir, port: u16, env: &[(&str, &str)]) -> Controller {
     let child = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
         .args([
             "run",
@@ -167,6 +172,7 @@ fn controller(nodes: &NodeLab, dir: &DesiredDir, port: u16) -> Controller {
         ])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .envs(&nodes.env)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -261,8 +267,18 @@ fn a_dead_worker_is_removed_and_replaced_and_its_replicas_run_on_live_nodes() {
     let nodes = NodeLab::start(&lab, &cluster);
     let dir = DesiredDir::new("nodes-worker");
     write_state(&lab, &dir, &cluster, (1, 2, "t3.small"), 2, true);
+    // A receiver of the node events (the notifications' own test covers the others).
+    let (receiver_port, got) = common::receiver::receiver();
+    let root = std::fs::read_to_string(dir.path.join("swarmkeeper.yaml")).expect("the state");
+    dir.write(
+        "swarmkeeper.yaml",
+        &format!(
+            "{root}notifications:\n  nodes:\n    type: webhook\n    url: {{env: SK_TEST_NOTIFY_URL}}\n    events: [node_replaced]\n"
+        ),
+    );
+    let notify_url = format!("http://127.0.0.1:{receiver_port}/nodes");
     let port = free_port();
-    let _controller = controller(&nodes, &dir, port);
+    let _controller = controller_with(&nodes, &dir, port, &[("SK_TEST_NOTIFY_URL", &notify_url)]);
 
     eventually(180, "2 workers serving and 2 replicas running", || {
         (nodes.serving("workers").len() == 2 && nodes.running("app_web").len() == 2).then_some(())
@@ -295,6 +311,17 @@ fn a_dead_worker_is_removed_and_replaced_and_its_replicas_run_on_live_nodes() {
     assert_eq!(instances.len(), 2, "{instances:?}");
     let s = status(port).expect("status");
     assert_eq!(s["nodes"]["quorum"]["ok"], true, "{s:#}");
+    // One message: this instance replaced.
+    let told = eventually(30, "the replacement's notification", || {
+        let told = got.on("/nodes");
+        (!told.is_empty()).then_some(told)
+    });
+    assert_eq!(told.len(), 1, "{told:#?}");
+    assert_eq!(told[0]["event"], "node_replaced", "{told:#?}");
+    assert!(
+        told[0]["node"].as_str().unwrap_or_default().starts_with(&instance),
+        "{told:#?}"
+    );
 }
 
 #[test]

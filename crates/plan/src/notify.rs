@@ -98,9 +98,16 @@ pub struct Notifier {
     applied: Option<String>,
     /// The failure last told, while it lasts.
     failing: Option<String>,
+    /// The quorum as last told (`None`: not told yet).
     quorum_ok: Option<bool>,
+    /// Cycles in a row that found the quorum lost.
+    lost_for: u32,
     suspended: Option<bool>,
 }
+
+/// Cycles in a row a lost quorum must be seen before it is told: a
+/// manager that is joining shows as unreachable for a moment.
+pub const QUORUM_LOST_CYCLES: u32 = 2;
 
 impl Notifier {
     /// The events of a cycle that ended as `seen` says, in order.
@@ -109,7 +116,9 @@ impl Notifier {
         let revision = seen.revision.clone();
         let short = revision.as_deref().unwrap_or("(none)").to_owned();
         if let Some(q) = seen.quorum {
+            self.lost_for = if q.ok { 0 } else { self.lost_for.saturating_add(1) };
             match (self.quorum_ok, q.ok) {
+                (Some(true) | None, false) if self.lost_for < QUORUM_LOST_CYCLES => {}
                 (Some(true) | None, false) => {
                     let mut n = Notice::new(
                         Event::Quorum,
@@ -132,9 +141,13 @@ impl Notifier {
                     n.state = Some("regained");
                     out.push(n);
                 }
+                // First seen and held: nothing to tell.
+                (None, true) => self.quorum_ok = Some(true),
                 _ => {}
             }
-            self.quorum_ok = Some(q.ok);
+            if q.ok || self.lost_for >= QUORUM_LOST_CYCLES {
+                self.quorum_ok = Some(q.ok);
+            }
         }
         let suspended = seen.suspended.is_some();
         match (self.suspended, &seen.suspended) {
@@ -290,6 +303,11 @@ mod tests {
             ..applied("a", [0; 3])
         };
         assert!(notifier.after(&with(true, 3)).is_empty());
+        // One cycle (a manager joining): not told.
+        assert!(notifier.after(&with(false, 1)).is_empty());
+        assert!(notifier.after(&with(true, 3)).is_empty());
+        // Lost for two cycles in a row: told, once.
+        assert!(notifier.after(&with(false, 1)).is_empty());
         let told = notifier.after(&with(false, 1));
         assert_eq!(events(&told), [Event::Quorum]);
         assert_eq!(told[0].state, Some("lost"));
@@ -300,6 +318,7 @@ mod tests {
         assert!(notifier.after(&with(true, 3)).is_empty());
         // A controller that starts with the quorum lost says so.
         let mut fresh = Notifier::default();
+        assert!(fresh.after(&with(false, 1)).is_empty());
         assert_eq!(events(&fresh.after(&with(false, 1))), [Event::Quorum]);
     }
 
