@@ -15,7 +15,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 
-use common::{DesiredDir, docker, eventually, free_port, get, git, reset, status};
+use common::{DesiredDir, docker, eventually, free_port, get, git, reset, service_image, status, web_compose};
 
 type Lab = BTreeMap<String, String>;
 
@@ -50,24 +50,6 @@ fn start_with(lab: &Lab, source: &[&str], port: u16) -> Controller {
     Controller(child)
 }
 
-fn image(lab: &Lab, service: &str) -> String {
-    let run = docker(
-        lab,
-        &[
-            "service",
-            "inspect",
-            service,
-            "--format",
-            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
-        ],
-    );
-    run.stdout.trim().to_owned()
-}
-
-fn web(tag: u8) -> String {
-    format!("services:\n  web:\n    image: swarmkeeper-lab/web:{tag}\n")
-}
-
 /// A metric's value as `/metrics` has it (`name value`, no labels).
 fn metric(port: u16, name: &str) -> Option<String> {
     let body = get(port, "/metrics")?;
@@ -82,11 +64,12 @@ fn a_suspended_controller_holds_every_change_and_a_resume_applies_it_at_once() {
     let lab = common::lab("a_suspended_controller_holds_every_change_and_a_resume_applies_it_at_once");
     reset(&lab, &[]);
     let dir = DesiredDir::new("suspend");
-    dir.stacks(&[("sa", &web(1)), ("sb", &web(1))]);
+    dir.stacks(&[("sa", &web_compose(1)), ("sb", &web_compose(1))]);
     let port = free_port();
     let controller = start(&lab, &dir, port);
     eventually(60, "the first cycle", || {
-        (image(&lab, "sa_web") == "swarmkeeper-lab/web:1" && status(port)?["sync_status"] == "Synced").then_some(())
+        (service_image(&lab, "sa_web") == "swarmkeeper-lab/web:1" && status(port)?["sync_status"] == "Synced")
+            .then_some(())
     });
     assert_eq!(metric(port, "swarmkeeper_suspended").as_deref(), Some("0"));
 
@@ -97,21 +80,21 @@ fn a_suspended_controller_holds_every_change_and_a_resume_applies_it_at_once() {
         suspend.stdout.contains("applies nothing until `swarmkeeper resume`"),
         "{suspend:?}"
     );
-    dir.write("sa.yml", &web(2));
+    dir.write("sa.yml", &web_compose(2));
     let held = eventually(30, "the edit held", || {
         let s = status(port)?;
         (s["sync_status"] == "Suspended" && s["last_cycle"]["planned"]["held"] == 1).then_some(s)
     });
     assert!(held["suspended"]["all"]["by"].is_string(), "{held:#}");
     assert_eq!(held["last_cycle"]["applied"], serde_json::json!([0, 0, 0]), "{held:#}");
-    assert_eq!(image(&lab, "sa_web"), "swarmkeeper-lab/web:1");
+    assert_eq!(service_image(&lab, "sa_web"), "swarmkeeper-lab/web:1");
     assert_eq!(metric(port, "swarmkeeper_suspended").as_deref(), Some("1"));
     assert_eq!(metric(port, "swarmkeeper_held_changes").as_deref(), Some("1"));
     // Drift behind its back is reported at the next cycle (a save of the
     // directory starts one), and left alone too.
     let sneak = docker(&lab, &["service", "update", "-d", "--env-add", "SNEAKY=1", "sb_web"]);
     assert_eq!(sneak.code, Some(0), "{sneak:?}");
-    dir.write("sb.yml", &web(1));
+    dir.write("sb.yml", &web_compose(1));
     eventually(30, "the drift reported as held", || {
         (status(port)?["last_cycle"]["planned"]["held"] == 2).then_some(())
     });
@@ -134,7 +117,7 @@ fn a_suspended_controller_holds_every_change_and_a_resume_applies_it_at_once() {
                 "{{json .Spec.TaskTemplate.ContainerSpec.Env}}",
             ],
         );
-        (image(&lab, "sa_web") == "swarmkeeper-lab/web:2" && !env.stdout.contains("SNEAKY")).then_some(())
+        (service_image(&lab, "sa_web") == "swarmkeeper-lab/web:2" && !env.stdout.contains("SNEAKY")).then_some(())
     });
     let after = eventually(30, "synced", || status(port).filter(|s| s["sync_status"] == "Synced"));
     assert!(after["suspended"].is_null(), "{after:#}");
@@ -142,19 +125,21 @@ fn a_suspended_controller_holds_every_change_and_a_resume_applies_it_at_once() {
     // One stack suspended: its edit is held, the other stack's applied.
     let suspend = common::swarmkeeper(&lab, &["suspend", "--stack", "sa"]);
     assert_eq!(suspend.code, Some(0), "{suspend:?}");
-    dir.write("sa.yml", &web(1)).write("sb.yml", &web(2));
+    dir.write("sa.yml", &web_compose(1)).write("sb.yml", &web_compose(2));
     let held = eventually(30, "sb applied, sa held", || {
         let s = status(port)?;
-        (image(&lab, "sb_web") == "swarmkeeper-lab/web:2" && s["last_cycle"]["planned"]["held"] == 1).then_some(s)
+        (service_image(&lab, "sb_web") == "swarmkeeper-lab/web:2" && s["last_cycle"]["planned"]["held"] == 1)
+            .then_some(s)
     });
     assert_eq!(held["sync_status"], "Suspended", "{held:#}");
     assert!(held["suspended"]["stacks"]["sa"]["by"].is_string(), "{held:#}");
-    assert_eq!(image(&lab, "sa_web"), "swarmkeeper-lab/web:2");
+    assert_eq!(service_image(&lab, "sa_web"), "swarmkeeper-lab/web:2");
     assert_eq!(metric(port, "swarmkeeper_suspended_stacks").as_deref(), Some("1"));
     let resume = common::swarmkeeper(&lab, &["resume", "--stack", "sa"]);
     assert_eq!(resume.code, Some(0), "{resume:?}");
     eventually(30, "sa applied after resume", || {
-        (image(&lab, "sa_web") == "swarmkeeper-lab/web:1" && status(port)?["sync_status"] == "Synced").then_some(())
+        (service_image(&lab, "sa_web") == "swarmkeeper-lab/web:1" && status(port)?["sync_status"] == "Synced")
+            .then_some(())
     });
 
     // A name that is no stack's is refused before anything is written.
@@ -177,7 +162,7 @@ fn a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them() 
     let work = DesiredDir::new("pin-work");
     git(&work.path, &["init", "-q"]);
     work.write("swarmkeeper.yaml", "version: 1\nstacks:\n  pn:\n    compose: pn.yml\n");
-    work.write("pn.yml", &web(1));
+    work.write("pn.yml", &web_compose(1));
     let first = common::commit_and_push(&work.path, &origin_url, "web 1");
     let port = free_port();
     let controller = start_with(
@@ -186,12 +171,12 @@ fn a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them() 
         port,
     );
     eventually(40, "the first commit applied", || {
-        (image(&lab, "pn_web") == "swarmkeeper-lab/web:1").then_some(())
+        (service_image(&lab, "pn_web") == "swarmkeeper-lab/web:1").then_some(())
     });
-    work.write("pn.yml", &web(2));
+    work.write("pn.yml", &web_compose(2));
     let second = common::commit_and_push(&work.path, &origin_url, "web 2");
     eventually(40, "the second commit applied", || {
-        (image(&lab, "pn_web") == "swarmkeeper-lab/web:2").then_some(())
+        (service_image(&lab, "pn_web") == "swarmkeeper-lab/web:2").then_some(())
     });
 
     // Pin the first commit (by its short id, as history shows it).
@@ -199,19 +184,22 @@ fn a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them() 
     assert_eq!(pin.code, Some(0), "{pin:?}");
     eventually(30, "the pinned commit applied", || {
         let s = status(port)?;
-        (image(&lab, "pn_web") == "swarmkeeper-lab/web:1" && s["applied_revision"] == first[..12]).then_some(())
+        (service_image(&lab, "pn_web") == "swarmkeeper-lab/web:1" && s["applied_revision"] == first[..12]).then_some(())
     });
     // A new commit arrives, is fetched (a cycle it starts), and is not
     // applied while pinned.
     let before = status(port).expect("status")["cycles"].as_u64().unwrap_or(0);
-    work.write("pn.yml", &format!("{}    environment:\n      NEW: \"1\"\n", web(2)));
+    work.write(
+        "pn.yml",
+        &format!("{}    environment:\n      NEW: \"1\"\n", web_compose(2)),
+    );
     let third = common::commit_and_push(&work.path, &origin_url, "web 2 with NEW");
     let s = eventually(30, "a cycle started by the fetched commit", || {
         status(port).filter(|s| s["cycles"].as_u64().unwrap_or(0) > before && s["last_cycle"]["trigger"] == "source")
     });
     assert_eq!(s["pinned"]["revision"], first[..12], "{s:#}");
     assert_eq!(s["applied_revision"], first[..12], "{s:#}");
-    assert_eq!(image(&lab, "pn_web"), "swarmkeeper-lab/web:1");
+    assert_eq!(service_image(&lab, "pn_web"), "swarmkeeper-lab/web:1");
     assert_eq!(metric(port, "swarmkeeper_pinned").as_deref(), Some("1"));
     let shown = common::swarmkeeper(&lab, &["status", "--listen", &format!("127.0.0.1:{port}")]);
     assert!(
@@ -232,7 +220,7 @@ fn a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them() 
             .contains("swarmkeeper unpin"),
         "{failed:#}"
     );
-    assert_eq!(image(&lab, "pn_web"), "swarmkeeper-lab/web:1");
+    assert_eq!(service_image(&lab, "pn_web"), "swarmkeeper-lab/web:1");
 
     // Unpin: the branch's head is applied.
     let unpin = common::swarmkeeper(&lab, &["unpin"]);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{DesiredDir, docker, eventually, free_port, get, reset, status};
+use common::{DesiredDir, eventually, free_port, get, reset, status};
 
 /// A forwarder from `path` to the engine's socket that can be paused.
 struct Forwarder {
@@ -111,17 +111,7 @@ fn start(lab: &BTreeMap<String, String>, dir: &DesiredDir, port: u16, docker_hos
 }
 
 fn image(lab: &BTreeMap<String, String>) -> String {
-    let out = docker(
-        lab,
-        &[
-            "service",
-            "inspect",
-            "ls_web",
-            "--format",
-            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
-        ],
-    );
-    out.stdout.trim().to_owned()
+    common::service_image(lab, "ls_web")
 }
 
 /// `swarmkeeper_lease_held` as the metrics endpoint says it.

@@ -8,7 +8,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{DesiredDir, docker, eventually, free_port, reset, status};
+use common::{DesiredDir, eventually, free_port, reset, status};
 
 struct Controller(std::process::Child);
 
@@ -19,17 +19,7 @@ impl Drop for Controller {
 }
 
 fn image(lab: &std::collections::BTreeMap<String, String>) -> String {
-    let out = docker(
-        lab,
-        &[
-            "service",
-            "inspect",
-            "pv_web",
-            "--format",
-            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
-        ],
-    );
-    out.stdout.trim().to_owned()
+    common::service_image(lab, "pv_web")
 }
 
 #[test]

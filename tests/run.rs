@@ -20,19 +20,7 @@ fn terminate(controller: &mut Controller) {
 }
 
 fn image(lab: &std::collections::BTreeMap<String, String>) -> String {
-    docker(
-        lab,
-        &[
-            "service",
-            "inspect",
-            "rt_web",
-            "--format",
-            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
-        ],
-    )
-    .stdout
-    .trim()
-    .to_owned()
+    common::service_image(lab, "rt_web")
 }
 
 struct Controller(Child);

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 
-use common::{DesiredDir, docker, eventually, free_port, get, git, reset, status};
+use common::{DesiredDir, eventually, free_port, get, git, reset, service_image, status, web_compose};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -42,24 +42,6 @@ fn start(lab: &Lab, origin: &str, secret_file: &std::path::Path, port: u16) -> C
         .spawn()
         .expect("start a controller");
     Controller(child)
-}
-
-fn image(lab: &Lab, service: &str) -> String {
-    let run = docker(
-        lab,
-        &[
-            "service",
-            "inspect",
-            service,
-            "--format",
-            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
-        ],
-    );
-    run.stdout.trim().to_owned()
-}
-
-fn web(tag: u8) -> String {
-    format!("services:\n  web:\n    image: swarmkeeper-lab/web:{tag}\n")
 }
 
 /// A delivery and the status it must get: what, method, headers, body, status.
@@ -165,7 +147,7 @@ fn a_signed_push_is_fetched_at_once_and_every_other_delivery_is_refused_without_
     let work = DesiredDir::new("hook-work");
     git(&work.path, &["init", "-q"]);
     work.write("swarmkeeper.yaml", "version: 1\nstacks:\n  wh:\n    compose: wh.yml\n");
-    work.write("wh.yml", &web(1));
+    work.write("wh.yml", &web_compose(1));
     common::commit_and_push(&work.path, &origin_url, "web 1");
     let secrets = DesiredDir::new("hook-secret");
     // As `echo` writes it: the newline is not part of the secret.
@@ -176,13 +158,13 @@ fn a_signed_push_is_fetched_at_once_and_every_other_delivery_is_refused_without_
     let listen = format!("127.0.0.1:{port}");
     let _controller = start(&lab, &origin_url, &secret_file, port);
     eventually(40, "the first commit applied", || {
-        (image(&lab, "wh_web") == "swarmkeeper-lab/web:1").then_some(())
+        (service_image(&lab, "wh_web") == "swarmkeeper-lab/web:1").then_some(())
     });
     let fetched = fetches(port);
     assert_eq!(fetched, 1, "one fetch at start, none since (the interval is an hour)");
 
     // A new commit, and deliveries that must not fetch it.
-    work.write("wh.yml", &web(2));
+    work.write("wh.yml", &web_compose(2));
     let second = common::commit_and_push(&work.path, &origin_url, "web 2");
     let event = push_event("main", &second);
     let other_branch = push_event("feature", &second);
@@ -255,7 +237,7 @@ fn a_signed_push_is_fetched_at_once_and_every_other_delivery_is_refused_without_
     // Nothing fetched, nothing applied (a fetch would take milliseconds).
     std::thread::sleep(std::time::Duration::from_secs(3));
     assert_eq!(fetches(port), fetched, "a refused or ignored delivery fetched");
-    assert_eq!(image(&lab, "wh_web"), "swarmkeeper-lab/web:1");
+    assert_eq!(service_image(&lab, "wh_web"), "swarmkeeper-lab/web:1");
     assert_eq!(
         counter(
             port,
@@ -287,7 +269,7 @@ fn a_signed_push_is_fetched_at_once_and_every_other_delivery_is_refused_without_
             second.clone()
         } else {
             tag = 3 - tag;
-            work.write("wh.yml", &web(tag));
+            work.write("wh.yml", &web_compose(tag));
             common::commit_and_push(&work.path, &origin_url, &format!("web {tag} for {provider}"))
         };
         let body = if provider == "generic" {
@@ -300,7 +282,7 @@ fn a_signed_push_is_fetched_at_once_and_every_other_delivery_is_refused_without_
         let wanted = format!("swarmkeeper-lab/web:{tag}");
         eventually(20, &format!("{provider}'s push applied"), || {
             let s = status(port)?;
-            (image(&lab, "wh_web") == wanted && s["applied_revision"] == commit[..12]).then_some(())
+            (service_image(&lab, "wh_web") == wanted && s["applied_revision"] == commit[..12]).then_some(())
         });
         assert_eq!(
             counter(
@@ -414,7 +396,7 @@ fn a_push_delivered_to_a_replica_without_the_lease_is_fetched_and_applied_by_the
     let work = DesiredDir::new("relay-work");
     git(&work.path, &["init", "-q"]);
     work.write("swarmkeeper.yaml", "version: 1\nstacks:\n  rl:\n    compose: rl.yml\n");
-    work.write("rl.yml", &web(1));
+    work.write("rl.yml", &web_compose(1));
     common::commit_and_push(&work.path, &origin_url, "web 1");
     let secrets = DesiredDir::new("relay-secret");
     secrets.write("secret", SECRET);
@@ -424,7 +406,7 @@ fn a_push_delivered_to_a_replica_without_the_lease_is_fetched_and_applied_by_the
     let _holder = start(&lab, &origin_url, &secret_file, holder_port);
     eventually(40, "the first commit applied by the holder", || {
         let s = status(holder_port)?;
-        (s["lease_held"] == true && image(&lab, "rl_web") == "swarmkeeper-lab/web:1").then_some(())
+        (s["lease_held"] == true && service_image(&lab, "rl_web") == "swarmkeeper-lab/web:1").then_some(())
     });
     let _standby = start(&lab, &origin_url, &secret_file, standby_port);
     eventually(30, "the second replica up, without the lease", || {
@@ -432,14 +414,15 @@ fn a_push_delivered_to_a_replica_without_the_lease_is_fetched_and_applied_by_the
         (s["lease_held"] == false && s["identity"].is_string() && fetches(standby_port) == 1).then_some(())
     });
 
-    work.write("rl.yml", &web(2));
+    work.write("rl.yml", &web_compose(2));
     let commit = common::commit_and_push(&work.path, &origin_url, "web 2");
     let body = push_event("main", &commit);
     let (code, answer) = request(standby_port, "POST", &forge("github", SECRET, &body), &body);
     assert_eq!(code, 202, "{answer}");
     eventually(20, "the push applied by the lease holder", || {
         let s = status(holder_port)?;
-        (image(&lab, "rl_web") == "swarmkeeper-lab/web:2" && s["applied_revision"] == commit[..12]).then_some(())
+        (service_image(&lab, "rl_web") == "swarmkeeper-lab/web:2" && s["applied_revision"] == commit[..12])
+            .then_some(())
     });
     assert!(
         counter(holder_port, "swarmkeeper_git_fetches_total", "trigger=\"webhook\"") >= 1,

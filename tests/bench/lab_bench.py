@@ -395,6 +395,18 @@ def at_scale(binary, proxy, services=1000, rounds=3):
     return out
 
 
+def first_request(proxy, mark, wanted, what, secs=30):
+    """The first request since `mark` that `wanted` accepts: (time, method, path)."""
+    found = []
+
+    def seen():
+        found[:] = [e for e in proxy.since(mark) if wanted(e)][:1]
+        return bool(found)
+
+    wait_for(seen, secs, what)
+    return found[0]
+
+
 def change_latency(binary, proxy, edits=20):
     """`swarmkeeper run` on a directory: file write → first engine write."""
     reset(binary)
@@ -414,14 +426,8 @@ def change_latency(binary, proxy, edits=20):
             t0 = time.time()
             with open(os.path.join(work, "lat.yml"), "w") as f:
                 f.write(web(2 if i % 2 == 0 else 1))
-            first = []
-
-            def written():
-                first[:] = [e for e in proxy.since(mark) if e[1] not in ("GET", "HEAD")]
-                return bool(first)
-
-            wait_for(written, 30, f"edit {i} to reach the engine")
-            samples.append(first[0][0] - t0)
+            first = first_request(proxy, mark, lambda e: e[1] not in ("GET", "HEAD"), f"edit {i} to reach the engine")
+            samples.append(first[0] - t0)
             time.sleep(1.5)  # let the cycle finish before the next edit
     finally:
         ctl.stop()
@@ -484,15 +490,10 @@ def webhook_latency(binary, proxy, pushes=20):
             with urllib.request.urlopen(req, timeout=10) as answer:
                 if answer.status != 202:
                     raise RuntimeError(f"the webhook answered {answer.status}")
-            first = []
-
-            def written():
-                # The service's update, not the lease's renewal (a config write).
-                first[:] = [e for e in proxy.since(mark) if e[1] == "POST" and "/services/" in e[2]]
-                return bool(first)
-
-            wait_for(written, 30, f"push {i} to reach the engine")
-            samples.append(first[0][0] - t0)
+            # The service's update, not the lease's renewal (a config write).
+            first = first_request(proxy, mark, lambda e: e[1] == "POST" and "/services/" in e[2],
+                                  f"push {i} to reach the engine")
+            samples.append(first[0] - t0)
             time.sleep(1.5)  # let the cycle finish before the next push
     finally:
         ctl.stop()

@@ -103,6 +103,28 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The image a service's spec names (as `docker service inspect` shows it).
+pub fn service_image(lab: &BTreeMap<String, String>, service: &str) -> String {
+    docker(
+        lab,
+        &[
+            "service",
+            "inspect",
+            service,
+            "--format",
+            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+        ],
+    )
+    .stdout
+    .trim()
+    .to_owned()
+}
+
+/// A compose file of one service, `web`, on the lab's test image `tag`.
+pub fn web_compose(tag: u8) -> String {
+    format!("services:\n  web:\n    image: swarmkeeper-lab/web:{tag}\n")
+}
+
 /// A desired-state directory in a temporary place, removed on drop.
 pub struct DesiredDir {
     pub path: PathBuf,
