@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 
 use common::receiver::{Got, receiver};
-use common::{DesiredDir, eventually, free_port, git, reset};
+use common::{GitRepo, eventually, free_port, reset};
 use serde_json::json;
 
 type Lab = BTreeMap<String, String>;
@@ -78,11 +78,8 @@ fn each_forge_gets_pending_then_success_for_an_applied_commit_and_failure_for_a_
     let _serial = common::serial();
     let lab = common::lab("each_forge_gets_pending_then_success_for_an_applied_commit_and_failure_for_a_failing_one");
     let (port, got) = receiver();
-    let origin = DesiredDir::new("status-origin");
-    git(&origin.path, &["init", "-q", "--bare"]);
-    let origin_url = format!("file://{}", origin.arg());
-    let work = DesiredDir::new("status-work");
-    git(&work.path, &["init", "-q"]);
+    let repo = GitRepo::new("status");
+    let work = &repo.work;
     work.write("swarmkeeper.yaml", "version: 1\nstacks:\n  cs:\n    compose: cs.yml\n");
     for forge in ["github", "gitlab", "gitea"] {
         reset(&lab, &[]);
@@ -90,9 +87,9 @@ fn each_forge_gets_pending_then_success_for_an_applied_commit_and_failure_for_a_
             "cs.yml",
             &format!("# {forge}\nservices:\n  web:\n    image: swarmkeeper-lab/web:1\n"),
         );
-        let good = common::commit_and_push(&work.path, &origin_url, &format!("web 1 for {forge}"));
+        let good = repo.push(&format!("web 1 for {forge}"));
         let api = format!("http://127.0.0.1:{port}/{forge}");
-        let _controller = start(&lab, &origin_url, forge, &api);
+        let _controller = start(&lab, &repo.url, forge, &api);
         let prefix = format!("/{forge}/");
         eventually(40, &format!("{forge}: pending then success"), || {
             (got.requests(&prefix).len() >= 2).then_some(())
@@ -104,7 +101,7 @@ fn each_forge_gets_pending_then_success_for_an_applied_commit_and_failure_for_a_
                 "# {forge}\nservices:\n  web:\n    image: swarmkeeper-lab/web:1\n    secrets: [db_pw]\nsecrets:\n  db_pw:\n    external: true\n"
             ),
         );
-        let bad = common::commit_and_push(&work.path, &origin_url, &format!("a missing secret for {forge}"));
+        let bad = repo.push(&format!("a missing secret for {forge}"));
         eventually(40, &format!("{forge}: failure"), || {
             (got.requests(&prefix).len() >= 3).then_some(())
         });

@@ -15,7 +15,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 
-use common::{DesiredDir, docker, eventually, free_port, get, git, reset, service_image, status, web_compose};
+use common::{DesiredDir, GitRepo, docker, eventually, free_port, get, reset, service_image, status, web_compose};
 
 type Lab = BTreeMap<String, String>;
 
@@ -156,25 +156,22 @@ fn a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them() 
     let _serial = common::serial();
     let lab = common::lab("a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them");
     reset(&lab, &[]);
-    let origin = DesiredDir::new("pin-origin");
-    git(&origin.path, &["init", "-q", "--bare"]);
-    let origin_url = format!("file://{}", origin.arg());
-    let work = DesiredDir::new("pin-work");
-    git(&work.path, &["init", "-q"]);
+    let repo = GitRepo::new("pin");
+    let work = &repo.work;
     work.write("swarmkeeper.yaml", "version: 1\nstacks:\n  pn:\n    compose: pn.yml\n");
     work.write("pn.yml", &web_compose(1));
-    let first = common::commit_and_push(&work.path, &origin_url, "web 1");
+    let first = repo.push("web 1");
     let port = free_port();
     let controller = start_with(
         &lab,
-        &["--git", &origin_url, "--branch", "main", "--git-interval", "1s"],
+        &["--git", &repo.url, "--branch", "main", "--git-interval", "1s"],
         port,
     );
     eventually(40, "the first commit applied", || {
         (service_image(&lab, "pn_web") == "swarmkeeper-lab/web:1").then_some(())
     });
     work.write("pn.yml", &web_compose(2));
-    let second = common::commit_and_push(&work.path, &origin_url, "web 2");
+    let second = repo.push("web 2");
     eventually(40, "the second commit applied", || {
         (service_image(&lab, "pn_web") == "swarmkeeper-lab/web:2").then_some(())
     });
@@ -193,7 +190,7 @@ fn a_pinned_commit_is_applied_and_held_until_unpin_and_the_history_lists_them() 
         "pn.yml",
         &format!("{}    environment:\n      NEW: \"1\"\n", web_compose(2)),
     );
-    let third = common::commit_and_push(&work.path, &origin_url, "web 2 with NEW");
+    let third = repo.push("web 2 with NEW");
     let s = eventually(30, "a cycle started by the fetched commit", || {
         status(port).filter(|s| s["cycles"].as_u64().unwrap_or(0) > before && s["last_cycle"]["trigger"] == "source")
     });

@@ -8,7 +8,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{DesiredDir, docker, eventually, free_port, get, git, reset, status};
+use common::{DesiredDir, GitRepo, docker, eventually, free_port, get, reset, status};
 
 /// SIGTERM `controller` and wait (bounded) for a clean exit.
 fn terminate(controller: &mut Controller) {
@@ -211,12 +211,9 @@ fn a_commit_pushed_to_the_followed_branch_is_applied() {
     let _serial = common::serial();
     let lab = common::lab("a_commit_pushed_to_the_followed_branch_is_applied");
     reset(&lab, &[]);
-    let origin = DesiredDir::new("git-origin");
-    git(&origin.path, &["init", "-q", "--bare"]);
-    let origin_url = format!("file://{}", origin.arg());
+    let repo = GitRepo::new("git");
     // The desired state lives in a subdirectory, as in a monorepo.
-    let work = DesiredDir::new("git-work");
-    git(&work.path, &["init", "-q"]);
+    let work = &repo.work;
     let web = |image: &str| format!("services:\n  web:\n    image: {image}\n");
     work.write("README.md", "not part of the desired state\n");
     work.write(
@@ -224,14 +221,14 @@ fn a_commit_pushed_to_the_followed_branch_is_applied() {
         "version: 1\nstacks:\n  rt:\n    compose: rt.yml\n",
     );
     work.write("cluster/rt.yml", &web("swarmkeeper-lab/web:1"));
-    let first = common::commit_and_push(&work.path, &origin_url, "web 1");
+    let first = repo.push("web 1");
 
     let port = free_port();
     let mut controller = start_with(
         &lab,
         &[
             "--git",
-            &origin_url,
+            &repo.url,
             "--branch",
             "main",
             "--git-path",
@@ -269,7 +266,7 @@ fn a_commit_pushed_to_the_followed_branch_is_applied() {
 
     // A new commit on the branch is fetched and applied.
     work.write("cluster/rt.yml", &web("swarmkeeper-lab/web:2"));
-    let second = common::commit_and_push(&work.path, &origin_url, "web 2");
+    let second = repo.push("web 2");
     eventually(40, "the pushed commit applied", || {
         (image(&lab) == "swarmkeeper-lab/web:2").then_some(())
     });
@@ -285,7 +282,7 @@ fn a_commit_pushed_to_the_followed_branch_is_applied() {
 
     // A commit that fails validation is reported; the last good commit stays.
     work.write("cluster/rt.yml", "services:\n  web:\n    image: [unclosed\n");
-    let third = common::commit_and_push(&work.path, &origin_url, "broken");
+    let third = repo.push("broken");
     let reported = eventually(40, "the invalid commit reported", || {
         status(port).filter(|s| {
             s["desired_revision"] == third[..12] && s["validation_errors"].as_array().is_some_and(|e| !e.is_empty())

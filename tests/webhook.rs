@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 
-use common::{DesiredDir, eventually, free_port, get, git, reset, service_image, status, web_compose};
+use common::{DesiredDir, GitRepo, eventually, free_port, get, reset, service_image, status, web_compose};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -141,14 +141,11 @@ fn a_signed_push_is_fetched_at_once_and_every_other_delivery_is_refused_without_
     let _serial = common::serial();
     let lab = common::lab("a_signed_push_is_fetched_at_once_and_every_other_delivery_is_refused_without_a_fetch");
     reset(&lab, &[]);
-    let origin = DesiredDir::new("hook-origin");
-    git(&origin.path, &["init", "-q", "--bare"]);
-    let origin_url = format!("file://{}", origin.arg());
-    let work = DesiredDir::new("hook-work");
-    git(&work.path, &["init", "-q"]);
+    let repo = GitRepo::new("hook");
+    let work = &repo.work;
     work.write("swarmkeeper.yaml", "version: 1\nstacks:\n  wh:\n    compose: wh.yml\n");
     work.write("wh.yml", &web_compose(1));
-    common::commit_and_push(&work.path, &origin_url, "web 1");
+    repo.push("web 1");
     let secrets = DesiredDir::new("hook-secret");
     // As `echo` writes it: the newline is not part of the secret.
     secrets.write("secret", &format!("{SECRET}\n"));
@@ -156,7 +153,7 @@ fn a_signed_push_is_fetched_at_once_and_every_other_delivery_is_refused_without_
 
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let _controller = start(&lab, &origin_url, &secret_file, port);
+    let _controller = start(&lab, &repo.url, &secret_file, port);
     eventually(40, "the first commit applied", || {
         (service_image(&lab, "wh_web") == "swarmkeeper-lab/web:1").then_some(())
     });
@@ -165,7 +162,7 @@ fn a_signed_push_is_fetched_at_once_and_every_other_delivery_is_refused_without_
 
     // A new commit, and deliveries that must not fetch it.
     work.write("wh.yml", &web_compose(2));
-    let second = common::commit_and_push(&work.path, &origin_url, "web 2");
+    let second = repo.push("web 2");
     let event = push_event("main", &second);
     let other_branch = push_event("feature", &second);
     let refusals: Vec<Delivery> = vec![
@@ -270,7 +267,7 @@ fn a_signed_push_is_fetched_at_once_and_every_other_delivery_is_refused_without_
         } else {
             tag = 3 - tag;
             work.write("wh.yml", &web_compose(tag));
-            common::commit_and_push(&work.path, &origin_url, &format!("web {tag} for {provider}"))
+            repo.push(&format!("web {tag} for {provider}"))
         };
         let body = if provider == "generic" {
             Vec::new()
@@ -390,32 +387,29 @@ fn a_push_delivered_to_a_replica_without_the_lease_is_fetched_and_applied_by_the
     let _serial = common::serial();
     let lab = common::lab("a_push_delivered_to_a_replica_without_the_lease_is_fetched_and_applied_by_the_holder");
     reset(&lab, &[]);
-    let origin = DesiredDir::new("relay-origin");
-    git(&origin.path, &["init", "-q", "--bare"]);
-    let origin_url = format!("file://{}", origin.arg());
-    let work = DesiredDir::new("relay-work");
-    git(&work.path, &["init", "-q"]);
+    let repo = GitRepo::new("relay");
+    let work = &repo.work;
     work.write("swarmkeeper.yaml", "version: 1\nstacks:\n  rl:\n    compose: rl.yml\n");
     work.write("rl.yml", &web_compose(1));
-    common::commit_and_push(&work.path, &origin_url, "web 1");
+    repo.push("web 1");
     let secrets = DesiredDir::new("relay-secret");
     secrets.write("secret", SECRET);
     let secret_file = secrets.path.join("secret");
 
     let (holder_port, standby_port) = (free_port(), free_port());
-    let _holder = start(&lab, &origin_url, &secret_file, holder_port);
+    let _holder = start(&lab, &repo.url, &secret_file, holder_port);
     eventually(40, "the first commit applied by the holder", || {
         let s = status(holder_port)?;
         (s["lease_held"] == true && service_image(&lab, "rl_web") == "swarmkeeper-lab/web:1").then_some(())
     });
-    let _standby = start(&lab, &origin_url, &secret_file, standby_port);
+    let _standby = start(&lab, &repo.url, &secret_file, standby_port);
     eventually(30, "the second replica up, without the lease", || {
         let s = status(standby_port)?;
         (s["lease_held"] == false && s["identity"].is_string() && fetches(standby_port) == 1).then_some(())
     });
 
     work.write("rl.yml", &web_compose(2));
-    let commit = common::commit_and_push(&work.path, &origin_url, "web 2");
+    let commit = repo.push("web 2");
     let body = push_event("main", &commit);
     let (code, answer) = request(standby_port, "POST", &forge("github", SECRET, &body), &body);
     assert_eq!(code, 202, "{answer}");

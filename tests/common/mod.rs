@@ -381,6 +381,30 @@ pub fn boto(lab: &BTreeMap<String, String>, body: &str) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("boto3 JSON: {e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// A bare repository to follow (`url`, a `file://` URL) and a work tree
+/// that pushes to its `main`, both removed on drop.
+pub struct GitRepo {
+    pub origin: DesiredDir,
+    pub work: DesiredDir,
+    pub url: String,
+}
+
+impl GitRepo {
+    pub fn new(name: &str) -> Self {
+        let origin = DesiredDir::new(&format!("{name}-origin"));
+        git(&origin.path, &["init", "-q", "--bare"]);
+        let url = format!("file://{}", origin.arg());
+        let work = DesiredDir::new(&format!("{name}-work"));
+        git(&work.path, &["init", "-q"]);
+        Self { origin, work, url }
+    }
+
+    /// Commit everything in the work tree and push it; the commit id.
+    pub fn push(&self, message: &str) -> String {
+        commit_and_push(&self.work.path, &self.url, message)
+    }
+}
+
 /// Commit everything in `work` and push it to `origin`'s main; the commit id.
 pub fn commit_and_push(work: &std::path::Path, origin: &str, message: &str) -> String {
     git(work, &["add", "-A"]);
