@@ -208,6 +208,7 @@ mod tests {
             quorum: None,
             replaced: vec![],
             suspended: None,
+            pruned: vec![],
         });
         told.remove(0)
     }

@@ -28,8 +28,8 @@ use swarmkeeper_model::compose::{ImagePolicy, ImageResolve};
 use swarmkeeper_model::image::ImageRef;
 
 use crate::action::Action;
-use crate::labels;
 use crate::convert::DesiredSwarm;
+use crate::labels;
 use crate::observed::ObservedSwarm;
 use crate::plan::Plan;
 
@@ -97,7 +97,11 @@ fn running<'a>(observed: &'a ObservedSwarm, service: &str) -> Option<Running<'a>
         None => (image, None),
     };
     let unresolved = digest.is_none() && spec.labels.get(labels::IMAGE_UNRESOLVED).is_some_and(|t| t == tag);
-    Some(Running { tag, digest, unresolved })
+    Some(Running {
+        tag,
+        digest,
+        unresolved,
+    })
 }
 
 /// Whether a service's image needs a registry lookup in this plan, and if

@@ -33,6 +33,7 @@ pub mod images;
 pub mod json_diff;
 pub mod labels;
 pub mod list_diff;
+pub mod maintenance;
 pub mod node_types;
 pub mod nodes;
 pub mod notify;

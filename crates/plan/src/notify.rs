@@ -8,6 +8,7 @@
 use serde::Serialize;
 pub use swarmkeeper_model::config::NotificationEvent as Event;
 
+pub use crate::maintenance::PruneRun;
 pub use crate::node_types::Quorum;
 
 /// How one cycle ended, as the notifier needs it.
@@ -35,6 +36,8 @@ pub struct Seen {
     pub replaced: Vec<Replacement>,
     /// Whether the whole controller is suspended (`swarmkeeper suspend`).
     pub suspended: Option<String>,
+    /// Scheduled prunes that finished since the last cycle.
+    pub pruned: Vec<PruneRun>,
 }
 
 /// An instance terminated for its group to launch a new one: a failed
@@ -67,6 +70,9 @@ pub struct Notice {
     /// Lost or regained (quorum), suspended or resumed (suspension).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<&'static str>,
+    /// What the scheduled prune reclaimed, per node (prune).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneRun>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,6 +92,7 @@ impl Notice {
             error: None,
             node: None,
             state: None,
+            prune: None,
         }
     }
 }
@@ -169,6 +176,11 @@ impl Notifier {
             _ => {}
         }
         self.suspended = Some(suspended);
+        for run in &seen.pruned {
+            let mut n = Notice::new(Event::Prune, run.summary());
+            n.prune = Some(run.clone());
+            out.push(n);
+        }
         for r in &seen.replaced {
             let mut n = Notice::new(
                 Event::NodeReplaced,
@@ -233,6 +245,7 @@ mod tests {
             quorum: None,
             replaced: Vec::new(),
             suspended: None,
+            pruned: Vec::new(),
         }
     }
 
@@ -347,6 +360,31 @@ mod tests {
         assert_eq!(notifier.after(&suspended)[0].state, Some("suspended"));
         assert!(notifier.after(&suspended).is_empty());
         assert_eq!(notifier.after(&applied("a", [0; 3]))[0].state, Some("resumed"));
+    }
+
+    #[test]
+    fn each_finished_prune_is_told_once_with_what_it_reclaimed() {
+        use crate::maintenance::NodePrune;
+        let mut notifier = Notifier::default();
+        notifier.after(&applied("a", [0; 3]));
+        let run = PruneRun {
+            window: 1,
+            finished: 2,
+            nodes: vec![NodePrune {
+                node: "n1".into(),
+                reclaimed_bytes: 2048,
+                ..NodePrune::default()
+            }],
+            failed: vec![],
+        };
+        let told = notifier.after(&Seen {
+            pruned: vec![run.clone()],
+            ..applied("a", [0; 3])
+        });
+        assert_eq!(events(&told), [Event::Prune]);
+        assert_eq!(told[0].message, "system prune: 2.0 KiB reclaimed on 1 node");
+        assert_eq!(told[0].prune.as_ref(), Some(&run));
+        assert!(notifier.after(&applied("a", [0; 3])).is_empty());
     }
 
     #[test]

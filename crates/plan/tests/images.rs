@@ -184,15 +184,27 @@ fn a_service_created_while_its_registry_was_down_is_pinned_once_it_answers() {
     let plan = diff(&d, &ObservedSwarm::default(), &PlanOptions::default()).expect("plan");
     let mut swarm = ObservedSwarm::default();
     simulate::apply(&plan, &mut swarm);
-    assert_eq!(swarm.services[0].spec.labels.get(IMAGE_UNRESOLVED).map(String::as_str), Some(image));
+    assert_eq!(
+        swarm.services[0].spec.labels.get(IMAGE_UNRESOLVED).map(String::as_str),
+        Some(image)
+    );
     // The next plan looks the tag up again, unlike an unchanged pinned one.
     let again = images::lookups(&desired(image, ""), &swarm);
     assert_eq!(again.into_iter().collect::<Vec<_>>(), vec![image.to_owned()]);
     // Still down: nothing to do (zero writes), the mark stays.
     let mut d = desired(image, "");
     let pinned = images::pin(&mut d, &swarm, &found(image, down)).expect("no error");
-    assert!(pinned.warnings[0].contains(&format!("keeps `{image}`")), "{:?}", pinned.warnings);
-    assert!(diff(&d, &swarm, &PlanOptions::default()).expect("plan").steps.is_empty());
+    assert!(
+        pinned.warnings[0].contains(&format!("keeps `{image}`")),
+        "{:?}",
+        pinned.warnings
+    );
+    assert!(
+        diff(&d, &swarm, &PlanOptions::default())
+            .expect("plan")
+            .steps
+            .is_empty()
+    );
     // It answers: one update pins it, drops the mark, and the plan says so.
     let mut d = desired(image, "");
     let pinned = images::pin(&mut d, &swarm, &found(image, Lookup::Digest(AAA.into()))).expect("no error");

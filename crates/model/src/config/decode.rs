@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::keys::*;
 use super::types::*;
@@ -690,9 +691,23 @@ fn decode_maintenance(node: &Node, d: &mut Decoder) -> Option<Maintenance> {
                 names::check(d, a.span, "maintenance.system_prune.at", &s, &names::TIME_OF_DAY).then_some(s)
             }),
         };
+        let stagger = match n.get("stagger") {
+            None => Some(DEFAULT_PRUNE_STAGGER),
+            Some(v) => d.duration_in(
+                v,
+                "maintenance.system_prune.stagger",
+                Duration::ZERO..=MAX_PRUNE_STAGGER,
+            ),
+        };
+        let volumes = match n.get("volumes") {
+            None => Some(false),
+            Some(v) => d.bool(v, "maintenance.system_prune.volumes"),
+        };
         Some(SystemPrune {
             schedule: schedule?,
             at: at?,
+            stagger: stagger?,
+            volumes: volumes?,
         })
     });
     Some(Maintenance { system_prune })

@@ -188,6 +188,8 @@ keywords! {
         Quorum = "quorum",
         /// The controller was suspended or resumed (`swarmkeeper suspend`, `resume`).
         Suspension = "suspension",
+        /// The scheduled system prune ran (`maintenance.system_prune`): the space reclaimed per node.
+        Prune = "prune",
     }
 }
 
@@ -636,6 +638,25 @@ pub struct SystemPrune {
     #[serde(default = "default_prune_at")]
     #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
     pub at: String,
+    /// Each node waits up to this long (a delay fixed by its node ID) before
+    /// it prunes, so a large swarm does not hit its disks and registries
+    /// all at once (default 60s, at most 1h).
+    #[serde(default = "default_prune_stagger", with = "duration_text")]
+    #[schemars(with = "DurationText")]
+    pub stagger: Duration,
+    /// Also remove unused volumes (`docker volume prune`: anonymous
+    /// volumes no container uses). Default false: volumes hold data.
+    #[serde(default)]
+    pub volumes: bool,
+}
+
+/// `maintenance.system_prune.stagger` when not written.
+pub const DEFAULT_PRUNE_STAGGER: Duration = Duration::from_secs(60);
+/// The longest `maintenance.system_prune.stagger`.
+pub const MAX_PRUNE_STAGGER: Duration = Duration::from_secs(3600);
+
+fn default_prune_stagger() -> Duration {
+    DEFAULT_PRUNE_STAGGER
 }
 
 fn default_prune_at() -> String {
