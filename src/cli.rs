@@ -84,6 +84,14 @@ pub enum Command {
     /// The revisions the controller applied, oldest first (kept in the
     /// swarm, the last 20): commit, time, outcome and counts.
     History(HistoryArgs),
+    /// Prune this node's engine as `docker system prune` does: stopped
+    /// containers, unused networks, dangling images, build cache (and
+    /// unused volumes with --volumes), then print what it reclaimed.
+    ///
+    /// The scheduled prune (`maintenance.system_prune`) runs it on every
+    /// node as a global job; it talks to the engine of DOCKER_HOST (the
+    /// job mounts the node's socket).
+    PruneNode(PruneNodeArgs),
     /// Print the JSON Schema of swarmkeeper.yaml, for editors.
     ///
     /// Reference it from the file's first line:
@@ -273,6 +281,36 @@ pub struct RunArgs {
     /// (`SWARMKEEPER_ADOPT_SWARM=true` in a stack file, where flags are awkward.)
     #[arg(long, env = "SWARMKEEPER_ADOPT_SWARM")]
     pub adopt_swarm: bool,
+    /// The image the scheduled prune's job runs (`swarmkeeper prune-node`):
+    /// swarmkeeper's own. Default: the image of the container this
+    /// controller runs in.
+    #[arg(
+        long,
+        env = "SWARMKEEPER_MAINTENANCE_IMAGE",
+        hide_env_values = true,
+        value_name = "IMAGE"
+    )]
+    pub maintenance_image: Option<String>,
+    /// The engine's socket on the nodes, mounted into the prune job.
+    #[arg(
+        long,
+        env = "SWARMKEEPER_MAINTENANCE_SOCKET",
+        hide_env_values = true,
+        value_name = "PATH",
+        default_value = "/var/run/docker.sock"
+    )]
+    pub maintenance_socket: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneNodeArgs {
+    /// Wait up to this long first, a delay fixed by the node's ID, so the
+    /// nodes of a swarm do not all prune at once.
+    #[arg(long, default_value = "0s", value_parser = at_least(Duration::ZERO))]
+    pub stagger: std::time::Duration,
+    /// Also remove unused volumes (data no container uses).
+    #[arg(long)]
+    pub volumes: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Pin(args) => commands::control::pin(Some(&args.revision)),
         cli::Command::Unpin => commands::control::pin(None),
         cli::Command::History(args) => commands::control::history(&args),
+        cli::Command::PruneNode(args) => commands::prune_node::run(&args),
     };
     match result {
         Ok(code) => code,

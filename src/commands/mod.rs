@@ -2,6 +2,7 @@
 
 pub mod control;
 pub mod destroy;
+pub mod prune_node;
 pub mod reconcile;
 pub mod run;
 pub mod schema;

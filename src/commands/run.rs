@@ -264,6 +264,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             adopt_swarm: args.adopt_swarm,
             webhook,
             commit_status,
+            maintenance: crate::controller::maintenance::MaintenanceConfig {
+                image: args.maintenance_image.clone().filter(|i| !i.is_empty()),
+                socket: args.maintenance_socket.clone(),
+            },
         };
         run_controller(config, listener, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)

@@ -61,6 +61,34 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             hook["status"]
         );
     }
+    if let Some(m) = status["maintenance"].as_object() {
+        let mut line = format!("prune:    {}", text(&m["state"]));
+        if let Some(next) = m["next_run_unix"].as_u64() {
+            let now = now_unix();
+            if next > now {
+                line.push_str(&format!(", next in {}s", next - now));
+            }
+        }
+        if let Some(problem) = m["problem"].as_str() {
+            line.push_str(&format!(": {problem}"));
+        }
+        println!("{line}");
+        if let Some(run) = m["last_run"].as_object() {
+            let ago = now_unix().saturating_sub(run["finished"].as_u64().unwrap_or(0));
+            let nodes = run["nodes"].as_array().map_or(&[][..], Vec::as_slice);
+            let bytes: u64 = nodes.iter().filter_map(|n| n["reclaimed_bytes"].as_u64()).sum();
+            println!(
+                "          last run {ago}s ago: {} reclaimed on {} node(s){}",
+                swarmkeeper_plan::maintenance::human_bytes(bytes),
+                nodes.len(),
+                run["failed"]
+                    .as_array()
+                    .filter(|f| !f.is_empty())
+                    .map(|f| format!(", {} not pruned", f.len()))
+                    .unwrap_or_default()
+            );
+        }
+    }
     println!("cycles:   {}", status["cycles"]);
     if let Some(q) = status["nodes"]["quorum"].as_object() {
         println!(

@@ -66,6 +66,16 @@ struct ManagerLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NodeLabels {
+    node: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WebhookLabels {
     provider: String,
     outcome: String,
@@ -92,6 +102,7 @@ enum Late {
     Controls,
     Fetches,
     Webhook,
+    Prune,
 }
 
 pub struct Metrics {
@@ -136,6 +147,10 @@ pub struct Metrics {
     fetches: Family<FetchLabels, Counter>,
     /// Deliveries to `POST /hooks/git`, by forge and outcome.
     webhook: Family<WebhookLabels, Counter>,
+    /// Bytes the last scheduled prune reclaimed, by node.
+    prune_reclaimed: Family<NodeLabels, Gauge>,
+    /// Scheduled prunes, by outcome.
+    prune_runs: Family<OutcomeLabels, Counter>,
     /// Whether AWS calls are made (their series exist then).
     aws: AtomicBool,
     /// Call totals already counted (the providers report cumulative ones).
@@ -219,6 +234,8 @@ impl Metrics {
             pinned: Gauge::default(),
             fetches: Family::default(),
             webhook: Family::default(),
+            prune_reclaimed: Family::default(),
+            prune_runs: Family::default(),
             aws: AtomicBool::new(false),
             seen_calls: Mutex::new([0; 4]),
         }
@@ -264,6 +281,18 @@ impl Metrics {
                 "Deliveries to POST /hooks/git, by forge and outcome (fetch, ignored, unauthenticated, bad_request, too_large, rate_limited)",
                 self.webhook.clone(),
             ),
+            Late::Prune => {
+                registry.register(
+                    "prune_reclaimed_bytes",
+                    "Bytes the last scheduled prune (maintenance.system_prune) reclaimed, by node",
+                    self.prune_reclaimed.clone(),
+                );
+                registry.register(
+                    "prune_runs",
+                    "Scheduled prunes, by outcome (ok; partial: some node failed or a part of its prune did; failed: none ran)",
+                    self.prune_runs.clone(),
+                );
+            }
             Late::Controls => {
                 registry.register(
                     "suspended",
@@ -302,6 +331,36 @@ impl Metrics {
             })
             .inc();
         self.cycle_seconds.observe(took.as_secs_f64());
+    }
+
+    /// Show the prune's series (a prune is scheduled).
+    pub fn prune_scheduled(&self) {
+        self.known(Late::Prune);
+    }
+
+    /// A scheduled prune ended (`run: None`: it could not run at all).
+    pub fn prune(&self, run: Option<&swarmkeeper_plan::maintenance::PruneRun>) {
+        self.known(Late::Prune);
+        let outcome = match run {
+            None => "failed",
+            Some(r) if r.failed.is_empty() && r.nodes.iter().all(|n| n.errors.is_empty()) => "ok",
+            Some(_) => "partial",
+        };
+        self.prune_runs
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        if let Some(run) = run {
+            self.prune_reclaimed.clear();
+            for node in &run.nodes {
+                self.prune_reclaimed
+                    .get_or_create(&NodeLabels {
+                        node: node.node.clone(),
+                    })
+                    .set(i64::try_from(node.reclaimed_bytes).unwrap_or(i64::MAX));
+            }
+        }
     }
 
     /// A fetch of the git source ended.

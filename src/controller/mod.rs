@@ -15,6 +15,7 @@
 pub mod commit_status;
 mod http;
 mod lease;
+pub mod maintenance;
 pub(crate) mod metrics;
 mod notify;
 pub mod policy;
@@ -57,6 +58,8 @@ pub struct RunConfig {
     pub webhook: Option<webhook::WebhookConfig>,
     /// Where commit statuses are posted (with a git source only).
     pub commit_status: Option<commit_status::Target>,
+    /// How the scheduled prune's job runs.
+    pub maintenance: maintenance::MaintenanceConfig,
 }
 
 /// The longest one cycle (observe, plan, apply rounds, check) may take.
@@ -178,6 +181,21 @@ pub async fn run(
         config.source.describe(),
         config.lease_ttl,
         held_tx,
+        stop_rx.clone(),
+    ));
+    // The scheduled prune, beside the loop: it acts while the lease is held.
+    let (prune_tx, prune_rx) = watch::channel(None);
+    let pruned = maintenance::Finished::default();
+    let maintainer = tokio::spawn(maintenance::keep(
+        config.maintenance.clone(),
+        maintenance::Handles {
+            engine: home.clone(),
+            shared: shared.clone(),
+            metrics: metrics.clone(),
+            finished: pruned.clone(),
+        },
+        prune_rx,
+        held.clone(),
         stop_rx.clone(),
     ));
     // The executor's stop flag: set on shutdown and when the lease is lost.
@@ -344,7 +362,24 @@ pub async fn run(
             }
         }
         publish_status(&carried, &shared).await;
-        notify_after(&mut notifications, &outcome, &mut carried, &config, &shared, &metrics);
+        let prune = carried
+            .last_good
+            .as_ref()
+            .and_then(|s| s.config.maintenance.as_ref())
+            .and_then(|m| m.system_prune.clone());
+        prune_tx.send_if_modified(|now| {
+            let changed = *now != prune;
+            if changed {
+                now.clone_from(&prune);
+            }
+            changed
+        });
+        let told = Told {
+            shared: &shared,
+            metrics: &metrics,
+            pruned: &pruned,
+        };
+        notify_after(&mut notifications, &outcome, &mut carried, &config, &told);
         tracing::debug!(next = next.label(), wait_ms = wait.as_millis() as u64, "requeue");
         if stopping {
             break;
@@ -380,6 +415,7 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(10), keeper).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), notifier).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), maintainer).await;
     if let Some(task) = status_poster {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
@@ -390,6 +426,14 @@ pub async fn run(
     Ok(())
 }
 
+/// Where the news of a cycle comes from, besides the cycle itself.
+struct Told<'a> {
+    shared: &'a Shared,
+    metrics: &'a Metrics,
+    /// Scheduled prunes that ended since.
+    pruned: &'a maintenance::Finished,
+}
+
 /// Tell the receivers of `notifications:` what the cycle that ended with
 /// `outcome` did (the notifier decides what is news).
 fn notify_after(
@@ -397,8 +441,11 @@ fn notify_after(
     outcome: &anyhow::Result<CycleEnd>,
     carried: &mut Carried,
     config: &RunConfig,
-    shared: &Shared,
-    metrics: &Metrics,
+    Told {
+        shared,
+        metrics,
+        pruned,
+    }: &Told<'_>,
 ) {
     use swarmkeeper_plan::notify::{Ended, Seen};
     let status = shared.get();
@@ -435,6 +482,7 @@ fn notify_after(
             .as_ref()
             .and_then(|s| s.all.as_ref())
             .map(|mark| mark.by.clone()),
+        pruned: pruned.take(),
     };
     let state = carried.last_good.as_ref();
     let providers = carried.providers.as_ref();

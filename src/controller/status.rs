@@ -75,6 +75,25 @@ pub struct Status {
     /// its deliveries fail.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_webhook: Option<WebhookDelivery>,
+    /// The scheduled prune (`maintenance.system_prune`; absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<MaintenanceStatus>,
+}
+
+/// Where the scheduled prune stands.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct MaintenanceStatus {
+    /// `scheduled`, `running`, `deferred` (node work in progress), `failed`.
+    pub state: &'static str,
+    /// The next window (unix seconds), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_run_unix: Option<u64>,
+    /// Why it is deferred or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// The last run: per node, what it reclaimed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<swarmkeeper_plan::maintenance::PruneRun>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -38,7 +38,7 @@ impl Engine {
         }
     }
 
-    async fn labels_of(&self, name: &'static str) -> Result<HashMap<String, String>, EngineError> {
+    pub(crate) async fn labels_of(&self, name: &'static str) -> Result<HashMap<String, String>, EngineError> {
         Ok(self
             .config_named(name)
             .await?
@@ -50,7 +50,7 @@ impl Engine {
     /// Change the labels of config `name` with `change` (given the current
     /// labels, it returns the new ones, or `None` for no write), created
     /// when missing; conditional on the version read, retried on a conflict.
-    async fn change_labels(
+    pub(crate) async fn change_labels(
         &self,
         name: &'static str,
         mut change: impl FnMut(&HashMap<String, String>) -> Option<HashMap<String, String>>,

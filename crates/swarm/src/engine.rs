@@ -70,7 +70,7 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    fn from_bollard(call: &'static str, err: bollard::errors::Error) -> Self {
+    pub(crate) fn from_bollard(call: &'static str, err: bollard::errors::Error) -> Self {
         match err {
             bollard::errors::Error::DockerResponseServerError { status_code, message } => EngineError::Api {
                 call,
@@ -406,6 +406,11 @@ impl Engine {
             Some(dialer) => Some(crate::raw::RawEndpoint::Ssh(dialer.clone())),
             None => crate::raw::RawEndpoint::parse(&self.endpoint),
         }
+    }
+
+    /// The client, for the few calls [`Engine::call`] cannot wrap (streams).
+    pub(crate) fn docker(&self) -> &Docker {
+        &self.docker
     }
 
     pub fn endpoint(&self) -> &str {

@@ -17,6 +17,8 @@
 //! - [`lease`] and [`control`]: the controller's lease and its controls
 //!   (`suspend`, `resume`), labels of swarm configs written with their
 //!   version index.
+//! - [`maintenance`]: the scheduled prune's record, its global job, and
+//!   the prune calls of one node's engine.
 //! - [`calls`]: every call is counted, reads and writes apart.
 
 pub mod calls;
@@ -24,6 +26,7 @@ pub mod control;
 pub mod engine;
 pub mod execute;
 pub mod lease;
+pub mod maintenance;
 pub mod observe;
 mod raw;
 pub mod registry;
