@@ -175,10 +175,19 @@ fn controller_with(nodes: &NodeLab, dir: &DesiredDir, port: u16, env: &[(&str, &
         .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(controller_log(nodes, port))
         .spawn()
         .expect("start swarmkeeper run");
     Controller(child)
+}
+
+/// Where a controller's log goes: `$SWARMKEEPER_LAB_DIR/logs/`, named by
+/// cluster and port, for when a test fails (`tests/lab/down` removes it).
+fn controller_log(nodes: &NodeLab, port: u16) -> Stdio {
+    let dir = PathBuf::from(&nodes.lab["SWARMKEEPER_LAB_DIR"]).join("logs");
+    let file = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::File::create(dir.join(format!("controller-{}-{port}.log", nodes.cluster))));
+    file.map_or_else(|_| Stdio::null(), Stdio::from)
 }
 
 /// A cluster name of its own per test run (moto keeps what earlier runs made).
@@ -615,4 +624,218 @@ stacks:
         let ran = image_of.stdout.trim();
         assert!(ran.starts_with(&format!("{image}@sha256:")), "task {task} runs {ran}");
     }
+}
+
+/// The engine socket of each node of the cluster, as the host reaches it:
+/// the seed's, and each instance's node directory.
+fn node_sockets(nodes: &NodeLab) -> Vec<(String, String)> {
+    nodes
+        .nodes()
+        .iter()
+        .map(|n| {
+            let id = n["ID"].as_str().expect("a node ID").to_owned();
+            let dir = match n["Description"]["Engine"]["Labels"]["swarmkeeper.instance-id"].as_str() {
+                Some(instance) => instance.to_owned(),
+                None => format!("seed-{}", nodes.cluster),
+            };
+            let sock = nodes.state.join(dir).join("docker.sock");
+            (id, format!("unix://{}", sock.display()))
+        })
+        .collect()
+}
+
+/// `docker ARGS` against one node's engine, with `stdin` from a file.
+fn docker_on(lab: &Lab, host: &str, args: &[&str], stdin: Option<&std::path::Path>) -> common::Run {
+    let mut command = Command::new("docker");
+    command.args(args).envs(lab).env("DOCKER_HOST", host);
+    if let Some(file) = stdin {
+        command.stdin(std::fs::File::open(file).expect("open stdin file"));
+    }
+    let out = command.output().expect("run docker");
+    common::Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn the_scheduled_prune_runs_on_every_node_and_removes_what_docker_system_prune_would_but_volumes() {
+    let _serial = common::serial();
+    let lab =
+        common::lab("the_scheduled_prune_runs_on_every_node_and_removes_what_docker_system_prune_would_but_volumes");
+    let cluster = cluster_name("pr");
+    // swarmkeeper's own image, from the binary this test run built, in the
+    // lab's public registry (where the nodes pull from).
+    let tag = format!("{}/lab/swarmkeeper:prune-test", lab["SWARMKEEPER_LAB_PUBLIC_REGISTRY"]);
+    let built = Command::new(common::repo_root().join("tests/lab/swarmkeeper-image"))
+        .arg(env!("CARGO_BIN_EXE_swarmkeeper"))
+        .arg(&tag)
+        .envs(&lab)
+        .output()
+        .expect("run tests/lab/swarmkeeper-image");
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let nodes = NodeLab::start(&lab, &cluster);
+    let dir = DesiredDir::new("nodes-prune");
+    let (receiver_port, received) = common::receiver::receiver();
+    let state = |maintenance: &str| {
+        format!(
+            "version: 1
+cluster:
+  name: {cluster}
+  region: eu-west-1
+  managers: {{ count: 1, instance_type: t3.small, ami: \"{AMI}\" }}
+  workers: {{ count: 2, instance_type: t3.small, ami: \"{AMI}\" }}
+notifications:
+  ops:
+    type: webhook
+    url: {{env: SK_TEST_PRUNE_URL}}
+    events: [prune]
+{maintenance}"
+        )
+    };
+    dir.write("swarmkeeper.yaml", &state(""));
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{receiver_port}/prune");
+    let _controller = controller_with(
+        &nodes,
+        &dir,
+        port,
+        &[("SWARMKEEPER_MAINTENANCE_IMAGE", &tag), ("SK_TEST_PRUNE_URL", &url)],
+    );
+    // The seed, the managers' instance and two workers.
+    eventually(240, "the cluster's nodes serving", || {
+        (nodes.serving("managers").len() == 1
+            && nodes.serving("workers").len() == 2
+            && nodes.nodes().iter().all(|n| n["Status"]["State"] == "ready"))
+        .then_some(())
+    });
+
+    // On every node: a dangling image, a stopped container (of a tagged
+    // image, which stays: only dangling images go) and a named volume.
+    let work = DesiredDir::new("nodes-prune-files");
+    let mut planted = Vec::new();
+    for (i, (node, host)) in node_sockets(&nodes).into_iter().enumerate() {
+        let mut ids = Vec::new();
+        for name in ["dangling", "stopped"] {
+            let root = work.path.join(format!("{name}-{i}"));
+            std::fs::create_dir_all(&root).expect("mkdir");
+            std::fs::write(root.join(name), format!("{name} on {node}")).expect("write");
+            let tar = work.path.join(format!("{name}-{i}.tar"));
+            let packed = Command::new("tar")
+                .arg("-C")
+                .arg(&root)
+                .arg("-cf")
+                .arg(&tar)
+                .arg(".")
+                .status()
+                .expect("tar");
+            assert!(packed.success());
+            let mut args = vec!["import", "-"];
+            if name == "stopped" {
+                args.push("planted/stopped:1");
+            }
+            let imported = docker_on(&lab, &host, &args, Some(&tar));
+            assert_eq!(imported.code, Some(0), "{imported:?}");
+            ids.push(imported.stdout.trim().to_owned());
+        }
+        for args in [
+            vec!["create", "--name", "planted-stopped", "planted/stopped:1", "/nothing"],
+            vec!["volume", "create", "planted-keep"],
+        ] {
+            let run = docker_on(&lab, &host, &args, None);
+            assert_eq!(run.code, Some(0), "{node}: docker {args:?}: {run:?}");
+        }
+        planted.push((node, host, ids[0].clone()));
+    }
+
+    // A window missed while no controller ran: the swarm's record says the
+    // last prune was long ago. Then the schedule is declared.
+    let record = work.path.join("record");
+    std::fs::write(&record, "test").expect("write");
+    let made = nodes.docker(&[
+        "config",
+        "create",
+        "--label",
+        "io.swarmkeeper.prune.window=1",
+        "swarmkeeper-maintenance",
+        &record.display().to_string(),
+    ]);
+    assert_eq!(made.code, Some(0), "{made:?}");
+    dir.write(
+        "swarmkeeper.yaml",
+        &state("maintenance:\n  system_prune: { schedule: daily, at: \"01:42\", stagger: 3s }\n"),
+    );
+
+    let run = eventually(300, "the scheduled prune's run in /status", || {
+        let s = status(port)?;
+        let run = s["maintenance"]["last_run"].clone();
+        run.is_object().then_some(run)
+    });
+    assert_eq!(run["failed"], Value::Null, "{run}");
+    let reports = run["nodes"].as_array().expect("nodes").clone();
+    assert_eq!(reports.len(), planted.len(), "{run}");
+    for (node, host, dangling) in &planted {
+        let report = reports
+            .iter()
+            .find(|r| r["node"] == node.as_str())
+            .unwrap_or_else(|| panic!("no report for {node}: {run}"));
+        assert!(report["containers"].as_u64() >= Some(1), "{report}");
+        assert!(report["images"].as_u64() >= Some(1), "{report}");
+        let image = docker_on(&lab, host, &["image", "inspect", dangling], None);
+        assert_ne!(
+            image.code,
+            Some(0),
+            "{node}: the dangling image {dangling} is still there"
+        );
+        let container = docker_on(&lab, host, &["container", "inspect", "planted-stopped"], None);
+        assert_ne!(container.code, Some(0), "{node}: the stopped container is still there");
+        let volume = docker_on(&lab, host, &["volume", "inspect", "planted-keep"], None);
+        assert_eq!(volume.code, Some(0), "{node}: the volume went: {volume:?}");
+        let tagged = docker_on(&lab, host, &["image", "inspect", "planted/stopped:1"], None);
+        assert_eq!(tagged.code, Some(0), "{node}: a tagged image went: {tagged:?}");
+    }
+    // The run is recorded (for the window it ran for), the job is gone,
+    // the metrics say what each node reclaimed, and one message told it.
+    let labels = nodes.docker(&[
+        "config",
+        "inspect",
+        "--format",
+        "{{json .Spec.Labels}}",
+        "swarmkeeper-maintenance",
+    ]);
+    let labels: Value = serde_json::from_str(labels.stdout.trim()).expect("labels");
+    let window: u64 = labels["io.swarmkeeper.prune.window"]
+        .as_str()
+        .and_then(|w| w.parse().ok())
+        .expect("a window");
+    assert!(window > 1 && window == run["window"].as_u64().unwrap_or(0), "{labels}");
+    let services = nodes.docker(&["service", "ls", "--format", "{{.Name}}"]);
+    assert!(!services.stdout.contains("swarmkeeper-prune"), "{services:?}");
+    let metrics = get(port, "/metrics").expect("metrics");
+    let series = metrics
+        .lines()
+        .filter(|l| l.starts_with("swarmkeeper_prune_reclaimed_bytes{"))
+        .count();
+    assert_eq!(series, planted.len(), "{metrics}");
+    assert!(
+        metrics.contains("swarmkeeper_prune_runs_total{outcome=\"ok\"} 1"),
+        "{metrics}"
+    );
+    let told = eventually(60, "the prune notification", || {
+        let got = received.on("/prune");
+        (!got.is_empty()).then_some(got)
+    });
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["event"], "prune", "{}", told[0]);
+    assert_eq!(
+        told[0]["prune"]["nodes"].as_array().map(Vec::len),
+        Some(planted.len()),
+        "{}",
+        told[0]
+    );
+    // The next window is tomorrow's: nothing runs again meanwhile.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(received.on("/prune").len(), 1);
 }

@@ -225,20 +225,36 @@ async fn step(prune: &SystemPrune, config: &MaintenanceConfig, image: &mut Optio
     TICK
 }
 
-/// The image of the container this controller runs in: its host name is
-/// the container's ID unless the stack file set another.
+/// The image of the container this controller runs in. Its ID is in the
+/// paths of the files the engine bind-mounts into every container
+/// (`/etc/hostname` from `.../containers/<id>/hostname`), which hold on the
+/// host network too, where the host name is the host's.
 async fn own_image(engine: &Engine) -> Option<String> {
-    if !std::path::Path::new("/.dockerenv").exists() {
-        return None;
-    }
-    let host = std::fs::read_to_string("/etc/hostname").ok()?;
-    match engine.container_image(host.trim()).await {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let id = container_id(&mounts)?;
+    match engine.container_image(&id).await {
         Ok(image) => image,
         Err(e) => {
             tracing::debug!(error = %e, "own container");
             None
         }
     }
+}
+
+/// The container ID in `/proc/self/mountinfo`'s text (`None`: not in a
+/// container the engine made).
+fn container_id(mountinfo: &str) -> Option<String> {
+    mountinfo.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // Field 4 is the mount's root in its filesystem, field 5 where it is.
+        let (root, at) = (fields.get(3)?, fields.get(4)?);
+        if *at != "/etc/hostname" {
+            return None;
+        }
+        let (_, rest) = root.split_once("/containers/")?;
+        let id = rest.split('/').next()?;
+        (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_owned())
+    })
 }
 
 /// Start the job and wait for every task to end; its tasks and output.
@@ -311,6 +327,20 @@ fn outcome(window: u64, tasks: &[JobTask], output: &str) -> PruneRun {
 mod tests {
     use super::*;
     use swarmkeeper_plan::maintenance::NodePrune;
+
+    #[test]
+    fn the_container_id_is_read_from_the_hostname_mount() {
+        let id = "3f4e0c5b8a9d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7";
+        let mountinfo = format!(
+            "612 600 0:52 / / rw,relatime - overlay overlay rw\n\
+             630 612 259:1 /var/lib/docker/containers/{id}/resolv.conf /etc/resolv.conf rw - ext4 /dev/root rw\n\
+             631 612 259:1 /var/lib/docker/containers/{id}/hostname /etc/hostname rw - ext4 /dev/root rw\n"
+        );
+        assert_eq!(container_id(&mountinfo).as_deref(), Some(id));
+        assert_eq!(container_id("22 1 0:21 / /proc rw - proc proc rw\n"), None);
+        let short = "631 612 259:1 /var/lib/docker/containers/abc/hostname /etc/hostname rw - ext4 /dev/root rw";
+        assert_eq!(container_id(short), None);
+    }
 
     #[test]
     fn nodes_that_failed_or_never_reported_are_listed() {

@@ -190,6 +190,12 @@ fn scrub(notice: &Notice, secrets: &[&str]) -> Notice {
     let mut out = notice.clone();
     out.message = clean(&out.message);
     out.error = out.error.as_deref().map(clean);
+    if let Some(run) = &mut out.prune {
+        run.failed = run.failed.iter().map(|f| clean(f)).collect();
+        for node in &mut run.nodes {
+            node.errors = node.errors.iter().map(|e| clean(e)).collect();
+        }
+    }
     out
 }
 

@@ -87,7 +87,11 @@ fn reference_states_the_defaults_and_ranges_the_decoder_uses() {
         ),
         ("health_check.timeout", format!("`{}`", d(DEFAULT_HEALTH_CHECK_TIMEOUT))),
         ("health_check.matcher", format!("`{DEFAULT_MATCHER}`")),
-        ("system_prune.at", format!("default `{DEFAULT_PRUNE_AT}`")),
+        ("system_prune.at", format!("(UTC) | `{DEFAULT_PRUNE_AT}`")),
+        (
+            "system_prune.stagger",
+            format!("`0s` to `{}` | `{}`", d(MAX_PRUNE_STAGGER), d(DEFAULT_PRUNE_STAGGER)),
+        ),
         ("cloudwatch.retention_days", format!("`{DEFAULT_RETENTION_DAYS}`")),
     ];
     for (key, want) in checks {
