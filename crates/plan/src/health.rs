@@ -23,16 +23,21 @@ pub fn unhealthy_services(observed: &ObservedSwarm, owner: &str) -> Vec<String> 
 
 /// The service runs fewer tasks than it asks for.
 fn short_of_tasks(s: &ObservedService, observed: &ObservedSwarm) -> bool {
-    let tasks = observed
-        .tasks
-        .iter()
-        .filter(|t| t.service_id == s.id && t.desired_state == TaskState::Running);
-    let (running, wanted): (usize, usize) = tasks.fold((0, 0), |(r, w), t| {
-        (r + usize::from(t.state == TaskState::Running), w + 1)
-    });
+    let (running, wanted) = tasks_of(s, observed);
     match s.spec.mode {
         Mode::Replicated { replicas } => (running as u64) < replicas,
         Mode::Global => running < wanted,
         Mode::ReplicatedJob { .. } | Mode::GlobalJob => false,
     }
+}
+
+/// A service's tasks that should run: how many do, of how many there are.
+pub fn tasks_of(s: &ObservedService, observed: &ObservedSwarm) -> (usize, usize) {
+    observed
+        .tasks
+        .iter()
+        .filter(|t| t.service_id == s.id && t.desired_state == TaskState::Running)
+        .fold((0, 0), |(r, w), t| {
+            (r + usize::from(t.state == TaskState::Running), w + 1)
+        })
 }

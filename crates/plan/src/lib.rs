@@ -23,6 +23,7 @@ pub mod closed_set;
 pub mod cluster_status;
 pub mod control;
 pub mod convert;
+pub mod dashboard;
 pub mod destroy;
 pub mod diff;
 pub mod error_kind;
