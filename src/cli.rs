@@ -92,6 +92,12 @@ pub enum Command {
     /// node as a global job; it talks to the engine of DOCKER_HOST (the
     /// job mounts the node's socket).
     PruneNode(PruneNodeArgs),
+    /// Serve the platform's dashboard on a laptop: the page the controller
+    /// serves at `/`, for the swarm and AWS this directory declares.
+    ///
+    /// Reaches them as `reconcile` does (DOCKER_HOST, or `cluster.ssh`),
+    /// observes and plans every --interval, and changes nothing.
+    Dashboard(DashboardArgs),
     /// Print the JSON Schema of swarmkeeper.yaml, for editors.
     ///
     /// Reference it from the file's first line:
@@ -300,6 +306,20 @@ pub struct RunArgs {
         default_value = "/var/run/docker.sock"
     )]
     pub maintenance_socket: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DashboardArgs {
+    /// The desired-state directory (holding swarmkeeper.yaml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Where to serve the page (keep it on loopback; reach it from elsewhere
+    /// through an SSH tunnel).
+    #[arg(long, default_value = "127.0.0.1:9401")]
+    pub listen: std::net::SocketAddr,
+    /// How often to observe and plan again.
+    #[arg(long, default_value = "10s", value_parser = at_least(MIN_RESYNC))]
+    pub interval: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]

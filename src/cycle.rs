@@ -67,6 +67,9 @@ pub struct Planned {
     pub pools: std::collections::BTreeMap<String, swarmkeeper_plan::cluster_status::PoolCount>,
     /// Services this plan rolls because a tag they follow moved.
     pub moved_tags: Vec<images::Moved>,
+    /// The swarm and the cluster's AWS resources as this plan observed them.
+    pub observed: ObservedSwarm,
+    pub observed_aws: Option<swarmkeeper_plan::aws::spec::ObservedAws>,
 }
 
 /// The swarm as this run can see it.
@@ -383,8 +386,9 @@ impl Providers {
         let mut plan = diff_cluster(&desired, seen, aws_part.as_ref().map(|(d, o, _)| (d, o)), &opts)?;
         images::annotate(&mut plan, &pinned);
         plan.warnings.extend(credential_warnings);
-        let empty = ObservedSwarm::default();
-        let observed = observed.as_ref().unwrap_or(&empty);
+        let observed = observed.unwrap_or_default();
+        let observed_aws = aws_part.as_ref().map(|(_, o, _)| o.clone());
+        let observed = &observed;
         // A held service's wait is not this apply's to wait out.
         let deferred = desired
             .deferred
@@ -405,6 +409,8 @@ impl Providers {
                 use swarmkeeper_plan::cluster_status::{declared_pools, pools};
                 pools(&observed.nodes, &declared_pools(c))
             }),
+            observed: observed.clone(),
+            observed_aws,
         })
     }
 }

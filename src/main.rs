@@ -9,6 +9,7 @@ mod cluster_status;
 mod commands;
 mod controller;
 mod cycle;
+mod dashboard;
 mod execute;
 mod progress;
 mod reach;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Unpin => commands::control::pin(None),
         cli::Command::History(args) => commands::control::history(&args),
         cli::Command::PruneNode(args) => commands::prune_node::run(&args),
+        cli::Command::Dashboard(args) => commands::dashboard::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! One module per subcommand; each exposes `run`, returning the exit code.
 
 pub mod control;
+pub mod dashboard;
 pub mod destroy;
 pub mod prune_node;
 pub mod reconcile;

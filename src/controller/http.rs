@@ -34,7 +34,11 @@ pub async fn serve(
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/status", get(status_json))
-        .with_state(App { status, metrics });
+        .with_state(App {
+            status: status.clone(),
+            metrics,
+        });
+    app = app.merge(crate::dashboard::routes(status));
     if let Some(hook) = hook {
         app = app.merge(webhook::routes(hook));
     }

@@ -20,7 +20,7 @@ pub(crate) mod metrics;
 mod notify;
 pub mod policy;
 pub mod source;
-mod status;
+pub(crate) mod status;
 pub mod webhook;
 
 use std::future::Future;
@@ -493,15 +493,21 @@ fn notify_after(
             receivers: state.config.notifications.clone(),
             registries: providers.registries.clone(),
             aws: providers.aws.clone(),
-            origin: state
-                .config
-                .cluster
-                .as_ref()
-                .map(|c| c.name.clone())
-                .or_else(|| state.config.name.clone())
-                .unwrap_or_else(|| config.source.describe()),
+            origin: origin_of(state, config),
         })
     });
+}
+
+/// Who the platform is, in messages and on the dashboard: the cluster's
+/// name, else the state's `name:`, else the source.
+fn origin_of(state: &DesiredState, config: &RunConfig) -> String {
+    state
+        .config
+        .cluster
+        .as_ref()
+        .map(|c| c.name.clone())
+        .or_else(|| state.config.name.clone())
+        .unwrap_or_else(|| config.source.describe())
 }
 
 /// Write the cluster's compact status to SSM when it changed (not while
@@ -794,7 +800,7 @@ async fn cycle(
         ..PlanOptions::default()
     };
     let plan_started = Instant::now();
-    let planned = match providers.plan(state, &opts).await {
+    let mut planned = match providers.plan(state, &opts).await {
         Ok(planned) => planned,
         Err(e) => {
             report_no_leader(&format!("{e:#}"), shared, metrics);
@@ -881,7 +887,22 @@ async fn cycle(
             ),
         );
     }
+    // What the dashboard shows of this cycle, taken before the apply
+    // consumes the plan.
+    let seen_swarm = std::mem::take(&mut planned.observed);
+    let seen_aws = planned.observed_aws.take();
+    let pending_plan = planned.plan.clone();
     let done = converge(providers, state, &opts, planned, &how).await?;
+    let still_pending = !done.failures.is_empty() || done.remaining > 0 || planned_held > 0;
+    let view = swarmkeeper_plan::dashboard::view(&swarmkeeper_plan::dashboard::Inputs {
+        observed: &seen_swarm,
+        aws: seen_aws.as_ref(),
+        config: Some(&state.config),
+        plan: still_pending.then_some(&pending_plan),
+    });
+    let snapshot =
+        crate::dashboard::Snapshot::new(origin_of(state, config), view, still_pending.then_some(&pending_plan));
+    shared.update(|s| s.dashboard = Some(Arc::new(snapshot)));
     carried_pools.clone_from(&done.pools);
     metrics.calls(
         &providers.engine.as_ref().map(|e| e.calls()).unwrap_or_default(),

@@ -78,6 +78,10 @@ pub struct Status {
     /// The scheduled prune (`maintenance.system_prune`; absent without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<MaintenanceStatus>,
+    /// What the last cycle saw, for the dashboard (not in `/status`: the
+    /// page shows it).
+    #[serde(skip)]
+    pub dashboard: Option<std::sync::Arc<crate::dashboard::Snapshot>>,
 }
 
 /// Where the scheduled prune stands.

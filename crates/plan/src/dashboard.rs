@@ -36,6 +36,9 @@ pub struct Inputs<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Dashboard {
     pub zones: Vec<ZoneView>,
+    /// Tasks that should run and have no node yet (no node fits their
+    /// placement, or the scheduler has not placed them).
+    pub unplaced: Vec<TaskView>,
     pub entry: Option<EntryView>,
     pub stacks: Vec<StackView>,
     pub volumes: Vec<VolumeView>,
@@ -187,6 +190,17 @@ pub fn view(inputs: &Inputs<'_>) -> Dashboard {
             ZoneView { name, nodes }
         })
         .collect();
+    let mut unplaced: Vec<TaskView> = observed
+        .tasks
+        .iter()
+        .filter(|t| t.node_id.as_deref().is_none_or(str::is_empty) && t.desired_state == TaskState::Running)
+        .map(|t| TaskView {
+            service: names.get(t.service_id.as_str()).copied().unwrap_or("?").to_owned(),
+            state: t.state.as_str().to_owned(),
+            running: false,
+        })
+        .collect();
+    unplaced.sort_by(|a, b| a.service.cmp(&b.service));
     // Zones by name, the nodes of no known zone last.
     zones.sort_by_key(|z| z.name == NO_ZONE);
 
@@ -269,6 +283,7 @@ pub fn view(inputs: &Inputs<'_>) -> Dashboard {
     let quorum = crate::nodes::quorum::quorum_of(&observed.nodes);
     Dashboard {
         zones,
+        unplaced,
         entry,
         stacks,
         volumes,

@@ -121,6 +121,27 @@ fn nodes_are_shown_by_zone_with_their_tasks() {
         .collect();
     assert_eq!(tasks, [("app_agent", "running", true), ("app_web", "preparing", false)]);
     assert_eq!((page.managers, page.quorum), ((1, 1), true));
+    assert!(page.unplaced.is_empty());
+}
+
+#[test]
+fn tasks_no_node_takes_are_shown_apart() {
+    let (state, mut observed) = platform();
+    let mut waiting = task("app_web", "w1", TaskState::Pending);
+    waiting.node_id = None;
+    observed.tasks.push(waiting);
+    let page = view(&Inputs {
+        observed: &observed,
+        aws: None,
+        config: Some(&state.config),
+        plan: None,
+    });
+    let unplaced: Vec<(&str, &str)> = page
+        .unplaced
+        .iter()
+        .map(|t| (t.service.as_str(), t.state.as_str()))
+        .collect();
+    assert_eq!(unplaced, [("app_web", "pending")]);
 }
 
 #[test]
