@@ -113,3 +113,41 @@ fn the_dashboard_shows_the_platform_and_follows_a_scale_up_without_a_reload() {
     drop(browser);
     reset(&lab, &[]);
 }
+
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn swarmkeeper_dashboard_serves_the_page_of_a_directory_from_a_laptop_and_changes_nothing() {
+    let _serial = common::serial();
+    let lab = common::lab("swarmkeeper_dashboard_serves_the_page_of_a_directory_from_a_laptop_and_changes_nothing");
+    reset(&lab, &[]);
+    let dir = DesiredDir::new("dashboard-local");
+    dir.stacks(&[("shop", &common::web_compose(1))]);
+    let applied = common::swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    assert_eq!(applied.code, Some(0), "{applied:?}");
+    // A change the dashboard shows as pending, and must not apply.
+    dir.stacks(&[("shop", &common::web_compose(2))]);
+    let port = free_port();
+    let _dashboard = Controller(
+        Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
+            .args(["dashboard", &dir.arg(), "--interval", "1s"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .envs(&lab)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start swarmkeeper dashboard"),
+    );
+    let page = eventually(60, "the local dashboard's page", || {
+        common::get(port, "/").filter(|p| p.contains("shop_web"))
+    });
+    assert!(page.contains("OutOfSync"), "{page}");
+    assert!(page.contains("changes pending"), "{page}");
+    assert!(page.contains("Pending plan") && page.contains("swarmkeeper-lab/web:2"), "{page}");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        common::service_image(&lab, "shop_web"),
+        "swarmkeeper-lab/web:1",
+        "the dashboard changed the service"
+    );
+    reset(&lab, &[]);
+}
