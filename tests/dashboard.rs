@@ -80,6 +80,7 @@ fn the_dashboard_shows_the_platform_and_follows_a_scale_up_without_a_reload() {
         "no sync status on the page: {shown}"
     );
     assert!(shown.contains("cloud.example.com"), "the routes: {shown}");
+    assert!(shown.contains("Recent cycles") && shown.contains("History"), "{shown}");
 
     // A mark in the page: a reload would lose it.
     browser.run("window.__kept = 42; return null;");
@@ -142,7 +143,10 @@ fn swarmkeeper_dashboard_serves_the_page_of_a_directory_from_a_laptop_and_change
     });
     assert!(page.contains("OutOfSync"), "{page}");
     assert!(page.contains("changes pending"), "{page}");
-    assert!(page.contains("Pending plan") && page.contains("swarmkeeper-lab/web:2"), "{page}");
+    assert!(
+        page.contains("Pending plan") && page.contains("swarmkeeper-lab/web:2"),
+        "{page}"
+    );
     std::thread::sleep(std::time::Duration::from_secs(3));
     assert_eq!(
         common::service_image(&lab, "shop_web"),

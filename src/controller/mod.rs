@@ -154,7 +154,7 @@ pub async fn run(
                 let wait = backoff(attempts);
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "cannot reach the engine");
                 let next = Requeue::After(wait, policy::Reason::Backoff { failures: attempts });
-                shared.update(|s| s.cycle_failed(&e.to_string(), e.kind(), attempts, &next));
+                shared.update(|s| s.cycle_failed("start", &e.to_string(), e.kind(), attempts, &next));
                 tokio::select! {
                     () = &mut shutdown => return Ok(()),
                     () = tokio::time::sleep(wait) => {}
@@ -351,13 +351,13 @@ pub async fn run(
                 } else {
                     tracing::debug!(%error, %kind, "cycle failed again, as reported");
                 }
-                shared.update(|s| s.cycle_failed(&error, kind, failures, &next));
+                shared.update(|s| s.cycle_failed(trigger, &error, kind, failures, &next));
             }
             (Err(e), _) => {
                 let error = format!("{e:#}");
                 let kind = policy::kind_of(e);
                 tracing::warn!(%error, %kind, retry_in_ms = wait.as_millis() as u64, "cycle failed");
-                shared.update(|s| s.cycle_failed(&error, kind, failures, &next));
+                shared.update(|s| s.cycle_failed(trigger, &error, kind, failures, &next));
                 reported = None;
             }
         }
@@ -900,9 +900,8 @@ async fn cycle(
         config: Some(&state.config),
         plan: still_pending.then_some(&pending_plan),
     });
-    let snapshot =
+    let mut snapshot =
         crate::dashboard::Snapshot::new(origin_of(state, config), view, still_pending.then_some(&pending_plan));
-    shared.update(|s| s.dashboard = Some(Arc::new(snapshot)));
     carried_pools.clone_from(&done.pools);
     metrics.calls(
         &providers.engine.as_ref().map(|e| e.calls()).unwrap_or_default(),
@@ -937,6 +936,9 @@ async fn cycle(
             tracing::warn!(error = %e, "cannot record the revision in the history");
         }
     }
+    // The dashboard lists the history too (a read of one config).
+    snapshot.history = home.history().await.map(|h| h.0).unwrap_or_default();
+    shared.update(|s| s.dashboard = Some(Arc::new(snapshot)));
     *ended = Some(
         if done.cancelled || planned_held > 0 || (done.failures.is_empty() && done.remaining > 0) {
             swarmkeeper_plan::notify::Ended::Cancelled

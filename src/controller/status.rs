@@ -82,6 +82,24 @@ pub struct Status {
     /// page shows it).
     #[serde(skip)]
     pub dashboard: Option<std::sync::Arc<crate::dashboard::Snapshot>>,
+    /// The last cycles, newest last (at most [`RECENT_CYCLES`]), for the
+    /// dashboard.
+    #[serde(skip)]
+    pub recent_cycles: Vec<RecentCycle>,
+}
+
+/// Cycles the dashboard lists.
+pub const RECENT_CYCLES: usize = 10;
+
+/// One cycle, as the dashboard lists it.
+#[derive(Debug, Clone)]
+pub struct RecentCycle {
+    pub at_unix: u64,
+    pub trigger: String,
+    /// Added, changed, removed.
+    pub applied: [usize; 3],
+    /// The error, when it failed.
+    pub error: Option<String>,
 }
 
 /// Where the scheduled prune stands.
@@ -154,6 +172,18 @@ impl Status {
             self.next_retry_ms = None;
             self.next_retry = None;
         }
+        self.remember(RecentCycle {
+            at_unix: now(),
+            trigger: trigger.to_owned(),
+            applied: done.totals,
+            error: (!done.failures.is_empty()).then(|| {
+                done.failures
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
+        });
         self.last_cycle = Some(LastCycle {
             trigger: trigger.to_owned(),
             at_unix: now(),
@@ -185,8 +215,20 @@ impl Status {
         });
     }
 
-    pub fn cycle_failed(&mut self, error: &str, kind: ErrorKind, failures: u32, next: &Requeue) {
+    fn remember(&mut self, cycle: RecentCycle) {
+        self.recent_cycles.push(cycle);
+        let over = self.recent_cycles.len().saturating_sub(RECENT_CYCLES);
+        self.recent_cycles.drain(..over);
+    }
+
+    pub fn cycle_failed(&mut self, trigger: &str, error: &str, kind: ErrorKind, failures: u32, next: &Requeue) {
         self.cycles += 1;
+        self.remember(RecentCycle {
+            at_unix: now(),
+            trigger: trigger.to_owned(),
+            applied: [0; 3],
+            error: Some(error.to_owned()),
+        });
         self.sync_status = SyncStatus::OutOfSync;
         self.last_error = Some(error.to_owned());
         self.last_error_kind = Some(kind);

@@ -37,6 +37,8 @@ pub struct Snapshot {
     /// has anything to do.
     pub plan_text: Option<String>,
     pub at_unix: u64,
+    /// The revisions applied, oldest first (the swarm's history).
+    pub history: Vec<swarmkeeper_plan::control::Applied>,
 }
 
 impl Snapshot {
@@ -47,6 +49,7 @@ impl Snapshot {
             plan_text: plan
                 .filter(|p| !p.steps.is_empty() || !p.held.is_empty())
                 .map(|p| swarmkeeper_plan::render::text(p, false, false)),
+            history: Vec::new(),
             at_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),

@@ -100,9 +100,58 @@ pub fn main(status: &Status, snapshot: Option<&Snapshot>) -> String {
             stacks(&mut out, &snapshot.view.stacks);
             volumes(&mut out, &snapshot.view);
             pending(&mut out, snapshot);
+            history(&mut out, &snapshot.history);
         }
     }
+    cycles(&mut out, &status.recent_cycles);
     out
+}
+
+fn cycles(out: &mut String, cycles: &[crate::controller::status::RecentCycle]) {
+    if cycles.is_empty() {
+        return;
+    }
+    out.push_str("<section id=\"cycles\"><h2>Recent cycles</h2><div class=\"scroll\"><table><tr><th>when</th><th>trigger</th><th>outcome</th></tr>");
+    for c in cycles.iter().rev() {
+        let outcome = match &c.error {
+            Some(e) => format!("<span class=\"bad\">failed: {}</span>", escape(e)),
+            None => format!(
+                "<span class=\"ok\">ok</span> · {} added, {} changed, {} removed",
+                c.applied[0], c.applied[1], c.applied[2]
+            ),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{outcome}</td></tr>",
+            ago(c.at_unix),
+            escape(&c.trigger)
+        );
+    }
+    out.push_str("</table></div></section>");
+}
+
+fn history(out: &mut String, history: &[swarmkeeper_plan::control::Applied]) {
+    if history.is_empty() {
+        return;
+    }
+    out.push_str("<section id=\"history\"><h2>History</h2><div class=\"scroll\"><table><tr><th>revision</th><th>when</th><th>outcome</th><th>changes</th></tr>");
+    for a in history.iter().rev() {
+        let (class, outcome) = match a.outcome {
+            swarmkeeper_plan::control::Outcome::Applied => ("ok", "applied"),
+            swarmkeeper_plan::control::Outcome::Failed => ("bad", "failed"),
+        };
+        let _ = write!(
+            out,
+            "<tr><td><code>{}</code>{}</td><td>{}</td><td class=\"{class}\">{outcome}</td><td>{} added, {} changed, {} removed</td></tr>",
+            escape(a.revision.get(..12).unwrap_or(&a.revision)),
+            if a.pinned { " (pinned)" } else { "" },
+            ago(a.at_unix),
+            a.counts[0],
+            a.counts[1],
+            a.counts[2]
+        );
+    }
+    out.push_str("</table></div></section>");
 }
 
 fn summary(out: &mut String, status: &Status, snapshot: Option<&Snapshot>) {
@@ -321,7 +370,7 @@ fn stacks(out: &mut String, stacks: &[StackView]) {
                 s.running,
                 s.wanted,
                 s.mode,
-                escape(s.revision.as_deref().map_or("", |r| &r[..r.len().min(12)])),
+                escape(s.revision.as_deref().map_or("", |r| r.get(..12).unwrap_or(r))),
                 if s.pending {
                     "<span class=\"warn\">changes pending</span>"
                 } else {
@@ -433,6 +482,7 @@ mod tests {
             view,
             plan_text: Some("~ service app_<b>".into()),
             at_unix: 0,
+            history: vec![],
         };
         let html = main(&Status::default(), Some(&snapshot));
         for want in [
