@@ -12,10 +12,21 @@ use std::process::{Child, Command, Stdio};
 use common::webdriver::{Browser, artifacts};
 use common::{DesiredDir, eventually, free_port, repo_root, reset, status};
 
+/// A swarmkeeper process of the test: on drop it is stopped as a user
+/// stops it (SIGTERM: the controller releases its lease, so the next test's
+/// `reconcile` is not refused), killed only if it does not stop in time.
 struct Controller(Child);
 
 impl Drop for Controller {
     fn drop(&mut self) {
+        let pid = self.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..60 {
+            if self.0.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -123,7 +134,9 @@ fn swarmkeeper_dashboard_serves_the_page_of_a_directory_from_a_laptop_and_change
     reset(&lab, &[]);
     let dir = DesiredDir::new("dashboard-local");
     dir.stacks(&[("shop", &common::web_compose(1))]);
-    let applied = common::swarmkeeper(&lab, &["reconcile", &dir.arg()]);
+    // --force: the lease of an earlier test's controller may not have
+    // expired yet; this apply is the test's set-up.
+    let applied = common::swarmkeeper(&lab, &["reconcile", &dir.arg(), "--force"]);
     assert_eq!(applied.code, Some(0), "{applied:?}");
     // A change the dashboard shows as pending, and must not apply.
     dir.stacks(&[("shop", &common::web_compose(2))]);

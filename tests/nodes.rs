@@ -190,7 +190,8 @@ fn controller_log(nodes: &NodeLab, port: u16) -> Stdio {
     file.map_or_else(|_| Stdio::null(), Stdio::from)
 }
 
-/// A cluster name of its own per test run (moto keeps what earlier runs made).
+/// A cluster name of its own per test run (moto keeps what earlier runs
+/// made): `test` is a prefix no other test of this file uses.
 fn cluster_name(test: &str) -> String {
     format!("{test}-{}", std::process::id() % 100_000)
 }
@@ -665,7 +666,7 @@ fn the_scheduled_prune_runs_on_every_node_and_removes_what_docker_system_prune_w
     let _serial = common::serial();
     let lab =
         common::lab("the_scheduled_prune_runs_on_every_node_and_removes_what_docker_system_prune_would_but_volumes");
-    let cluster = cluster_name("pr");
+    let cluster = cluster_name("sp");
     // swarmkeeper's own image, from the binary this test run built, in the
     // lab's public registry (where the nodes pull from).
     let tag = format!("{}/lab/swarmkeeper:prune-test", lab["SWARMKEEPER_LAB_PUBLIC_REGISTRY"]);

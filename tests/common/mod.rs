@@ -243,7 +243,7 @@ pub fn reset(lab: &BTreeMap<String, String>, docker_stacks: &[&str]) {
     for s in docker_stacks {
         let _ = docker(lab, &["stack", "rm", s]);
     }
-    // No controls (`swarmkeeper suspend`, `pin`) or history left over from
+    // No controls (`swarmkeeper suspend`, `pin`), history or prune record left over from
     // another test.
     let _ = docker(
         lab,
@@ -253,6 +253,7 @@ pub fn reset(lab: &BTreeMap<String, String>, docker_stacks: &[&str]) {
             "swarmkeeper-control",
             "swarmkeeper-history",
             "swarmkeeper-fetch",
+            "swarmkeeper-maintenance",
         ],
     );
     // The empty state above prunes only what its own owner (`default`)
