@@ -14,10 +14,7 @@
 //! - `follow: true` looks the tag up on every plan: a tag that moved rolls
 //!   the service to the new digest, and the plan says so;
 //! - a registry that cannot be reached never blocks the plan: the service
-//!   keeps its current image (or, new, gets the tag), with a warning; a
-//!   service sent with the tag that way is marked
-//!   ([`crate::labels::IMAGE_UNRESOLVED`]) and looked up again on later
-//!   plans until its registry answers, then pinned;
+//!   keeps its current image (or, new, gets the tag), with a warning;
 //! - a registry that refuses the credentials, or does not have the tag, is
 //!   an error naming the registry: creating or rolling a service to an
 //!   image no node can pull would only break it.
@@ -29,7 +26,6 @@ use swarmkeeper_model::image::ImageRef;
 
 use crate::action::Action;
 use crate::convert::DesiredSwarm;
-use crate::labels;
 use crate::observed::ObservedSwarm;
 use crate::plan::Plan;
 
@@ -80,39 +76,24 @@ pub struct Pinned {
     pub moved: Vec<Moved>,
 }
 
-/// The image a service runs now, split into tag and digest, and whether it
-/// was sent with the tag for want of an answer from its registry.
-#[derive(Debug, Clone, Copy)]
-struct Running<'a> {
-    tag: &'a str,
-    digest: Option<&'a str>,
-    unresolved: bool,
-}
-
-fn running<'a>(observed: &'a ObservedSwarm, service: &str) -> Option<Running<'a>> {
+/// The image a service runs now, split into tag and digest.
+fn running<'a>(observed: &'a ObservedSwarm, service: &str) -> Option<(&'a str, Option<&'a str>)> {
     let spec = &observed.services.iter().find(|s| s.spec.name == service)?.spec;
     let image = spec.task.container.image.as_str();
-    let (tag, digest) = match image.split_once('@') {
+    Some(match image.split_once('@') {
         Some((tag, digest)) => (tag, Some(digest)),
         None => (image, None),
-    };
-    let unresolved = digest.is_none() && spec.labels.get(labels::IMAGE_UNRESOLVED).is_some_and(|t| t == tag);
-    Some(Running {
-        tag,
-        digest,
-        unresolved,
     })
 }
 
 /// Whether a service's image needs a registry lookup in this plan, and if
 /// so which image.
-fn wanted<'a>(policy: ImagePolicy, image: &'a str, running: Option<Running<'_>>) -> Option<&'a str> {
+fn wanted<'a>(policy: ImagePolicy, image: &'a str, running: Option<(&str, Option<&str>)>) -> Option<&'a str> {
     if image.contains('@') || policy.resolve == ImageResolve::Never {
         return None;
     }
-    let unchanged = running.is_some_and(|r| r.tag == image);
-    let retry = running.is_some_and(|r| r.unresolved);
-    (policy.follow || !unchanged || retry).then_some(image)
+    let unchanged = running.is_some_and(|(tag, _)| tag == image);
+    (policy.follow || !unchanged).then_some(image)
 }
 
 /// The images to look up before planning: each at most once.
@@ -154,13 +135,12 @@ pub fn pin(desired: &mut DesiredSwarm, observed: &ObservedSwarm, found: &Lookups
             continue;
         }
         let now = running(observed, &name);
-        let unchanged = now.is_some_and(|r| r.tag == image);
-        let retry = unchanged && now.is_some_and(|r| r.unresolved);
-        let current = now.map(|r| match r.digest {
-            Some(d) => format!("{}@{d}", r.tag),
-            None => r.tag.to_owned(),
+        let unchanged = now.is_some_and(|(tag, _)| tag == image);
+        let current = now.map(|(tag, digest)| match digest {
+            Some(d) => format!("{tag}@{d}"),
+            None => tag.to_owned(),
         });
-        if unchanged && !policy.follow && !retry {
+        if unchanged && !policy.follow {
             // The desired image did not change: keep what runs.
             if let Some(current) = current {
                 spec.task.container.image = current;
@@ -171,7 +151,7 @@ pub fn pin(desired: &mut DesiredSwarm, observed: &ObservedSwarm, found: &Lookups
         match found.get(&image) {
             Some(Lookup::Digest(digest)) => {
                 if unchanged
-                    && let Some(Running { digest: from, .. }) = now
+                    && let Some((_, from)) = now
                     && from != Some(digest.as_str())
                 {
                     pinned.moved.push(Moved {
@@ -197,14 +177,9 @@ pub fn pin(desired: &mut DesiredSwarm, observed: &ObservedSwarm, found: &Lookups
                         spec.task.container.image = current.clone();
                         format!("the service keeps `{current}`")
                     }
-                    _ => "it is sent as the tag, and each node pulls the tag itself (nodes may run different images); \
-                          it is looked up again on each plan until its registry answers"
+                    _ => "it is sent as the tag, and each node pulls the tag itself (nodes may run different images)"
                         .to_owned(),
                 };
-                let sent_bare = !spec.task.container.image.contains('@');
-                if sent_bare && (!unchanged || retry) {
-                    spec.labels.insert(labels::IMAGE_UNRESOLVED.to_owned(), image.clone());
-                }
                 pinned.warnings.push(format!(
                     "service `{name}`: image `{image}` could not be resolved to a digest ({why}): {keeps}"
                 ));

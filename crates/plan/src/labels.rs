@@ -22,12 +22,6 @@ pub const REVISION: &str = "io.swarmkeeper.revision";
 /// pull credentials were last sent (unix seconds). Bookkeeping, like
 /// [`REVISION`]: it never causes an update itself, a renewal does.
 pub const CREDENTIALS_SENT: &str = "io.swarmkeeper.credentials-sent";
-/// On services sent with a bare tag because its registry could not be
-/// reached (value: the tag): the tag is looked up again on each plan until
-/// it resolves, and the service is then pinned (one update). Without it an
-/// unchanged image is never looked up again, and a registry that was down
-/// when the service was created would leave it unpinned for good.
-pub const IMAGE_UNRESOLVED: &str = "io.swarmkeeper.image-unresolved";
 /// Content hash of a config or secret revision.
 pub const CONTENT_HASH: &str = "io.swarmkeeper.content-hash";
 

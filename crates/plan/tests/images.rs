@@ -174,52 +174,6 @@ fn an_unreachable_registry_warns_and_blocks_nothing() {
 }
 
 #[test]
-fn a_service_created_while_its_registry_was_down_is_pinned_once_it_answers() {
-    use swarmkeeper_plan::labels::IMAGE_UNRESOLVED;
-    let image = "reg.example:5000/app:1";
-    let down = Lookup::Unreachable("no answer within 10s".into());
-    // Created while the registry is down: the tag, marked as unresolved.
-    let mut d = desired(image, "");
-    images::pin(&mut d, &ObservedSwarm::default(), &found(image, down.clone())).expect("no error");
-    let plan = diff(&d, &ObservedSwarm::default(), &PlanOptions::default()).expect("plan");
-    let mut swarm = ObservedSwarm::default();
-    simulate::apply(&plan, &mut swarm);
-    assert_eq!(
-        swarm.services[0].spec.labels.get(IMAGE_UNRESOLVED).map(String::as_str),
-        Some(image)
-    );
-    // The next plan looks the tag up again, unlike an unchanged pinned one.
-    let again = images::lookups(&desired(image, ""), &swarm);
-    assert_eq!(again.into_iter().collect::<Vec<_>>(), vec![image.to_owned()]);
-    // Still down: nothing to do (zero writes), the mark stays.
-    let mut d = desired(image, "");
-    let pinned = images::pin(&mut d, &swarm, &found(image, down)).expect("no error");
-    assert!(
-        pinned.warnings[0].contains(&format!("keeps `{image}`")),
-        "{:?}",
-        pinned.warnings
-    );
-    assert!(
-        diff(&d, &swarm, &PlanOptions::default())
-            .expect("plan")
-            .steps
-            .is_empty()
-    );
-    // It answers: one update pins it, drops the mark, and the plan says so.
-    let mut d = desired(image, "");
-    let pinned = images::pin(&mut d, &swarm, &found(image, Lookup::Digest(AAA.into()))).expect("no error");
-    assert_eq!(d.services["s_app"].task.container.image, format!("{image}@{AAA}"));
-    assert!(!d.services["s_app"].labels.contains_key(IMAGE_UNRESOLVED));
-    let mut plan = diff(&d, &swarm, &PlanOptions::default()).expect("plan");
-    images::annotate(&mut plan, &pinned);
-    assert_eq!(plan.steps.len(), 1, "{plan:?}");
-    assert!(format!("{plan:?}").contains("an unpinned image"), "{plan:?}");
-    simulate::apply(&plan, &mut swarm);
-    // Pinned now: never looked up again.
-    assert!(images::lookups(&desired(image, ""), &swarm).is_empty());
-}
-
-#[test]
 fn refused_credentials_or_a_missing_tag_are_errors_naming_the_registry() {
     let image = "reg.example:5000/app:1";
     for (lookup, says) in [
