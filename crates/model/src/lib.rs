@@ -5,7 +5,8 @@
 //! Raw YAML becomes a spanned [`yaml::Node`] tree, then the typed, validated
 //! [`DesiredState`]. Every problem becomes a [`Diagnostic`] with file, line
 //! and column; a state with any error is never returned. This crate reads
-//! files (through a [`SourceTree`]) and nothing else: no network, no environment lookups of its own.
+//! files (through a [`SourceTree`]) and nothing else: no network, no environment lookups of its own
+//! (the keys for SOPS files come in from the caller).
 //!
 //! - [`tree`], [`source`], [`yaml`]: reading files and parsing YAML into
 //!   spanned nodes; [`diagnostic`]: findings with positions;
@@ -18,7 +19,10 @@
 //! - [`compose`]: compose files' types, keys, decoder by section and
 //!   cross-references;
 //! - [`load`]: the loader that ties these together; [`validate`]: checks
-//!   across files (routes against stacks, volumes against the cluster).
+//!   across files (routes against stacks, volumes against the cluster);
+//! - [`sops`]: SOPS-encrypted files, decrypted in memory at load with the
+//!   caller's keys ([`sops::DataKeys`]: age identities here, AWS KMS
+//!   through the binary).
 
 pub mod compose;
 pub mod config;
@@ -27,6 +31,7 @@ pub mod diagnostic;
 pub mod image;
 pub mod load;
 pub mod schema;
+pub mod sops;
 pub mod source;
 pub mod syntax;
 pub mod tree;
@@ -38,7 +43,7 @@ pub use syntax::duration;
 
 pub use config::Config;
 pub use diagnostic::{Diagnostic, Diagnostics, ResolvedDiagnostic, Severity};
-pub use load::{DesiredState, LoadOutcome, ROOT_FILE, Stack, load_dir, load_tree};
+pub use load::{DesiredState, LoadOutcome, ROOT_FILE, Stack, load_dir, load_dir_with, load_tree, load_tree_with};
 pub use source::Sources;
 pub use syntax::interpolate::Variables;
 pub use tree::{DirTree, MemoryTree, SourceTree};

@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::compose::ComposeFile;
-use crate::compose::decode::{FileAccess, decode_compose};
+use crate::compose::decode::{EnvFileVars, FileAccess, decode_compose};
 use crate::config::{Config, StackRef, decode_config};
 use crate::decode::Decoder;
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::sops::{self, DataKeys, NoKeys};
 use crate::source::{FileId, Sources, Span};
 use crate::syntax::envfile::parse_env_file;
 use crate::syntax::interpolate::{InterpolationError, Variables, interpolate};
@@ -59,9 +60,24 @@ pub fn load_dir(root: &Path, environment: &Variables) -> LoadOutcome {
 }
 
 /// Load and validate the files of `tree` (a directory or a snapshot).
+/// A SOPS-encrypted file is an error saying how to give a key.
 pub fn load_tree(tree: &dyn SourceTree, environment: &Variables) -> LoadOutcome {
+    load_tree_with(tree, environment, &NoKeys)
+}
+
+/// [`load_dir`], decrypting SOPS-encrypted files with `keys`.
+pub fn load_dir_with(root: &Path, environment: &Variables, keys: &dyn DataKeys) -> LoadOutcome {
+    load_tree_with(&DirTree::new(root), environment, keys)
+}
+
+/// [`load_tree`], decrypting SOPS-encrypted files (compose configs and
+/// secrets, env files) in memory with `keys`. Decrypted bytes go into the
+/// state's contents and variables only: never into `sources` (what
+/// diagnostics show) nor the revision digest.
+pub fn load_tree_with(tree: &dyn SourceTree, environment: &Variables, keys: &dyn DataKeys) -> LoadOutcome {
     let mut loader = Loader {
         tree,
+        keys,
         sources: Sources::default(),
         diags: Diagnostics::default(),
         declared: Declared::default(),
@@ -103,6 +119,7 @@ pub fn load_tree(tree: &dyn SourceTree, environment: &Variables) -> LoadOutcome 
 
 struct Loader<'t> {
     tree: &'t dyn SourceTree,
+    keys: &'t dyn DataKeys,
     sources: Sources,
     diags: Diagnostics,
     /// What the root file declares (see [`check_declared`]).
@@ -192,13 +209,15 @@ impl Loader<'_> {
         let what = format!("stacks.{name}.compose");
         let compose_rel = self.inside_root(Path::new(""), &stack_ref.compose.to_string_lossy(), at, &what)?;
         let mut vars = Variables::new();
+        // Values of a SOPS-encrypted stack env file: an environment value
+        // that holds one is sensitive.
+        let mut sealed: Vec<String> = Vec::new();
         if let Some(env_file) = &stack_ref.env_file {
             let at = stack_ref.env_file_at.or(at);
             let what = format!("stacks.{name}.env_file");
             let rel = self.inside_root(Path::new(""), &env_file.to_string_lossy(), at, &what)?;
-            let id = self.read_text(&rel, at, &format!("stacks.{name}.env_file"))?;
-            let parsed = parse_env_file(id, &self.sources, &mut self.diags);
-            if parsed.is_empty() {
+            let (id, parsed) = self.env_file(&rel, at, &what)?;
+            if parsed.vars.is_empty() {
                 self.diags.warning_help(
                     "empty-env-file",
                     Some(self.sources.span_at(id, 0, 0)),
@@ -206,7 +225,10 @@ impl Loader<'_> {
                     "add KEY=value lines, or remove `env_file` from the stack",
                 );
             }
-            for (k, v, _) in parsed {
+            for (k, v) in parsed.vars {
+                if parsed.sensitive && !v.is_empty() {
+                    sealed.push(v.clone());
+                }
                 vars.insert(k, v);
             }
         }
@@ -248,6 +270,12 @@ impl Loader<'_> {
             for (key, value) in svc.environment.iter_mut() {
                 if value.is_none() {
                     *value = vars.get(key).cloned();
+                }
+                if value
+                    .as_deref()
+                    .is_some_and(|v| sealed.iter().any(|s| v.contains(s.as_str())))
+                {
+                    svc.sensitive_env.insert(key.clone());
                 }
             }
         }
@@ -369,6 +397,75 @@ impl Loader<'_> {
             _ => format!("`{what}`: cannot read {}: {e}", rel.display()),
         };
         self.diags.error_help(code, at, message, help);
+    }
+
+    /// An env file's variables, decrypted when it is SOPS-encrypted (then
+    /// its ciphertext is the source, never its cleartext).
+    fn env_file(&mut self, rel: &Path, at: Option<Span>, what: &str) -> Option<(FileId, EnvFileVars)> {
+        let bytes = self.read_bytes(rel, at, what)?;
+        let name = rel.to_string_lossy().into_owned();
+        if !sops::is_encrypted(&name, &bytes) {
+            let id = self.add_text(rel, bytes, what)?;
+            let vars = parse_env_file(id, &self.sources, &mut self.diags)
+                .into_iter()
+                .map(|(k, v, _)| (k, v))
+                .collect();
+            return Some((id, EnvFileVars { vars, sensitive: false }));
+        }
+        let decrypted = self.unseal(rel, &bytes, at, what)?;
+        let id = self.add_text(rel, bytes, what)?;
+        let vars = if sops::Format::of(&name) == sops::Format::Dotenv {
+            decrypted.pairs
+        } else {
+            // A binary SOPS file holding KEY=value lines: parsed apart, so
+            // that no diagnostic shows a line of cleartext.
+            let mut scratch = Sources::default();
+            let text = String::from_utf8_lossy(&decrypted.content).into_owned();
+            let sid = scratch.add(rel, text);
+            let mut diags = Diagnostics::default();
+            let vars = parse_env_file(sid, &scratch, &mut diags);
+            let bad: Vec<String> = diags
+                .iter()
+                .filter(|d| d.severity == crate::Severity::Error)
+                .filter_map(|d| d.span.map(|s| s.line.to_string()))
+                .collect();
+            if !bad.is_empty() {
+                self.diags.error_help(
+                    "invalid-env-file",
+                    at,
+                    format!(
+                        "`{what}`: {} decrypts to lines that are not KEY=value (line {}); their text is not shown",
+                        rel.display(),
+                        bad.join(", ")
+                    ),
+                    "fix them with `sops edit`",
+                );
+                return None;
+            }
+            vars.into_iter().map(|(k, v, _)| (k, v)).collect()
+        };
+        Some((id, EnvFileVars { vars, sensitive: true }))
+    }
+
+    /// Decrypt a SOPS file, or record why not at `at`.
+    fn unseal(&mut self, rel: &Path, bytes: &[u8], at: Option<Span>, what: &str) -> Option<sops::Decrypted> {
+        match sops::decrypt(&rel.to_string_lossy(), bytes, self.keys) {
+            Ok(Some(d)) => Some(d),
+            Ok(None) => Some(sops::Decrypted {
+                content: bytes.to_vec(),
+                pairs: Vec::new(),
+            }),
+            Err(e) => {
+                let code = match e {
+                    sops::SopsError::Mac | sops::SopsError::Value { .. } => "sops-tampered",
+                    sops::SopsError::Key(_) => "sops-key",
+                    sops::SopsError::Format(_) => "sops-format",
+                };
+                self.diags
+                    .error_help(code, at, format!("`{what}`: {} {e}", rel.display()), e.help());
+                None
+            }
+        }
     }
 
     /// Read a text file and register it as a source.
@@ -554,22 +651,16 @@ struct StackFiles<'a, 't> {
 }
 
 impl FileAccess for StackFiles<'_, '_> {
-    fn read_env_file(&mut self, path: &str, span: Span, d: &mut Decoder) -> Option<Vec<(String, String)>> {
+    fn read_env_file(&mut self, path: &str, span: Span, d: &mut Decoder) -> Option<EnvFileVars> {
         let before = self.loader.diags.len();
         let rel = self
             .loader
             .inside_root(&self.base.clone(), path, Some(span), "env_file");
-        let id = rel
+        let vars = rel
             .as_ref()
-            .and_then(|rel| self.loader.read_text(rel, Some(span), "env_file"));
+            .and_then(|rel| self.loader.env_file(rel, Some(span), "env_file"));
         move_new_diags(&mut self.loader.diags, before, d);
-        let id = id?;
-        Some(
-            parse_env_file(id, &self.loader.sources, d.diags)
-                .into_iter()
-                .map(|(k, v, _)| (k, v))
-                .collect(),
-        )
+        vars.map(|(_, v)| v)
     }
 
     fn read_file(&mut self, path: &str, span: Span, what: &str, d: &mut Decoder) -> Option<(PathBuf, Vec<u8>)> {
@@ -578,6 +669,11 @@ impl FileAccess for StackFiles<'_, '_> {
         let bytes = rel
             .as_ref()
             .and_then(|rel| self.loader.read_bytes(rel, Some(span), what));
+        // A SOPS-encrypted config or secret holds its cleartext, in memory.
+        let bytes = match (&rel, bytes) {
+            (Some(rel), Some(b)) => self.loader.unseal(rel, &b, Some(span), what).map(|d| d.content),
+            _ => None,
+        };
         move_new_diags(&mut self.loader.diags, before, d);
         Some((rel?, bytes?))
     }

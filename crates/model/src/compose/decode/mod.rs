@@ -32,11 +32,27 @@ mod volumes;
 
 /// What decoding needs from the loader: reading env files and recording
 /// files that must exist. Paths are as written, relative to the compose file.
+/// The variables of an env file; `sensitive` when it was SOPS-encrypted
+/// (its values are then shown as `(sensitive)` in plans).
+#[derive(Default)]
+pub struct EnvFileVars {
+    pub vars: Vec<(String, String)>,
+    pub sensitive: bool,
+}
+
+impl std::fmt::Debug for EnvFileVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.vars.iter().map(|(k, _)| k.as_str()).collect();
+        write!(f, "EnvFileVars({keys:?}, sensitive: {})", self.sensitive)
+    }
+}
+
 pub trait FileAccess {
     /// Variables of a service `env_file`, or `None` after reporting why not.
-    fn read_env_file(&mut self, path: &str, span: Span, d: &mut Decoder) -> Option<Vec<(String, String)>>;
+    fn read_env_file(&mut self, path: &str, span: Span, d: &mut Decoder) -> Option<EnvFileVars>;
     /// Read a referenced file that must lie inside the desired-state
-    /// directory; returns its path relative to that directory and its bytes.
+    /// directory; returns its path relative to that directory and its bytes
+    /// (decrypted, for a SOPS-encrypted file).
     fn read_file(&mut self, path: &str, span: Span, what: &str, d: &mut Decoder) -> Option<(PathBuf, Vec<u8>)>;
 }
 

@@ -36,6 +36,8 @@ pub(super) fn decode_service(
     let mut has_image = false;
     let mut sensitive_at: Option<&Node> = None;
     let mut policy_at: Option<&Node> = None;
+    // Keys set by SOPS-encrypted env files: sensitive whatever their name.
+    let mut sealed_keys = std::collections::BTreeSet::new();
     for (k, v) in entries {
         let key = k.as_scalar().unwrap_or_default();
         let p = format!("{path}.{key}");
@@ -77,8 +79,11 @@ pub(super) fn decode_service(
             }
             "env_file" => {
                 for (file, span) in env_file_list(v, &p, d) {
-                    if let Some(vars) = files.read_env_file(&file, span, d) {
-                        for (key, value) in vars {
+                    if let Some(file) = files.read_env_file(&file, span, d) {
+                        for (key, value) in file.vars {
+                            if file.sensitive {
+                                sealed_keys.insert(key.clone());
+                            }
                             env_from_files.insert(key, Some(value));
                         }
                     }
@@ -165,12 +170,16 @@ pub(super) fn decode_service(
         );
     }
     // env_file values first, `environment` overrides them (as docker does).
+    let env_inline_keys: std::collections::BTreeSet<String> = env_inline.keys().cloned().collect();
     if env_from_files.is_empty() {
         env_from_files = env_inline;
     } else {
         env_from_files.extend(env_inline);
     }
     svc.environment = env_from_files;
+    // A key `environment:` sets again is no longer the file's value.
+    svc.sensitive_env
+        .extend(sealed_keys.into_iter().filter(|k| !env_inline_keys.contains(k)));
     // A key listed as sensitive that the environment lacks is most likely
     // a typo, which would leave the real key's value visible in plans.
     for item in sensitive_at.and_then(Node::as_seq).unwrap_or_default() {
