@@ -11,6 +11,7 @@ mod controller;
 mod cycle;
 mod dashboard;
 mod execute;
+mod keys;
 mod progress;
 mod reach;
 mod registries;

@@ -4,7 +4,9 @@
 //! content, the swarm's join token — and every output channel is searched
 //! for them: stdout and stderr of `validate`, `reconcile --dry-run` (text
 //! and JSON), `reconcile`, `--help`, and of `swarmkeeper run` its logs,
-//! `/status` and `/metrics`.
+//! `/status` and `/metrics`. The stack also holds SOPS-encrypted files (a
+//! secret and an env file, tests/fixtures/sops, opened with the TEST age
+//! key): their cleartext is searched for too.
 
 mod common;
 
@@ -17,6 +19,20 @@ use common::{DesiredDir, docker, free_port, get, reset};
 const GIT_TOKEN: &str = "ghp_sealedGitToken4711";
 const DB_PASSWORD: &str = "sealed-Db-Passw0rd-4711";
 const FILE_SECRET: &str = "sealed-file-secret-4711";
+/// The cleartext of tests/fixtures/sops/password.txt and of app.env's values.
+const SOPS_SECRET: &str = "correct horse battery staple";
+const SOPS_ENV_VALUE: &str = "s3cr3t-env-value";
+
+fn sops_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(common::repo_root().join("tests/fixtures/sops").join(name)).expect("a SOPS fixture")
+}
+
+/// The SOPS files of [`STACK`], encrypted, beside it in `dir`.
+fn write_sops_files(dir: &DesiredDir) {
+    for (name, fixture) in [("sops-password.txt", "password.txt"), ("app.env", "app.env")] {
+        dir.write(name, &String::from_utf8(sops_fixture(fixture)).expect("text"));
+    }
+}
 
 fn token_url(port: u16) -> String {
     format!("https://bot:{GIT_TOKEN}@127.0.0.1:{port}/ops/platform.git")
@@ -24,7 +40,14 @@ fn token_url(port: u16) -> String {
 
 /// Every known secret value, the swarm's join tokens included.
 fn secrets(lab: &BTreeMap<String, String>) -> Vec<String> {
-    let mut out = vec![GIT_TOKEN.to_owned(), DB_PASSWORD.to_owned(), FILE_SECRET.to_owned()];
+    let mut out = vec![
+        GIT_TOKEN.to_owned(),
+        DB_PASSWORD.to_owned(),
+        FILE_SECRET.to_owned(),
+        SOPS_SECRET.to_owned(),
+        SOPS_ENV_VALUE.to_owned(),
+        "line one".to_owned(),
+    ];
     for role in ["worker", "manager"] {
         let token = docker(lab, &["swarm", "join-token", "-q", role]);
         assert_eq!(token.code, Some(0), "{token:?}");
@@ -55,6 +78,10 @@ fn command(lab: &BTreeMap<String, String>, args: &[&str], git_port: u16) -> Comm
         .envs(lab)
         .env("NO_COLOR", "1")
         .env("DB_PASSWORD", DB_PASSWORD)
+        .env(
+            "SOPS_AGE_KEY_FILE",
+            common::repo_root().join("tests/fixtures/sops/test-age-key.txt"),
+        )
         .env("SWARMKEEPER_GIT", token_url(git_port));
     c
 }
@@ -74,13 +101,16 @@ fn output(lab: &BTreeMap<String, String>, args: &[&str], git_port: u16) -> (Opti
 const STACK: &str = "services:
   db:
     image: swarmkeeper-lab/web:1
+    env_file: ./app.env
     environment:
       DB_PASSWORD: ${DB_PASSWORD}
       PLAIN: visible
-    secrets: [dbpass]
+    secrets: [dbpass, sopspass]
 secrets:
   dbpass:
     file: ./dbpass.txt
+  sopspass:
+    file: ./sops-password.txt
 ";
 
 fn cluster_state() -> String {
@@ -201,9 +231,11 @@ fn no_output_channel_shows_a_secret_value() {
 
     let stacks = DesiredDir::new("sealed-stacks");
     stacks.write("dbpass.txt", FILE_SECRET);
+    write_sops_files(&stacks);
     stacks.stacks(&[("sealed", STACK)]);
     let clustered = DesiredDir::new("sealed-cluster");
     clustered.write("dbpass.txt", FILE_SECRET);
+    write_sops_files(&clustered);
     clustered.write("sealed.yml", STACK);
     clustered.write("swarmkeeper.yaml", &cluster_state());
 
@@ -252,6 +284,37 @@ fn no_output_channel_shows_a_secret_value() {
         ],
     );
     assert!(env.stdout.contains(DB_PASSWORD), "{env:?}");
+    // So did the SOPS env file's value, decrypted, and its secret.
+    assert!(env.stdout.contains(SOPS_ENV_VALUE), "{env:?}");
+    let secrets_of = docker(
+        &lab,
+        &[
+            "service",
+            "inspect",
+            "sealed_db",
+            "--format",
+            "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.File.Name}} {{end}}",
+        ],
+    );
+    assert!(secrets_of.stdout.contains("sopspass"), "{secrets_of:?}");
+    // The engine holds the cleartext, as `sops decrypt` gives it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let container = loop {
+        let ps = docker(
+            &lab,
+            &["ps", "-q", "--filter", "label=com.docker.swarm.service.name=sealed_db"],
+        );
+        if let Some(id) = ps.stdout.lines().next() {
+            break id.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sealed_db container runs: {ps:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let inside = docker(&lab, &["exec", &container, "cat", "/run/secrets/sopspass"]);
+    assert_eq!(inside.stdout, format!("{SOPS_SECRET}\n"), "{inside:?}");
 
     // The controller on the directory: it acts (a drift put back), logs at debug.
     let _ = docker(&lab, &["service", "update", "-d", "--env-add", "SNEAKY=1", "sealed_db"]);

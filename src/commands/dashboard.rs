@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use swarmkeeper_model::load_dir;
+use crate::keys::load_dir;
 use swarmkeeper_plan::PlanOptions;
 use swarmkeeper_plan::cluster_status::{HealthStatus, SyncStatus};
 

@@ -19,10 +19,10 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use crate::keys::load_dir;
 use serde::Serialize;
 use swarmkeeper_aws::execute::AwsOutcome;
 use swarmkeeper_aws::{Aws, AwsIds};
-use swarmkeeper_model::load_dir;
 use swarmkeeper_plan::aws::AwsAction;
 use swarmkeeper_plan::aws::desired::ssm_prefix;
 use swarmkeeper_plan::aws::names::destroying_parameter;

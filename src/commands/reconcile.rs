@@ -13,7 +13,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde::Serialize;
-use swarmkeeper_model::{DesiredState, LoadOutcome, load_dir};
+use swarmkeeper_model::{DesiredState, LoadOutcome};
+
+use crate::keys::load_dir;
 use swarmkeeper_plan::{Plan, PlanOptions, render};
 
 use super::process_environment;

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use serde::Serialize;
-use swarmkeeper_model::{ResolvedDiagnostic, load_dir};
+use swarmkeeper_model::ResolvedDiagnostic;
+
+use crate::keys::load_dir;
 
 use super::process_environment;
 use crate::cli::{OutputFormat, ValidateArgs};

@@ -28,6 +28,8 @@ PUBLIC_REGISTRY_PORT=${SWARMKEEPER_LAB_PUBLIC_REGISTRY_PORT:-45126}
 MOTO_ACCOUNT=123456789012
 HOME=${HOME:-/root}
 VENV=${XDG_CACHE_HOME:-$HOME/.cache}/swarmkeeper/moto-venv
+# Tools from the npm registry the tests run (tests/lab/npm: sops-age).
+NPM_TOOLS=${XDG_CACHE_HOME:-$HOME/.cache}/swarmkeeper/lab-npm
 
 # Address plan (all inside 10.213.0.0/16, which the lab owns):
 #   10.213.0.0/24    skbr0  the lab bridge; the manager (this host) is .1,

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use swarmkeeper_model::{LoadOutcome, Variables, load_dir, load_tree};
+use swarmkeeper_model::{LoadOutcome, Variables};
+
+use crate::keys::{load_dir, load_tree};
 use tokio::sync::{Notify, mpsc, watch};
 
 use super::{Metrics, Shared};
