@@ -50,6 +50,13 @@ pub struct Providers {
     pub registries: Registries,
     /// Digests found lately (a followed tag is asked again after a minute).
     pub lookups: LookupCache,
+    /// A dry run: the swarm's revision key is read but never created (a
+    /// swarm without one gets provisional names, and a warning says so).
+    pub dry_run: bool,
+    /// Without a cluster: the AWS connection that reads the state's
+    /// configs and secrets kept in AWS, and why there is none.
+    pub values_aws: Option<Aws>,
+    pub values_error: Option<String>,
 }
 
 /// A plan and what executing it needs.
@@ -179,6 +186,9 @@ impl Providers {
             notes: Vec::new(),
             registries: Registries::default(),
             lookups: LookupCache::default(),
+            dry_run: false,
+            values_aws: None,
+            values_error: None,
         };
         let Some(cluster) = &state.config.cluster else {
             if how.adopt_swarm {
@@ -187,6 +197,7 @@ impl Providers {
             let engine = Engine::connect().await?;
             providers.local_node = engine.require_manager().await?.node_id;
             providers.engine = Some(engine);
+            providers.follow_values(state).await;
             return Ok(providers);
         };
         providers.follow(state).await;
@@ -274,6 +285,7 @@ impl Providers {
     /// region changed, let go when the cluster is no longer declared.
     /// Returns whether the connection changed.
     pub async fn follow(&mut self, state: &DesiredState) -> bool {
+        self.follow_values(state).await;
         let Some(cluster) = &state.config.cluster else {
             let changed = self.aws.is_some();
             self.aws = None;
@@ -304,6 +316,66 @@ impl Providers {
             }
         }
         true
+    }
+
+    /// Without a cluster, a state whose configs or secrets come from AWS
+    /// (`x-swarmkeeper.source`) needs a connection of its own, in the
+    /// region of the process's AWS configuration (`AWS_REGION`).
+    async fn follow_values(&mut self, state: &DesiredState) {
+        if state.config.cluster.is_some() || state.references().is_empty() {
+            self.values_aws = None;
+            return;
+        }
+        if self.values_aws.is_some() {
+            return;
+        }
+        let region = std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .ok()
+            .filter(|r| !r.is_empty());
+        let Some(region) = region else {
+            self.values_error = Some(
+                "the state reads configs or secrets from AWS and declares no cluster: set AWS_REGION to the region of its parameters and secrets".to_owned(),
+            );
+            return;
+        };
+        match Aws::connect_checked(&region).await {
+            Ok(aws) => {
+                tracing::info!(region = %region, "configs or secrets come from AWS: connected");
+                self.values_aws = Some(aws);
+                self.values_error = None;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, region = %region, "cannot connect to AWS for the state's values");
+                self.values_error = Some(e.to_string());
+            }
+        }
+    }
+
+    /// `state` with the bytes of each config and secret it keeps in AWS,
+    /// read now (each value once); unchanged when it names none. A value
+    /// that cannot be read fails the plan: nothing is changed.
+    async fn with_values(&self, state: &DesiredState) -> anyhow::Result<Option<DesiredState>> {
+        let refs = state.references();
+        if refs.is_empty() {
+            return Ok(None);
+        }
+        let aws = match (&state.config.cluster, &self.aws, &self.values_aws) {
+            (Some(_), Some(aws), _) => aws,
+            (None, _, Some(aws)) => aws,
+            (Some(_), None, _) => anyhow::bail!(
+                "configs or secrets come from AWS and there is no AWS connection ({}): nothing is planned until it is back",
+                self.aws_error.as_deref().unwrap_or("not connected")
+            ),
+            (None, _, None) => anyhow::bail!(
+                "{}",
+                self.values_error
+                    .as_deref()
+                    .unwrap_or("configs or secrets come from AWS and there is no AWS connection")
+            ),
+        };
+        let values = aws.values(&refs).await?;
+        Ok(Some(state.with_values(&values)))
     }
 
     pub async fn plan(&self, state: &DesiredState, opts: &PlanOptions) -> anyhow::Result<Planned> {
@@ -350,7 +422,15 @@ impl Providers {
             let ids = AwsIds::from_observed(&cluster.name, &vpc, &observed_aws);
             aws_part = Some((desired, observed_aws, ids));
         }
-        let mut desired = desired_swarm_with(state, &shared);
+        // Revisions are named under the swarm's key (created on first use).
+        let key = match &self.engine {
+            Some(engine) => engine.revision_key(!self.dry_run).await?,
+            // No swarm yet: its steps wait for it, and are planned again
+            // (with the key it then stores) once it exists.
+            None => swarmkeeper_swarm::revision_key::provisional()?,
+        };
+        let with_values = self.with_values(state).await?;
+        let mut desired = desired_swarm_with(with_values.as_ref().unwrap_or(state), &shared, &key.key);
         desired.revision = Some(state.revision.clone());
         let opts = PlanOptions {
             nodes: NodeContext {
@@ -384,6 +464,12 @@ impl Providers {
             (None, _) => SwarmSeen::NotFormed,
         };
         let mut plan = diff_cluster(&desired, seen, aws_part.as_ref().map(|(d, o, _)| (d, o)), &opts)?;
+        if !key.stored && !desired.files.is_empty() {
+            plan.warnings.push(format!(
+                "the swarm has no revision key yet (config `{}`): config and secret names in this dry run are provisional; the first apply creates the key and names them",
+                swarmkeeper_swarm::revision_key::KEY_CONFIG
+            ));
+        }
         images::annotate(&mut plan, &pinned);
         plan.warnings.extend(credential_warnings);
         let observed = observed.unwrap_or_default();

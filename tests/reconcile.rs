@@ -62,7 +62,7 @@ fn create_update_and_stay_idempotent() {
     assert_eq!(report["changes"], false);
     assert_eq!(report["api_calls"]["swarm"]["writes"], 0, "{report:#}");
     let run = swarmkeeper(&lab, &["reconcile", &dir.arg(), "--verbose"]);
-    assert!(run.stdout.contains("Engine API calls: 9 reads, 0 writes."), "{run:?}");
+    assert!(run.stdout.contains("Engine API calls: 10 reads, 0 writes."), "{run:?}");
 
     // Image web:1 → web:2: one field-level update, and the task serves the new page.
     dir.stacks(&[(
@@ -409,7 +409,8 @@ fn an_update_racing_another_writer_is_retried_with_the_new_version() {
         let state = swarmkeeper_model::load_dir(&dir.path, &Default::default())
             .state
             .expect("valid");
-        let plan = diff(&desired_swarm(&state), &observed, &PlanOptions::default()).expect("plan");
+        let key = engine.revision_key(false).await.expect("revision key").key;
+        let plan = diff(&desired_swarm(&state, &key), &observed, &PlanOptions::default()).expect("plan");
         assert_eq!(plan.steps.len(), 1);
         // Another writer updates the service after we observed it.
         let other = docker(

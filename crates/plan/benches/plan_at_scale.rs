@@ -207,7 +207,9 @@ fn plan(w: &World) -> Plan {
             shared.insert(v.clone(), format!("{}.efs", fs.id));
         }
     }
-    let desired = desired_swarm_with(&w.state, &shared);
+    let key = swarmkeeper_plan::revision_key::RevisionKey::new(b"swarmkeeper bench revision key".to_vec())
+        .expect("long enough");
+    let desired = desired_swarm_with(&w.state, &shared, &key);
     let opts = PlanOptions {
         nodes: NodeContext {
             now_unix: 2_000_000_000,

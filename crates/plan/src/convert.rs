@@ -4,18 +4,19 @@
 //! stack labels, the default network, network aliases, sorted environment.
 //!
 //! Differences from docker, on purpose: configs and secrets are named
-//! `<stack>_<name>_<hash>` (swarm objects are immutable; a new name per
-//! content lets services move to a new revision), every engine default is
+//! `<stack>_<name>_<suffix>`, the suffix a keyed hash of the content under
+//! the cluster's [`RevisionKey`] (swarm objects are immutable; a new name
+//! per content lets services move to a new revision), every engine default is
 //! filled in explicitly, and ownership labels are added to service,
 //! network, config and secret labels (never to container labels).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sha2::{Digest, Sha256};
-use swarmkeeper_model::compose::{self, ComposeFile, Content, MountType, PublishMode, Service, ServiceMode};
+use swarmkeeper_model::compose::{self, ComposeFile, MountType, PublishMode, Service, ServiceMode};
 use swarmkeeper_model::{DesiredState, Stack};
 
 use crate::labels;
+use crate::revision_key::RevisionKey;
 use crate::spec::*;
 
 /// Everything a desired state asks of the swarm.
@@ -71,17 +72,15 @@ pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
 pub const EFS_NFS_OPTIONS: &str = "nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport";
 
-/// Hex characters of the content hash in config/secret names.
-pub const HASH_LEN: usize = 10;
-
-pub fn desired_swarm(state: &DesiredState) -> DesiredSwarm {
-    desired_swarm_with(state, &SharedVolumes::new())
+pub fn desired_swarm(state: &DesiredState, key: &RevisionKey) -> DesiredSwarm {
+    desired_swarm_with(state, &SharedVolumes::new(), key)
 }
 
 /// The swarm side, knowing the NFS address of each shared cluster volume
-/// whose file system exists. A service mounting a shared volume without an
-/// address yet is deferred to a later round.
-pub fn desired_swarm_with(state: &DesiredState, shared: &SharedVolumes) -> DesiredSwarm {
+/// whose file system exists, with revisions named under `key`. A service
+/// mounting a shared volume without an address yet is deferred to a later
+/// round.
+pub fn desired_swarm_with(state: &DesiredState, shared: &SharedVolumes, key: &RevisionKey) -> DesiredSwarm {
     let mut out = DesiredSwarm {
         owner: state.config.owner().to_owned(),
         ..DesiredSwarm::default()
@@ -94,7 +93,7 @@ pub fn desired_swarm_with(state: &DesiredState, shared: &SharedVolumes) -> Desir
     }
     for (name, stack) in &state.stacks {
         out.stacks.insert(name.clone());
-        convert_stack(name, stack, &mut out);
+        convert_stack(name, stack, key, &mut out);
     }
     // Everything the state creates carries its owner (services, networks,
     // configs, secrets), over any label of that name in a compose file.
@@ -175,12 +174,6 @@ fn owned_labels(stack: &str, extra: &BTreeMap<String, String>) -> BTreeMap<Strin
     l
 }
 
-/// Short content hash used in config and secret names.
-pub fn content_hash(content: &Content) -> String {
-    let digest = Sha256::digest(&content.0);
-    digest.iter().map(|b| format!("{b:02x}")).collect::<String>()[..HASH_LEN].to_owned()
-}
-
 /// The swarm name of a network the compose file calls `key`.
 fn network_name(stack: &str, file: &ComposeFile, key: &str) -> String {
     match file.networks.get(key) {
@@ -193,25 +186,24 @@ fn network_name(stack: &str, file: &ComposeFile, key: &str) -> String {
     }
 }
 
-fn convert_stack(stack_name: &str, stack: &Stack, out: &mut DesiredSwarm) {
+fn convert_stack(stack_name: &str, stack: &Stack, key: &RevisionKey, out: &mut DesiredSwarm) {
     let file = &stack.compose;
 
     // Configs and secrets: one revision per content.
     let mut file_names: BTreeMap<(FileKind, String), String> = BTreeMap::new();
     for (kind, defs) in [(FileKind::Config, &file.configs), (FileKind::Secret, &file.secrets)] {
-        for (key, def) in defs {
+        for (name_key, def) in defs {
             if let Some(external) = &def.external_name {
-                file_names.insert((kind, key.clone()), external.clone());
+                file_names.insert((kind, name_key.clone()), external.clone());
                 continue;
             }
             let Some(content) = &def.content else { continue };
-            let hash = content_hash(content);
-            let base = def.name.clone().unwrap_or_else(|| scoped(stack_name, key));
-            let name = format!("{base}_{hash}");
+            let base = def.name.clone().unwrap_or_else(|| scoped(stack_name, name_key));
+            let name = format!("{base}_{}", key.suffix(kind, &base, content));
             let mut l = owned_labels(stack_name, &def.labels);
             l.insert(labels::OBJECT_NAME.to_owned(), base);
-            l.insert(labels::CONTENT_HASH.to_owned(), hash);
-            file_names.insert((kind, key.clone()), name.clone());
+            l.insert(labels::REVISION_KEY.to_owned(), key.id());
+            file_names.insert((kind, name_key.clone()), name.clone());
             out.files.insert(
                 (kind, name.clone()),
                 FileObjectSpec {

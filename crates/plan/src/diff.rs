@@ -23,7 +23,11 @@
 //!   another owner's objects are listed and never touched, and a name that
 //!   clashes with one is refused; swarmkeeper objects without an owner
 //!   (earlier versions) are adopted when this state declares them by name,
-//!   and otherwise left alone.
+//!   and otherwise left alone;
+//! - a config or secret revision named before keyed names keeps its name
+//!   while its content is unchanged ([`crate::revisions`]).
+
+use std::borrow::Cow;
 
 use crate::action::Action;
 use crate::aws::diff::{AwsSteps, diff_aws};
@@ -34,6 +38,7 @@ use crate::nodes::plan_nodes;
 use crate::observed::ObservedSwarm;
 use crate::plan::{Plan, Step, SwarmPart, SwarmSeen};
 pub use crate::plan::{PlanError, PlanOptions};
+use crate::revisions::keep_legacy_names;
 pub use crate::swarm_diff::comparable_observed;
 use crate::swarm_diff::{SwarmInputs, diff_swarm, guard_empty};
 
@@ -54,6 +59,20 @@ impl Builder {
         });
         id
     }
+}
+
+/// `desired`, with revisions that have a live old-style name renamed to it.
+fn legacy_named<'a>(desired: &'a DesiredSwarm, observed: &ObservedSwarm) -> Cow<'a, DesiredSwarm> {
+    let legacy = observed
+        .files
+        .iter()
+        .any(|o| o.labels.contains_key(crate::labels::CONTENT_HASH));
+    if !legacy {
+        return Cow::Borrowed(desired);
+    }
+    let mut renamed = desired.clone();
+    keep_legacy_names(&mut renamed, observed);
+    Cow::Owned(renamed)
 }
 
 pub fn diff(desired: &DesiredSwarm, observed: &ObservedSwarm, opts: &PlanOptions) -> Result<Plan, PlanError> {
@@ -91,6 +110,7 @@ pub fn diff_cluster(
     if part == SwarmPart::Planned {
         guard_empty(desired, observed, opts)?;
     }
+    let desired = &legacy_named(desired, observed);
 
     let mut plan = Plan::default();
     let mut b = Builder { steps: Vec::new() };

@@ -22,8 +22,13 @@ pub const REVISION: &str = "io.swarmkeeper.revision";
 /// pull credentials were last sent (unix seconds). Bookkeeping, like
 /// [`REVISION`]: it never causes an update itself, a renewal does.
 pub const CREDENTIALS_SENT: &str = "io.swarmkeeper.credentials-sent";
-/// Content hash of a config or secret revision.
+/// Unsalted content hash that config and secret revisions carried before
+/// keyed names: read (to keep such a revision while its content is
+/// unchanged), never written.
 pub const CONTENT_HASH: &str = "io.swarmkeeper.content-hash";
+/// On a config or secret revision: the id of the revision key that named
+/// it (see [`crate::revision_key`]). Also on the key's own config.
+pub const REVISION_KEY: &str = "io.swarmkeeper.revision-key";
 
 /// The desired state (its `name:`, else `cluster.name`) that owns the
 /// object. Objects of another owner are never touched; managed objects

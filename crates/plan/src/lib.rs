@@ -11,7 +11,7 @@
 //!
 //! Layering: vocabulary modules ([`spec`], [`labels`], [`control`], [`observed`], [`op`],
 //! [`action`], [`node_types`], [`plan`], [`aws::spec`], [`aws::names`],
-//! [`aws::action`]) import no logic module; the logic modules import
+//! [`aws::action`], [`revision_key`]) import no logic module; the logic modules import
 //! vocabulary and utilities ([`json_diff`], [`redact`]), and only the roots
 //! ([`diff`], [`simulate`]) call more than one of them. No two files import
 //! each other (`tests/layering.rs` checks it).
@@ -45,6 +45,8 @@ pub mod publish;
 pub mod reach;
 pub mod redact;
 pub mod render;
+pub mod revision_key;
+pub mod revisions;
 pub mod simulate;
 pub mod spec;
 pub mod swarm_diff;

@@ -265,7 +265,7 @@ pub struct NetworkSpec {
 /// A config or secret revision. `content` never serialises or prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileObjectSpec {
-    /// `<stack>_<name>_<hash>`.
+    /// `<stack>_<name>_<suffix>` (see [`crate::revision_key`]).
     pub name: String,
     pub labels: BTreeMap<String, String>,
     #[serde(skip)]

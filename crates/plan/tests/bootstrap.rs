@@ -29,7 +29,7 @@ fn desired(inputs: &AwsInputs) -> (DesiredSwarm, DesiredAws) {
     let aws = desired_aws(&state, inputs, "#!/usr/bin/env bash\necho boot\n")
         .expect("inputs suffice")
         .expect("a cluster is declared");
-    (desired_swarm_with(&state, &SharedVolumes::new()), aws)
+    (desired_swarm_with(&state, &SharedVolumes::new(), &support::key()), aws)
 }
 
 fn inputs() -> AwsInputs {
@@ -88,7 +88,7 @@ fn before_the_swarm(root: &str) -> swarmkeeper_plan::Plan {
     let aws = desired_aws(&state, &inputs(), "#!/usr/bin/env bash\necho boot\n")
         .expect("inputs suffice")
         .expect("a cluster is declared");
-    let swarm = desired_swarm_with(&state, &SharedVolumes::new());
+    let swarm = desired_swarm_with(&state, &SharedVolumes::new(), &support::key());
     diff_cluster(
         &swarm,
         SwarmSeen::NotFormed,

@@ -12,7 +12,10 @@ use swarmkeeper_plan::desired_swarm;
 const ROOT: &str = "version: 1\nstacks:\n  s:\n    compose: s.yml\n";
 
 fn service(compose: &str, name: &str) -> swarmkeeper_plan::spec::ServiceSpec {
-    let d = desired_swarm(&load_files(&[("swarmkeeper.yaml", ROOT), ("s.yml", compose)]));
+    let d = desired_swarm(
+        &load_files(&[("swarmkeeper.yaml", ROOT), ("s.yml", compose)]),
+        &support::key(),
+    );
     d.services
         .get(&format!("s_{name}"))
         .cloned()

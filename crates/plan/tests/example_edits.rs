@@ -75,7 +75,7 @@ fn plan(state: &DesiredState, swarm: &ObservedSwarm, aws: &ObservedAws) -> (Desi
             shared.insert(v.clone(), format!("{}.efs", fs.id));
         }
     }
-    let desired = desired_swarm_with(state, &shared);
+    let desired = desired_swarm_with(state, &shared, &test_key());
     let want = match desired_aws(state, &inputs(), "#!/usr/bin/env bash\necho boot\n") {
         Ok(want) => want,
         Err(e) => return (desired, Err(format!("{e:?}"))),
@@ -314,4 +314,8 @@ fn every_single_key_deletion_or_emptied_file_is_refused_or_destroys_only_what_it
     }
     // Both outcomes occur: the property is not vacuous.
     assert!(refused > 10 && planned > 10, "refused {refused}, planned {planned}");
+}
+
+fn test_key() -> swarmkeeper_plan::revision_key::RevisionKey {
+    swarmkeeper_plan::revision_key::RevisionKey::new(b"swarmkeeper example edits' key".to_vec()).expect("long enough")
 }

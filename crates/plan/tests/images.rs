@@ -22,10 +22,10 @@ fn compose(image: &str, policy: &str) -> String {
 }
 
 fn desired(image: &str, policy: &str) -> swarmkeeper_plan::DesiredSwarm {
-    desired_swarm(&load_files(&[
-        ("swarmkeeper.yaml", ROOT),
-        ("s.yml", &compose(image, policy)),
-    ]))
+    desired_swarm(
+        &load_files(&[("swarmkeeper.yaml", ROOT), ("s.yml", &compose(image, policy))]),
+        &support::key(),
+    )
 }
 
 /// The swarm after the desired state was applied, its service running

@@ -9,10 +9,13 @@ use swarmkeeper_plan::simulate::apply;
 use swarmkeeper_plan::{DesiredSwarm, ObservedSwarm, PlanOptions, desired_swarm, diff};
 
 fn state(compose: &str) -> DesiredSwarm {
-    desired_swarm(&load_files(&[
-        ("swarmkeeper.yaml", "version: 1\nstacks:\n  s:\n    compose: s.yml\n"),
-        ("s.yml", compose),
-    ]))
+    desired_swarm(
+        &load_files(&[
+            ("swarmkeeper.yaml", "version: 1\nstacks:\n  s:\n    compose: s.yml\n"),
+            ("s.yml", compose),
+        ]),
+        &support::key(),
+    )
 }
 
 /// The text plan of going from `before` (applied) to `after`.

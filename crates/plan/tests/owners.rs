@@ -28,7 +28,7 @@ fn state(name: Option<&str>, stacks: &[(&str, &str)]) -> DesiredSwarm {
     }
     files.push(("swarmkeeper.yaml".to_owned(), root));
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
-    desired_swarm(&load_files(&refs))
+    desired_swarm(&load_files(&refs), &support::key())
 }
 
 fn converge(d: &DesiredSwarm, swarm: &mut ObservedSwarm) {

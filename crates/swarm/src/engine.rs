@@ -64,6 +64,9 @@ pub enum EngineError {
     /// An object kept changing under a read-modify-write (the controls).
     #[error("{what}")]
     Busy { what: String },
+    /// The swarm's revision key cannot be used (see `revision_key`).
+    #[error("the revision key (config `swarmkeeper-revision-key`): {what}")]
+    RevisionKey { what: String },
     /// A neutral spec holds a value the Engine API has no word for.
     #[error(transparent)]
     Unsendable(#[from] crate::translate::Unsendable),
@@ -132,7 +135,9 @@ impl EngineError {
             EngineError::Credentials { .. } => ErrorKind::Permission,
             EngineError::Busy { .. } => ErrorKind::Transient,
             EngineError::NotAManager { .. } => ErrorKind::Invalid,
-            EngineError::Unreadable { .. } | EngineError::Unsendable(_) => ErrorKind::Invalid,
+            EngineError::Unreadable { .. } | EngineError::Unsendable(_) | EngineError::RevisionKey { .. } => {
+                ErrorKind::Invalid
+            }
             EngineError::Api { status, message, .. } => api_kind(*status, message),
         }
     }

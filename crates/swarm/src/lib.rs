@@ -20,6 +20,8 @@
 //! - [`maintenance`]: the scheduled prune's record, its global job, and
 //!   the prune calls of one node's engine.
 //! - [`calls`]: every call is counted, reads and writes apart.
+//! - [`lease`]: the controller lease; [`revision_key`]: the key that names
+//!   config and secret revisions, read or created in the swarm.
 
 pub mod calls;
 pub mod control;
@@ -30,6 +32,7 @@ pub mod maintenance;
 pub mod observe;
 mod raw;
 pub mod registry;
+pub mod revision_key;
 pub mod ssh;
 pub mod translate;
 

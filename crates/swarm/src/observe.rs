@@ -108,6 +108,10 @@ impl Engine {
             let (Some(id), Some(spec)) = (c.id, c.spec) else {
                 continue;
             };
+            // swarmkeeper's own bookkeeping, not a desired object.
+            if spec.name.as_deref() == Some(crate::revision_key::KEY_CONFIG) {
+                continue;
+            }
             let file = config_from_api(&spec);
             out.files.push(ObservedFile {
                 kind: FileKind::Config,

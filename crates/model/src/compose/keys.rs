@@ -188,3 +188,6 @@ pub const SECRET_DEF: &[&str] = &[
     "driver",
     "driver_opts",
 ];
+
+/// `x-swarmkeeper` on a config or secret: its bytes from an AWS store.
+pub const FILE_SOURCE: &[&str] = &["source", "version_id", "version_stage"];

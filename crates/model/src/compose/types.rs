@@ -363,8 +363,46 @@ pub struct FileObjectDef {
     pub name: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub template_driver: Option<String>,
+    /// Where the bytes come from instead of a file (`x-swarmkeeper.source`):
+    /// read from AWS when planning, so `content` is `None` after loading.
+    pub source: Option<ValueSource>,
     #[serde(skip)]
     pub declared_at: Option<Span>,
+}
+
+/// An AWS store holding a config's or secret's bytes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ValueSource {
+    /// An SSM parameter by name (a SecureString is decrypted).
+    Ssm { name: String },
+    /// A Secrets Manager secret by name or ARN, at a version id or a
+    /// staging label (neither: `AWSCURRENT`).
+    SecretsManager {
+        id: String,
+        version_id: Option<String>,
+        version_stage: Option<String>,
+    },
+}
+
+impl std::fmt::Display for ValueSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValueSource::Ssm { name } => write!(f, "SSM parameter {name}"),
+            ValueSource::SecretsManager {
+                id,
+                version_id,
+                version_stage,
+            } => {
+                write!(f, "Secrets Manager secret {id}")?;
+                match (version_id, version_stage) {
+                    (Some(v), _) => write!(f, " (version {v})"),
+                    (None, Some(s)) => write!(f, " (stage {s})"),
+                    (None, None) => Ok(()),
+                }
+            }
+        }
+    }
 }
 
 /// Bytes of a config or secret. Its `Debug` never shows them: secret values

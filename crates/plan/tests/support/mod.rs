@@ -31,7 +31,7 @@ pub fn desired(stacks: &[(&str, &str)]) -> (DesiredState, DesiredSwarm) {
     let state = outcome
         .state
         .unwrap_or_else(|| panic!("invalid test state: {:?}", outcome.diagnostics));
-    let swarm = desired_swarm(&state);
+    let swarm = desired_swarm(&state, &key());
     let _ = std::fs::remove_dir_all(&dir);
     (state, swarm)
 }
@@ -98,7 +98,7 @@ pub fn plan_with_aws(
             shared.insert(v.clone(), format!("{}.efs", fs.id));
         }
     }
-    let desired = desired_swarm_with(&state, &shared);
+    let desired = desired_swarm_with(&state, &shared, &key());
     swarmkeeper_plan::diff::diff_with_aws(
         &desired,
         swarm,
@@ -106,4 +106,10 @@ pub fn plan_with_aws(
         &swarmkeeper_plan::PlanOptions::default(),
     )
     .expect("plan")
+}
+
+/// A revision key for tests (a cluster's is random, kept in the swarm).
+pub fn key() -> swarmkeeper_plan::revision_key::RevisionKey {
+    swarmkeeper_plan::revision_key::RevisionKey::new(b"swarmkeeper plan tests' revision key".to_vec())
+        .expect("long enough")
 }

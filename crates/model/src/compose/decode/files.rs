@@ -33,11 +33,36 @@ pub(super) fn decode_file_object(
         declared_at: Some(at),
         ..FileObjectDef::default()
     };
+    let source = node
+        .get("x-swarmkeeper")
+        .and_then(|x| decode_source(x, &format!("{p}.x-swarmkeeper"), d));
     if external {
+        if let Some(x) = node.get("x-swarmkeeper").filter(|_| source.is_some()) {
+            d.diags.error_help(
+                "conflicting-keys",
+                Some(x.span),
+                format!("`{p}` is `external` and also names an `x-swarmkeeper.source`"),
+                "keep one: `external: true` for an object made by hand, or `x-swarmkeeper.source` for one swarmkeeper reads from AWS",
+            );
+        }
         def.external_name = ext_name;
         return Some(def);
     }
     def.name = ext_name;
+    if let Some(source) = source {
+        for key in ["file", "content", "environment"] {
+            if let Some(n) = node.get(key) {
+                d.diags.error_help(
+                    "conflicting-keys",
+                    Some(n.span),
+                    format!("`{p}` has both `{key}` and `x-swarmkeeper.source`"),
+                    "keep one source of the bytes: the file, or the AWS reference",
+                );
+            }
+        }
+        def.source = Some(source);
+        return Some(def);
+    }
     if let Some(f) = node.get("file") {
         let file = d.string(f, &format!("{p}.file"))?;
         if let Some((path, bytes)) = files.read_file(&file, f.span, &format!("{p}.file"), d) {
@@ -132,3 +157,78 @@ fn file_mode(node: &Node, p: &str, d: &mut Decoder) -> Option<u32> {
     }
     parsed
 }
+
+/// `x-swarmkeeper: {source: ssm:/path | secretsmanager:name-or-arn,
+/// version_id, version_stage}`.
+fn decode_source(node: &Node, p: &str, d: &mut Decoder) -> Option<ValueSource> {
+    d.mapping(node, p, keys::FILE_SOURCE, false)?;
+    let Some(s) = node.get("source") else {
+        d.diags.error_help(
+            "missing-key",
+            Some(node.span),
+            format!("`{p}` has no `source`"),
+            "name the value: `source: ssm:/path/to/parameter` or `source: secretsmanager:name-or-arn`",
+        );
+        return None;
+    };
+    let text = d.string(s, &format!("{p}.source"))?;
+    let version_id = node.get("version_id").and_then(|n| d.opt_string(n, &format!("{p}.version_id")));
+    let version_stage = node
+        .get("version_stage")
+        .and_then(|n| d.opt_string(n, &format!("{p}.version_stage")));
+    if let Some(name) = text.strip_prefix("ssm:") {
+        if !name.starts_with('/') || name.len() < 2 || name.contains(char::is_whitespace) {
+            d.diags.error_help(
+                "invalid-value",
+                Some(s.span),
+                format!("`{p}.source`: `{name}` is not an SSM parameter name"),
+                "write the full path: `ssm:/team/app/db-password`",
+            );
+            return None;
+        }
+        for (key, v) in [("version_id", &version_id), ("version_stage", &version_stage)] {
+            if v.is_some() {
+                let at = node.get(key).map(|n| n.span);
+                d.diags.error_help(
+                    "invalid-key",
+                    at,
+                    format!("`{p}.{key}` applies to Secrets Manager, not to an SSM parameter"),
+                    "remove it; an SSM parameter is read at its latest version",
+                );
+            }
+        }
+        return Some(ValueSource::Ssm { name: name.to_owned() });
+    }
+    if let Some(id) = text.strip_prefix("secretsmanager:") {
+        if id.is_empty() || id.contains(char::is_whitespace) {
+            d.diags.error_help(
+                "invalid-value",
+                Some(s.span),
+                format!("`{p}.source`: `{id}` is not a secret name or ARN"),
+                "write `secretsmanager:team/app/db-password` or the secret's ARN",
+            );
+            return None;
+        }
+        if version_id.is_some() && version_stage.is_some() {
+            d.diags.error_help(
+                "conflicting-keys",
+                node.get("version_stage").map(|n| n.span),
+                format!("`{p}` names both `version_id` and `version_stage`"),
+                "keep one: a version id pins one version; a stage (AWSCURRENT, AWSPREVIOUS, or yours) follows it",
+            );
+        }
+        return Some(ValueSource::SecretsManager {
+            id: id.to_owned(),
+            version_id,
+            version_stage,
+        });
+    }
+    d.diags.error_help(
+        "invalid-value",
+        Some(s.span),
+        format!("`{p}.source`: `{text}` names no store swarmkeeper reads"),
+        "write `ssm:/path/to/parameter` (SSM Parameter Store) or `secretsmanager:name-or-arn` (Secrets Manager)",
+    );
+    None
+}
+
