@@ -61,6 +61,8 @@ pub struct Aws {
     pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) acm: aws_sdk_acm::Client,
     pub(crate) ecr: aws_sdk_ecr::Client,
+    pub(crate) secrets: aws_sdk_secretsmanager::Client,
+    pub(crate) kms: aws_sdk_kms::Client,
     pub(crate) region: String,
     calls: Arc<CallCounter>,
 }
@@ -116,6 +118,8 @@ impl Aws {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
             acm: aws_sdk_acm::Client::new(config),
             ecr: aws_sdk_ecr::Client::new(config),
+            secrets: aws_sdk_secretsmanager::Client::new(config),
+            kms: aws_sdk_kms::Client::new(config),
             region: config.region().map(|r| r.to_string()).unwrap_or_default(),
             calls: Arc::new(CallCounter::default()),
         }

@@ -16,6 +16,8 @@
 //! - `identity`: the swarm recorded as the cluster's;
 //! - `ssm`: the parameters under a cluster's prefix, page by page;
 //! - [`registry`]: registry passwords kept in SSM, and ECR tokens.
+//! - [`values`]: configs' and secrets' values kept in SSM and Secrets
+//!   Manager; [`kms`]: SOPS data keys wrapped by KMS.
 
 mod calls;
 pub mod client;
@@ -25,10 +27,12 @@ mod error;
 pub mod execute;
 mod identity;
 pub mod inputs;
+pub mod kms;
 pub mod observe;
 pub mod reach;
 pub mod registry;
 mod ssm;
+pub mod values;
 
 pub use calls::{CallCounts, is_read};
 pub use client::{Aws, sdk_config};

@@ -22,7 +22,8 @@
 //!   across files (routes against stacks, volumes against the cluster);
 //! - [`sops`]: SOPS-encrypted files, decrypted in memory at load with the
 //!   caller's keys ([`sops::DataKeys`]: age identities here, AWS KMS
-//!   through the binary).
+//!   through the binary); [`values`]: configs and secrets whose bytes live
+//!   in AWS (SSM, Secrets Manager), named by the state, read by the caller.
 
 pub mod compose;
 pub mod config;
@@ -36,6 +37,7 @@ pub mod source;
 pub mod syntax;
 pub mod tree;
 pub mod validate;
+pub mod values;
 pub mod yaml;
 
 /// The duration syntax at its old path (the CLI parses flags with it).

@@ -172,7 +172,9 @@ fn decode_source(node: &Node, p: &str, d: &mut Decoder) -> Option<ValueSource> {
         return None;
     };
     let text = d.string(s, &format!("{p}.source"))?;
-    let version_id = node.get("version_id").and_then(|n| d.opt_string(n, &format!("{p}.version_id")));
+    let version_id = node
+        .get("version_id")
+        .and_then(|n| d.opt_string(n, &format!("{p}.version_id")));
     let version_stage = node
         .get("version_stage")
         .and_then(|n| d.opt_string(n, &format!("{p}.version_stage")));
@@ -231,4 +233,3 @@ fn decode_source(node: &Node, p: &str, d: &mut Decoder) -> Option<ValueSource> {
     );
     None
 }
-
