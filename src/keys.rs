@@ -5,6 +5,10 @@
 //! and, for the controller, the swarm secret `sops-age-key` mounted at
 //! [`CONTROLLER_KEY_FILE`] (docs/operations.md, "Secrets").
 //!
+//! A file encrypted to AWS KMS keys is opened through crates/aws (one
+//! `kms:Decrypt` in the key's region, with the standard credential chain:
+//! the instance profile on a manager), tried after the age identities.
+//!
 //! Read once per load; a key file that cannot be read or parsed is an
 //! error only for a file that needs a key, so a desired state without SOPS
 //! files never depends on it. Identities are never printed.
@@ -13,7 +17,7 @@ use std::path::PathBuf;
 
 use std::path::Path;
 
-use swarmkeeper_model::sops::{AgeKeys, DataKey, DataKeys, MasterKeys, NoKeys};
+use swarmkeeper_model::sops::{AgeKeys, DataKey, DataKeys, KmsKey, MasterKeys, NoKeys};
 use swarmkeeper_model::{LoadOutcome, SourceTree, Variables, load_tree_with};
 
 /// Where the controller's service mounts the swarm secret `sops-age-key`.
@@ -99,16 +103,46 @@ impl DataKeys for Keys {
                 Err(e) => why.push(e),
             }
         }
-        if !keys.kms.is_empty() && keys.age.is_empty() {
-            why.push(
-                "the file is encrypted to AWS KMS keys only, which this version of swarmkeeper does not call: add an age recipient with `sops updatekeys`".to_owned(),
-            );
+        for k in &keys.kms {
+            match kms_data_key(k) {
+                Ok(key) => return Ok(key),
+                Err(e) => why.push(format!("KMS key {}: {e}", k.arn)),
+            }
         }
         if why.is_empty() {
             return NoKeys.open(keys);
         }
         Err(why.join("; "))
     }
+}
+
+/// One `kms:Decrypt` of a SOPS data key, in the key's region, with the
+/// process's AWS credentials (the instance profile on a manager). On a
+/// thread of its own with its own runtime: the load is synchronous and may
+/// run inside the caller's runtime.
+fn kms_data_key(k: &KmsKey) -> Result<DataKey, String> {
+    if k.role.is_some() {
+        return Err("the file asks to assume a role first, which swarmkeeper does not do: give the process credentials that may use the key".to_owned());
+    }
+    // arn:aws:kms:<region>:<account>:key/<id>
+    let region = k.arn.split(':').nth(3).filter(|r| !r.is_empty()).map(str::to_owned);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("no runtime for the KMS call: {e}"))?;
+            runtime.block_on(async {
+                let aws = swarmkeeper_aws::Aws::connect(region.as_deref()).await;
+                aws.sops_data_key(&k.arn, &k.enc, &k.context)
+                    .await
+                    .map(DataKey)
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the KMS call panicked".to_owned()))
+    })
 }
 
 #[cfg(test)]

