@@ -466,7 +466,7 @@ impl Providers {
         let mut plan = diff_cluster(&desired, seen, aws_part.as_ref().map(|(d, o, _)| (d, o)), &opts)?;
         if !key.stored && !desired.files.is_empty() {
             plan.warnings.push(format!(
-                "the swarm has no revision key yet (config `{}`): config and secret names in this dry run are provisional; the first apply creates the key and names them",
+                "the swarm has no revision key yet (config `{}`): the names of new config and secret revisions are known after apply, which creates the key",
                 swarmkeeper_swarm::revision_key::KEY_CONFIG
             ));
         }

@@ -40,7 +40,7 @@ fn the_dashboard_shows_the_platform_and_follows_a_scale_up_without_a_reload() {
     reset(&lab, &[]);
     // The example's instances stay moto records (the lab swarm is adopted).
     common::moto_only(&lab, &["cloud"]);
-    common::ensure_certificate(&lab);
+    common::ensure_example_aws(&lab);
     let dir = DesiredDir::new("dashboard-example");
     let copied = Command::new("cp")
         .arg("-r")

@@ -59,7 +59,7 @@ fn the_stack_manifest_runs_the_controller_and_it_converges_the_example_from_git(
     // The example's instances stay moto records: they must not join the
     // lab's own swarm, which the controller adopts.
     common::moto_only(&lab, &["cloud"]);
-    common::ensure_certificate(&lab);
+    common::ensure_example_aws(&lab);
 
     // The image, from the binary this test run built.
     let image = Command::new(repo_root().join("tests/lab/swarmkeeper-image"))

@@ -22,7 +22,7 @@ fn setup(test: &str) -> Lab {
     reset(&lab, &[]);
     reset_moto(&lab);
     common::moto_only(&lab, &["doomed", "asked", "spared"]);
-    common::ensure_certificate(&lab);
+    common::ensure_example_aws(&lab);
     lab
 }
 

@@ -373,6 +373,7 @@ fn the_example_converges_and_stays_converged() {
     // The example's instances stay moto records: they must not join the
     // lab's own swarm, which this test adopts.
     common::moto_only(&lab, &["cloud"]);
+    common::ensure_example_aws(&lab);
     let example = common::repo_root().join("manifests/examples/nextcloud");
     let example = example.to_string_lossy();
     // The example declares cluster `cloud`; the lab's swarm was built by

@@ -85,7 +85,8 @@ async fn look(args: &DashboardArgs, shared: &Shared, providers: &mut Option<Prov
                 require_engine: false,
             };
             match Providers::connect(&state, how).await {
-                Ok(p) => p,
+                // The page applies nothing: not even the revision key.
+                Ok(p) => Providers { dry_run: true, ..p },
                 Err(e) => {
                     shared.update(|s| s.last_error = Some(format!("{e:#}")));
                     return;

@@ -93,13 +93,15 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
             adopt_swarm: args.adopt_swarm,
             require_engine: false,
         };
-        let providers = match Providers::connect(&state, how).await {
+        let mut providers = match Providers::connect(&state, how).await {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 return Ok(ExitCode::from(1));
             }
         };
+        // A dry run writes nothing, not even the revision key.
+        providers.dry_run = args.dry_run;
         for note in &providers.notes {
             eprintln!("note: {note}");
         }

@@ -179,13 +179,15 @@ def reset(binary):
 
 
 def reset_aws():
-    """An empty moto account (then the certificate the example routes need).
+    """An empty moto account (then the certificate the example routes need,
+    and the database password it reads from SSM).
     The example's cluster stays moto records: the benches that run it adopt
     the lab's own swarm, which its instances must not join."""
     import urllib.request
     endpoint = os.environ["AWS_ENDPOINT_URL"]
     urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"), timeout=30)
     run([sys.executable, os.path.join(REPO, "tests/lab/acm-certificate.py"), "cloud.example.com"])
+    run([sys.executable, os.path.join(REPO, "tests/lab/example-values.py")])
     moto_only("cloud")
 
 
@@ -241,6 +243,15 @@ def api_economy(binary, proxy):
                 k, v = line.strip().split("=", 1)
                 variables[k] = v
     compose = os.path.join(example, "stacks/nextcloud.yml")
+    # docker reads a secret from a file only: the SSM reference becomes one.
+    with open(compose) as f:
+        text = f.read()
+    start = text.index("    x-swarmkeeper:\n      source: ssm:")
+    end = text.index("\n", text.index("source: ssm:", start)) + 1
+    with open(compose, "w") as f:
+        f.write(text[:start] + "    file: ./postgres_password.txt\n" + text[end:])
+    with open(os.path.join(example, "stacks/postgres_password.txt"), "w") as f:
+        f.write("bench password\n")
     for name in ("first deploy", "no-op redeploy"):
         mark = proxy.mark()
         run(["docker", "stack", "deploy", "-c", compose, "nextcloud"], env=env_with(proxy.path, **variables))

@@ -332,15 +332,22 @@ pub fn http_get(addr: &str) -> Option<String> {
     Some(body)
 }
 
-/// The lab account's certificate for cloud.example.com (as `tests/lab/up`
-/// seeds it), again after a test reset moto.
-pub fn ensure_certificate(lab: &BTreeMap<String, String>) {
-    let out = std::process::Command::new(&lab["SWARMKEEPER_LAB_PYTHON"])
-        .arg(repo_root().join("tests/lab/acm-certificate.py"))
-        .envs(lab)
-        .output()
-        .expect("run acm-certificate.py");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+/// The AWS side the example needs in the lab's moto and cannot create
+/// itself: its ACM certificate and its database password in SSM (both
+/// idempotent; `tests/lab/up` seeds them too, a moto reset removes them).
+pub fn ensure_example_aws(lab: &BTreeMap<String, String>) {
+    for script in ["acm-certificate.py", "example-values.py"] {
+        let out = std::process::Command::new(&lab["SWARMKEEPER_LAB_PYTHON"])
+            .arg(repo_root().join("tests/lab").join(script))
+            .envs(lab)
+            .output()
+            .unwrap_or_else(|e| panic!("run {script}: {e}"));
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// A port nobody listens on now.

@@ -30,9 +30,13 @@ pub const SUFFIX_LEN: usize = 10;
 /// Least key length accepted (bytes).
 pub const MIN_KEY_LEN: usize = 16;
 
-/// The key's bytes, shown nowhere.
+/// The key's bytes, shown nowhere. Empty for [`RevisionKey::provisional`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct RevisionKey(Vec<u8>);
+
+/// The suffix and id of a [`RevisionKey::provisional`] key (the words of
+/// `convert::KNOWN_AFTER_APPLY`, which this vocabulary module cannot import).
+pub const PROVISIONAL: &str = "(known after apply)";
 
 impl std::fmt::Debug for RevisionKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -68,6 +72,18 @@ impl RevisionKey {
         Ok(Self(bytes))
     }
 
+    /// The key of a plan made before the swarm has one (a dry run, or a
+    /// swarm not formed yet): names read `<base>_(known after apply)`, as
+    /// Terraform shows a value only the apply will know. Such a plan's swarm
+    /// steps are never executed: the apply plans them again with the key.
+    pub fn provisional() -> Self {
+        Self(Vec::new())
+    }
+
+    pub fn is_provisional(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn mac(&self) -> Hmac<Sha256> {
         // HMAC takes a key of any length: this cannot fail.
         match <Hmac<Sha256> as Mac>::new_from_slice(&self.0) {
@@ -79,6 +95,9 @@ impl RevisionKey {
     /// A short public name of the key (8 hex digits of the MAC of a
     /// constant): labels the revisions it named and the key's config.
     pub fn id(&self) -> String {
+        if self.is_provisional() {
+            return PROVISIONAL.to_owned();
+        }
         let mut m = self.mac();
         m.update(b"swarmkeeper revision key id");
         hex(&m.finalize().into_bytes(), 8)
@@ -86,6 +105,9 @@ impl RevisionKey {
 
     /// The suffix of the revision of object `base` of `kind` with `content`.
     pub fn suffix(&self, kind: FileKind, base: &str, content: &Content) -> String {
+        if self.is_provisional() {
+            return PROVISIONAL.to_owned();
+        }
         let mut m = self.mac();
         m.update(kind.word().as_bytes());
         m.update(&[0]);
@@ -137,6 +159,14 @@ mod tests {
             k.suffix(FileKind::Secret, "s_a", &c),
             k.suffix(FileKind::Config, "s_a", &c)
         );
+    }
+
+    #[test]
+    fn a_provisional_key_names_nothing_yet() {
+        let c = Content(b"hunter2".to_vec());
+        let p = RevisionKey::provisional();
+        assert_eq!(p.suffix(FileKind::Secret, "s_db", &c), "(known after apply)");
+        assert!(p.is_provisional() && !key(1).is_provisional());
     }
 
     #[test]

@@ -29,12 +29,7 @@ fn manifest_dir() -> std::path::PathBuf {
 fn example_dir() -> std::path::PathBuf {
     manifest_dir().join("../../manifests/examples/nextcloud")
 }
-const FILES: [&str; 4] = [
-    "swarmkeeper.yaml",
-    "stacks/nextcloud.yml",
-    "stacks/nextcloud.env",
-    "secrets/postgres_password.txt",
-];
+const FILES: [&str; 3] = ["swarmkeeper.yaml", "stacks/nextcloud.yml", "stacks/nextcloud.env"];
 const PARAM: &str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 const NOW: u64 = 2_000_000_000;
 
@@ -53,7 +48,20 @@ fn load(files: &BTreeMap<&'static str, String>) -> Option<DesiredState> {
     for (path, text) in files {
         tree.insert(*path, Entry::File(text.clone().into_bytes()));
     }
-    load_tree(&tree, &Variables::new()).state
+    // The database password comes from SSM: the binary reads it before
+    // planning; here it is a fixed value.
+    let state = load_tree(&tree, &Variables::new()).state?;
+    let values = state
+        .references()
+        .into_iter()
+        .map(|r| {
+            (
+                r.source,
+                swarmkeeper_model::compose::Content(b"example password".to_vec()),
+            )
+        })
+        .collect();
+    Some(state.with_values(&values))
 }
 
 fn inputs() -> AwsInputs {

@@ -63,8 +63,10 @@ fn read(config: &api::Config) -> Result<RevisionKey, EngineError> {
 /// A key for a plan against a swarm that does not exist yet: its names are
 /// provisional (the steps wait for the swarm, and are planned again).
 pub fn provisional() -> Result<KeyRead, EngineError> {
-    let key = RevisionKey::new(fresh()?).map_err(|e| EngineError::RevisionKey { what: e.to_string() })?;
-    Ok(KeyRead { key, stored: false })
+    Ok(KeyRead {
+        key: RevisionKey::provisional(),
+        stored: false,
+    })
 }
 
 impl Engine {

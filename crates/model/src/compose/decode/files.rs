@@ -49,6 +49,11 @@ pub(super) fn decode_file_object(
         return Some(def);
     }
     def.name = ext_name;
+    // An `x-swarmkeeper` that failed to decode was reported above: a
+    // missing `file` beside it would only repeat it.
+    if source.is_none() && node.get("x-swarmkeeper").is_some() {
+        return Some(def);
+    }
     if let Some(source) = source {
         for key in ["file", "content", "environment"] {
             if let Some(n) = node.get(key) {
