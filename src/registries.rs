@@ -150,6 +150,7 @@ impl Registries {
                     path.display()
                 )),
             },
+            SecretSource::Sealed(value) => Ok(value.0.clone()),
             SecretSource::Env(name) => match std::env::var(name) {
                 Ok(value) if !value.is_empty() => Ok(value),
                 _ => Err(format!(

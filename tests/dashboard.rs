@@ -52,7 +52,7 @@ fn the_dashboard_shows_the_platform_and_follows_a_scale_up_without_a_reload() {
     // The lab's own image for both services (no registry outside the lab).
     let image = common::registry_image(&lab, "web:1");
     let port = free_port();
-    let _controller = Controller(
+    let controller = Controller(
         Command::new(env!("CARGO_BIN_EXE_swarmkeeper"))
             .args([
                 "run",
@@ -123,6 +123,9 @@ fn the_dashboard_shows_the_platform_and_follows_a_scale_up_without_a_reload() {
     browser.screenshot(&artifacts().join("dashboard.png"));
 
     drop(browser);
+    // Stopped first: a controller still resyncing would put back what the
+    // reset removes.
+    drop(controller);
     reset(&lab, &[]);
 }
 

@@ -4,7 +4,7 @@
 //! content, the swarm's join token — and every output channel is searched
 //! for them: stdout and stderr of `validate`, `reconcile --dry-run` (text
 //! and JSON), `reconcile`, `--help`, and of `swarmkeeper run` its logs,
-//! `/status` and `/metrics`. The stack also holds SOPS-encrypted files (a
+//! `/status`, `/metrics` and the dashboard page. The stack also holds SOPS-encrypted files (a
 //! secret and an env file, tests/fixtures/sops, opened with the TEST age
 //! key): their cleartext is searched for too.
 
@@ -196,6 +196,7 @@ fn controller_channels(
         std::thread::sleep(Duration::from_millis(250));
     };
     let metrics = get(port, "/metrics").expect("/metrics");
+    let dashboard = get(port, "/").expect("the dashboard at /");
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -214,6 +215,7 @@ fn controller_channels(
     vec![
         ("run: /status".to_owned(), status.to_string()),
         ("run: /metrics".to_owned(), metrics),
+        ("run: / (the dashboard)".to_owned(), dashboard),
         ("run: stdout".to_owned(), stdout.join().unwrap_or_default()),
         ("run: stderr (logs)".to_owned(), stderr.join().unwrap_or_default()),
     ]
@@ -340,7 +342,11 @@ fn no_output_channel_shows_a_secret_value() {
         assert_sealed(&secrets, channel, text);
         seen += 1;
     }
-    let git_logs = &git_run[3].1;
+    let git_logs = &git_run
+        .iter()
+        .find(|(name, _)| name.ends_with("stderr (logs)"))
+        .expect("the controller's logs")
+        .1;
     assert!(
         git_logs.contains("bot:***@127.0.0.1"),
         "the redacted URL is what is logged:\n{git_logs}"

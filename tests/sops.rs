@@ -88,6 +88,7 @@ fn the_fixtures_decrypt_to_the_same_values_with_an_independent_sops_implementati
         ("app.env", "app.env"),
         ("password.txt", "password.txt"),
         ("two-recipients.yaml", "app.yaml"),
+        ("swarmkeeper.yaml", "swarmkeeper.yaml"),
     ];
     let paths: Vec<PathBuf> = cases.iter().map(|(f, _)| fixtures().join(f)).collect();
     let out = Command::new("node")

@@ -18,11 +18,22 @@ pub const MAX_WHOLE: u64 = i64::MAX as u64;
 
 pub struct Decoder<'d> {
     pub diags: &'d mut Diagnostics,
+    /// Scalars decrypted from a SOPS-encrypted file: their values may be
+    /// secrets written in the file (see `config::SecretSource::Sealed`).
+    pub sealed: Vec<crate::source::Span>,
 }
 
 impl<'d> Decoder<'d> {
     pub fn new(diags: &'d mut Diagnostics) -> Self {
-        Self { diags }
+        Self {
+            diags,
+            sealed: Vec::new(),
+        }
+    }
+
+    /// Whether `node` is a scalar decrypted from a SOPS-encrypted file.
+    pub fn is_sealed(&self, node: &Node) -> bool {
+        self.sealed.contains(&node.span)
     }
 
     pub fn expected(&mut self, node: &Node, what: &str, path: &str) {

@@ -159,6 +159,22 @@ impl Diagnostics {
         self.items.is_empty()
     }
 
+    /// Replace each of `values` (cleartext decrypted from a SOPS file) in
+    /// every message and help by `(sensitive)`: a finding about a value
+    /// must not show it.
+    pub fn redact(&mut self, values: &[String]) {
+        for d in &mut self.items {
+            for v in values.iter().filter(|v| !v.is_empty()) {
+                if d.message.contains(v.as_str()) {
+                    d.message = d.message.replace(v.as_str(), "(sensitive)");
+                }
+                if let Some(h) = d.help.as_mut().filter(|h| h.contains(v.as_str())) {
+                    *h = h.replace(v.as_str(), "(sensitive)");
+                }
+            }
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }

@@ -165,7 +165,7 @@ impl Loader<'_> {
         };
         self.count_bytes(bytes.len(), None)?;
         let id = self.add_text(root, bytes, ROOT_FILE)?;
-        let node = match yaml::parse_document(id, self.sources.get(id), &mut self.diags) {
+        let mut node = match yaml::parse_document(id, self.sources.get(id), &mut self.diags) {
             yaml::Parsed::Document(node) => node,
             yaml::Parsed::Failed => return None,
             yaml::Parsed::Empty => {
@@ -177,8 +177,25 @@ impl Loader<'_> {
                 return None;
             }
         };
+        // Values written SOPS-encrypted in swarmkeeper.yaml (`sops encrypt
+        // --encrypted-regex …`): decrypted in the tree, the source keeps the
+        // ciphertext, and no message shows a cleartext.
+        let sealed = match sops::decrypt_node(&mut node, self.keys) {
+            Ok(sealed) => sealed.unwrap_or_default(),
+            Err(e) => {
+                let at = Some(self.sources.span_at(id, 0, 0));
+                self.diags
+                    .error_help(sops_code(&e), at, format!("{ROOT_FILE} {e}"), e.help());
+                return None;
+            }
+        };
         self.declared = declared_sections(&node);
-        let config = decode_config(&node, &mut Decoder::new(&mut self.diags))?;
+        let mut decoder = Decoder::new(&mut self.diags);
+        decoder.sealed = sealed.iter().map(|(span, _)| *span).collect();
+        let config = decode_config(&node, &mut decoder);
+        let cleartexts: Vec<String> = sealed.into_iter().map(|(_, v)| v).collect();
+        self.diags.redact(&cleartexts);
+        let config = config?;
 
         let mut stacks = BTreeMap::new();
         for (name, stack_ref) in &config.stacks {
@@ -456,11 +473,7 @@ impl Loader<'_> {
                 pairs: Vec::new(),
             }),
             Err(e) => {
-                let code = match e {
-                    sops::SopsError::Mac | sops::SopsError::Value { .. } => "sops-tampered",
-                    sops::SopsError::Key(_) => "sops-key",
-                    sops::SopsError::Format(_) => "sops-format",
-                };
+                let code = sops_code(&e);
                 self.diags
                     .error_help(code, at, format!("`{what}`: {} {e}", rel.display()), e.help());
                 None
@@ -516,6 +529,15 @@ impl Loader<'_> {
 
 /// The most bytes all files of one desired state may hold together.
 pub const MAX_TOTAL_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The diagnostic code of a SOPS file that cannot be used.
+fn sops_code(e: &sops::SopsError) -> &'static str {
+    match e {
+        sops::SopsError::Mac | sops::SopsError::Value { .. } => "sops-tampered",
+        sops::SopsError::Key(_) => "sops-key",
+        sops::SopsError::Format(_) => "sops-format",
+    }
+}
 
 fn internal_error(diags: &mut Diagnostics, at: Option<Span>, message: String) {
     diags.error_help(

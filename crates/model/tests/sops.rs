@@ -216,3 +216,82 @@ fn a_tampered_file_is_an_error_naming_the_mac() {
     assert_no_cleartext(&outcome);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A desired state whose credentials are written in swarmkeeper.yaml
+/// itself, encrypted in place (`--encrypted-regex '^(url|password)$'`).
+fn sealed_root(tag: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("swarmkeeper-sops-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("dir");
+    let text = String::from_utf8(fixture("swarmkeeper.yaml")).expect("text");
+    std::fs::write(d.join("swarmkeeper.yaml"), edit(text)).expect("root");
+    d
+}
+
+const ROOT_CLEARTEXT: [&str; 2] = ["s3cr3t-registry-password", "s3cr3tSlackToken"];
+
+#[test]
+fn values_encrypted_in_swarmkeeper_yaml_are_sealed_credentials() {
+    use swarmkeeper_model::config::SecretSource;
+    use swarmkeeper_model::config::types::Sealed;
+    let d = sealed_root("root", |t| t);
+    let outcome = load(&d, &keys("test-age-key.txt"));
+    let state = outcome
+        .state
+        .as_ref()
+        .unwrap_or_else(|| panic!("{:?}", messages(&outcome)));
+    let registry = &state.config.registries["registry.example.com"];
+    assert_eq!(registry.username.as_deref(), Some("deploy"));
+    assert_eq!(
+        registry.password,
+        Some(SecretSource::Sealed(Sealed("s3cr3t-registry-password".into())))
+    );
+    assert_eq!(
+        state.config.notifications["ops"].url,
+        SecretSource::Sealed(Sealed(
+            "https://hooks.slack.example/services/T000/B000/s3cr3tSlackToken".into()
+        ))
+    );
+    // Neither the sources nor the state's serialisation hold a cleartext.
+    let shown = serde_json::to_string(&state.config).expect("serialises");
+    for c in ROOT_CLEARTEXT {
+        assert!(!shown.contains(c), "{shown}");
+        for (_, file) in outcome.sources.iter() {
+            assert!(!file.text.contains(c));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn an_encrypted_swarmkeeper_yaml_without_its_key_or_edited_is_refused_and_findings_hide_values() {
+    let d = sealed_root("root-nokey", |t| t);
+    let m = messages(&load(&d, &NoKeys));
+    assert!(
+        m.iter()
+            .any(|m| m.starts_with("sops-key swarmkeeper.yaml:1:1") && m.contains("set SOPS_AGE_KEY_FILE")),
+        "{m:#?}"
+    );
+    let d2 = sealed_root("root-edited", |t| t.replace("username: deploy", "username: intruder"));
+    let m = messages(&load(&d2, &keys("test-age-key.txt")));
+    assert!(
+        m.iter().any(|m| m.starts_with("sops-tampered") && m.contains("MAC")),
+        "{m:#?}"
+    );
+    // A finding about an encrypted value does not show it.
+    let d3 = std::env::temp_dir().join(format!("swarmkeeper-sops-{}-root-finding", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d3);
+    std::fs::create_dir_all(&d3).expect("dir");
+    std::fs::write(d3.join("swarmkeeper.yaml"), fixture("swarmkeeper-invalid.yaml")).expect("root");
+    let found = messages(&load(&d3, &keys("test-age-key.txt")));
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("notifications.ops.type") && m.contains("(sensitive)")),
+        "{found:#?}"
+    );
+    assert!(found.iter().all(|m| !m.contains("s3cr3t-not-a-type")), "{found:#?}");
+    for d in [d, d2, d3] {
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}

@@ -904,6 +904,12 @@ fn registry_host(host: &str) -> bool {
 /// Where a secret lives (`{ssm: NAME}`, `{file: PATH}`, `{env: NAME}`);
 /// `example` names one in the help (`registry-password`).
 fn decode_secret_source(node: &Node, path: &str, example: &str, d: &mut Decoder) -> Option<SecretSource> {
+    // Written SOPS-encrypted: not in git in clear.
+    if d.is_sealed(node)
+        && let Some(value) = node.as_scalar()
+    {
+        return Some(SecretSource::Sealed(crate::config::types::Sealed(value.to_owned())));
+    }
     if node.as_scalar().is_some() && !node.is_null() {
         d.diags.error_help(
             "secret-in-git",
@@ -911,7 +917,8 @@ fn decode_secret_source(node: &Node, path: &str, example: &str, d: &mut Decoder)
             format!("`{path}` is written in the desired state, which anyone who can read the repository can read"),
             format!(
                 "keep it in SSM (`{{ssm: /swarmkeeper/{example}}}`, a SecureString), in a swarm secret mounted into the \
-                 controller (`{{file: /run/secrets/{example}}}`) or in the controller's environment (`{{env: NAME}}`)"
+                 controller (`{{file: /run/secrets/{example}}}`), in the controller's environment (`{{env: NAME}}`), or \
+                 encrypt it in place with SOPS (`sops encrypt -i --encrypted-regex '^(url|password)$' swarmkeeper.yaml`)"
             ),
         );
         return None;

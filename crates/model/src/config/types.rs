@@ -230,6 +230,28 @@ pub enum SecretSource {
     /// An environment variable of the swarmkeeper process (the controller's
     /// service environment).
     Env(String),
+    /// The value itself, written SOPS-encrypted in `swarmkeeper.yaml` and
+    /// decrypted at load (never shown).
+    #[schemars(skip)]
+    #[serde(skip_deserializing)]
+    Sealed(Sealed),
+}
+
+/// A value decrypted from a SOPS-encrypted `swarmkeeper.yaml`: its `Debug`
+/// and its serialisation show `(sensitive)`, never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealed(pub String);
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealed(sensitive)")
+    }
+}
+
+impl Serialize for Sealed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("(sensitive)")
+    }
 }
 
 /// `registries.HOST.ecr`. Both default to what an ECR host name says

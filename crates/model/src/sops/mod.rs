@@ -260,6 +260,69 @@ pub fn decrypt(path: &str, bytes: &[u8], keys: &dyn DataKeys) -> Result<Option<D
     let tree = format.parse(bytes)?;
     let key = keys.open(&tree.meta.keys).map_err(SopsError::Key)?;
     let (clear, mac) = decrypt_tree(&tree, &key)?;
+    verify_mac(&tree, &key, &mac)?;
+    Ok(Some(format.emit(&clear)))
+}
+
+/// Decrypt, in place, a SOPS-encrypted YAML document already parsed into
+/// `root` (`swarmkeeper.yaml` with some values encrypted): each `ENC[…]`
+/// scalar gets its cleartext, the MAC is checked, the `sops` entry is
+/// removed. Returns the spans of the decrypted scalars (their source text
+/// is still the ciphertext) and their cleartexts, for the caller to keep
+/// out of messages. `Ok(None)`: `root` is not SOPS-encrypted.
+pub fn decrypt_node(
+    root: &mut crate::yaml::Node,
+    keys: &dyn DataKeys,
+) -> Result<Option<Vec<(crate::source::Span, String)>>, SopsError> {
+    let is_sops = root
+        .get("sops")
+        .is_some_and(|m| m.get("mac").is_some() && m.get("lastmodified").is_some());
+    if !is_sops {
+        return Ok(None);
+    }
+    let tree = tree::tree_of_node(root)?;
+    let key = keys.open(&tree.meta.keys).map_err(SopsError::Key)?;
+    let (clear, mac) = decrypt_tree(&tree, &key)?;
+    verify_mac(&tree, &key, &mac)?;
+    let crate::yaml::Value::Map(entries) = &mut root.value else {
+        return Err(SopsError::Format("the top level is not a mapping".into()));
+    };
+    entries.retain(|(k, _)| k.as_scalar() != Some("sops"));
+    let mut sealed = Vec::new();
+    put_clear(root, &clear.root, &mut sealed);
+    Ok(Some(sealed))
+}
+
+/// Walk `node` and the decrypted tree (made from it, so of the same shape)
+/// together, putting each decrypted scalar's cleartext where its
+/// ciphertext was.
+fn put_clear(node: &mut crate::yaml::Node, clear: &tree::Value, sealed: &mut Vec<(crate::source::Span, String)>) {
+    use crate::yaml::Value as Y;
+    match (&mut node.value, clear) {
+        (Y::Map(entries), tree::Value::Map(clear)) => {
+            for ((_, v), (_, c)) in entries.iter_mut().zip(clear) {
+                put_clear(v, c, sealed);
+            }
+        }
+        (Y::Seq(items), tree::Value::Seq(clear)) => {
+            for (v, c) in items.iter_mut().zip(clear) {
+                put_clear(v, c, sealed);
+            }
+        }
+        (Y::Scalar { text, plain }, tree::Value::Scalar(c)) if text.starts_with("ENC[AES256_GCM,") => {
+            let value = tree::scalar_text(c);
+            // A string reads as written; a number or a boolean as YAML types it.
+            *plain = !matches!(c, Scalar::Str(_) | Scalar::Bytes(_));
+            *text = value.clone();
+            sealed.push((node.span, value));
+        }
+        _ => {}
+    }
+}
+
+/// The stored MAC (encrypted, `lastmodified` as its additional data)
+/// against the one computed over the cleartext.
+fn verify_mac(tree: &Tree, key: &DataKey, mac: &str) -> Result<(), SopsError> {
     let stored = match cipher::decrypt(&tree.meta.mac, &key.0, &tree.meta.lastmodified) {
         Ok((m, _)) => m,
         Err(CipherError::Tag) => return Err(SopsError::Mac),
@@ -268,7 +331,7 @@ pub fn decrypt(path: &str, bytes: &[u8], keys: &dyn DataKeys) -> Result<Option<D
     if stored != mac.as_bytes() {
         return Err(SopsError::Mac);
     }
-    Ok(Some(format.emit(&clear)))
+    Ok(())
 }
 
 /// The decrypted tree and its MAC (upper-case hex of SHA-512, as sops).

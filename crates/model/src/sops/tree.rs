@@ -195,7 +195,7 @@ impl Format {
     }
 }
 
-fn scalar_text(s: &Scalar) -> String {
+pub(super) fn scalar_text(s: &Scalar) -> String {
     match s {
         Scalar::Str(s) => s.clone(),
         Scalar::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
@@ -310,7 +310,25 @@ pub(super) fn parse_yaml(text: &str) -> Result<Value, SopsError> {
     }
 }
 
-fn from_node(node: &Node) -> Value {
+/// The tree and metadata of a SOPS-encrypted YAML document already parsed
+/// into `root` (whose `sops` entry is left in place).
+pub(super) fn tree_of_node(root: &Node) -> Result<Tree, SopsError> {
+    let mut value = from_node(root);
+    let Value::Map(entries) = &mut value else {
+        return Err(SopsError::Format("the top level is not a mapping".into()));
+    };
+    let at = entries
+        .iter()
+        .position(|(k, _)| k == "sops")
+        .ok_or_else(|| SopsError::Format("no `sops` metadata".into()))?;
+    let (_, meta) = entries.remove(at);
+    Ok(Tree {
+        root: value,
+        meta: meta_from(&meta)?,
+    })
+}
+
+pub(super) fn from_node(node: &Node) -> Value {
     match &node.value {
         yaml::Value::Map(entries) => Value::Map(
             entries
