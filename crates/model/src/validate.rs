@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::compose::{MountType, ServiceMode};
+use crate::compose::{MountType, ServiceMode, UpdateOrder};
 use crate::config::{IngressKind, VolumeKind};
 use crate::decode::did_you_mean;
 use crate::diagnostic::Diagnostics;
@@ -164,26 +164,87 @@ fn check_volumes(state: &DesiredState, diags: &mut Diagnostics) {
                 );
                 continue;
             }
-            // An EBS volume attaches to one instance at a time.
-            if cluster_volumes[external].kind == VolumeKind::Relocatable {
-                for (svc_name, svc) in &stack.compose.services {
-                    let uses = svc
-                        .volumes
-                        .iter()
-                        .any(|m| m.kind == MountType::Volume && m.source.as_deref() == Some(key));
-                    let multi = match svc.deploy.mode {
-                        ServiceMode::Global | ServiceMode::GlobalJob => true,
-                        _ => svc.deploy.replicas.unwrap_or(1) > 1,
-                    };
-                    if uses && multi {
-                        diags.error_help(
-                            "relocatable-volume-shared",
-                            svc.declared_at,
-                            format!("service `{svc_name}` runs more than one task but mounts relocatable volume `{external}`"),
-                            "an EBS volume attaches to one node at a time: run one replica, or make the volume `type: shared`",
-                        );
-                    }
+        }
+    }
+    check_relocatable_writers(state, diags);
+}
+
+/// A relocatable volume is one EBS block device, attached to one node at a
+/// time: one service may mount it, with one task, replaced stop-first.
+/// Anything else would put two writers on one file system, which corrupts
+/// it.
+fn check_relocatable_writers(state: &DesiredState, diags: &mut Diagnostics) {
+    const WHY: &str = "two writers on one block device corrupt its file system";
+    // Volume → the services mounting it, in stack and service order.
+    let mut users: BTreeMap<&str, Vec<(String, &crate::compose::Service)>> = BTreeMap::new();
+    for (stack_name, stack) in &state.stacks {
+        for (svc_name, svc) in &stack.compose.services {
+            for (key, def) in &stack.compose.volumes {
+                let Some(external) = def.external_name.as_deref() else {
+                    continue;
+                };
+                if state
+                    .config
+                    .volumes
+                    .get(external)
+                    .is_none_or(|v| v.kind != VolumeKind::Relocatable)
+                {
+                    continue;
                 }
+                let mounts = svc
+                    .volumes
+                    .iter()
+                    .any(|m| m.kind == MountType::Volume && m.source.as_deref() == Some(key));
+                if mounts {
+                    users
+                        .entry(external)
+                        .or_default()
+                        .push((format!("{stack_name}_{svc_name}"), svc));
+                }
+            }
+        }
+    }
+    for (volume, services) in &users {
+        if let [(first, _), rest @ ..] = services.as_slice() {
+            for (other, svc) in rest {
+                diags.error_help(
+                    "relocatable-volume-shared",
+                    svc.declared_at,
+                    format!(
+                        "service `{other}` mounts relocatable volume `{volume}`, which `{first}` mounts too: {WHY}"
+                    ),
+                    "give each service a volume of its own, or make the volume `type: shared` (EFS)",
+                );
+            }
+        }
+        for (name, svc) in services {
+            let multi = match svc.deploy.mode {
+                ServiceMode::Global | ServiceMode::GlobalJob => true,
+                _ => svc.deploy.replicas.unwrap_or(1) > 1,
+            };
+            if multi {
+                diags.error_help(
+                    "relocatable-volume-shared",
+                    svc.declared_at,
+                    format!("service `{name}` runs more than one task but mounts relocatable volume `{volume}`: {WHY}"),
+                    "an EBS volume attaches to one node at a time: run one replica (`mode: replicated`, `replicas: 1`), or make the volume `type: shared`",
+                );
+            }
+            let start_first = svc
+                .deploy
+                .update_config
+                .as_ref()
+                .and_then(|u| u.order)
+                .is_some_and(|o| o == UpdateOrder::StartFirst);
+            if start_first {
+                diags.error_help(
+                    "relocatable-volume-start-first",
+                    svc.declared_at,
+                    format!(
+                        "service `{name}` updates start-first but mounts relocatable volume `{volume}`: the new task would start while the old one still writes, and {WHY}"
+                    ),
+                    "set `deploy.update_config.order: stop-first` (swarm's default)",
+                );
             }
         }
     }

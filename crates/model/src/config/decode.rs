@@ -458,34 +458,215 @@ fn decode_volumes(node: &Node, d: &mut Decoder) -> BTreeMap<String, VolumeSpec> 
         let size_gb = value
             .get("size_gb")
             .and_then(|s| d.u32_in(s, &format!("{path}.size_gb"), VOLUME_SIZE_GB));
-        match (kind, size_gb, value.get("size_gb")) {
-            (Some(VolumeKind::Relocatable), None, None) => d.diags.error_help(
-                "missing-key",
-                Some(value.span),
-                format!("`{path}.size_gb` is required for a relocatable volume"),
-                "set the EBS volume size, e.g. `size_gb: 20`",
-            ),
-            (Some(VolumeKind::Shared), _, Some(s)) => d.diags.error_help(
-                "invalid-value",
-                Some(s.span),
-                format!("`{path}.size_gb` does not apply to a shared volume"),
-                "EFS grows on demand: remove `size_gb`",
-            ),
-            _ => {}
-        }
+        let ebs = match kind {
+            Some(VolumeKind::Relocatable) => decode_ebs(value, &path, size_gb, d),
+            Some(VolumeKind::Shared) => {
+                for key in EBS_ONLY_VOLUME_KEYS {
+                    if let Some(n) = value.get(key) {
+                        d.diags.error_help(
+                            "invalid-value",
+                            Some(n.span),
+                            format!("`{path}.{key}` does not apply to a shared volume"),
+                            "EFS grows on demand, is always encrypted and sets its own performance: remove it, or make the volume `type: relocatable` (EBS)",
+                        );
+                    }
+                }
+                Some(Ebs::default())
+            }
+            None => None,
+        };
+        // Kept even when its EBS settings are refused (those errors make
+        // the state invalid anyway), so no "not declared" follows them.
         if let (true, Some(kind), Some(deletion_policy)) = (name_ok, kind, deletion_policy) {
+            let ebs = ebs.unwrap_or_default();
             out.insert(
                 name.to_owned(),
                 VolumeSpec {
                     kind,
                     deletion_policy,
                     size_gb,
+                    ebs_type: ebs.kind,
+                    iops: ebs.iops,
+                    throughput: ebs.throughput,
+                    encrypted: ebs.encrypted,
+                    kms_key: ebs.kms_key,
                     declared_at: Some(key.span),
                 },
             );
         }
     }
     out
+}
+
+/// A relocatable volume's EBS settings, as decoded.
+#[derive(Default)]
+struct Ebs {
+    kind: Option<EbsType>,
+    iops: Option<u32>,
+    throughput: Option<u32>,
+    encrypted: Option<bool>,
+    kms_key: Option<String>,
+}
+
+/// The EBS settings of relocatable volume `path`, checked against what EBS
+/// accepts for its type ([`super::ebs::limits`]); `None` after an error.
+fn decode_ebs(value: &Node, path: &str, size_gb: Option<u32>, d: &mut Decoder) -> Option<Ebs> {
+    use super::ebs::{DEFAULT_RELOCATABLE_TYPE, GP3_BASELINE_IOPS, GP3_THROUGHPUT_PER_IOPS, kms_key_problem, limits};
+    let errors = d.diags.error_count();
+    let kind = match value.get("ebs_type") {
+        None => Some(DEFAULT_RELOCATABLE_TYPE),
+        Some(n) => d.keyword::<EbsType>(n, &format!("{path}.ebs_type")),
+    };
+    let limits = kind.and_then(|k| {
+        let l = limits(k);
+        if l.is_none()
+            && let Some(n) = value.get("ebs_type")
+        {
+            d.diags.error_help(
+                "invalid-value",
+                Some(n.span),
+                format!(
+                    "`{path}.ebs_type`: `{}` (magnetic) is of a previous generation and not offered",
+                    k.as_str()
+                ),
+                "use gp3 (the default), gp2, io1, io2, st1 or sc1",
+            );
+        }
+        l
+    });
+    let iops = value
+        .get("iops")
+        .and_then(|n| d.u32_in(n, &format!("{path}.iops"), 0..=u32::MAX).map(|v| (n, v)));
+    let throughput = value
+        .get("throughput")
+        .and_then(|n| d.u32_in(n, &format!("{path}.throughput"), 0..=u32::MAX).map(|v| (n, v)));
+    if let (Some(kind), Some(l)) = (kind, &limits) {
+        let word = kind.as_str();
+        match (size_gb, value.get("size_gb")) {
+            (None, None) => d.diags.error_help(
+                "missing-key",
+                Some(value.span),
+                format!("`{path}.size_gb` is required for a relocatable volume"),
+                "set the EBS volume size, e.g. `size_gb: 20`",
+            ),
+            (Some(size), Some(n)) if !l.size_gb.contains(&size) => d.diags.error_help(
+                "out-of-range",
+                Some(n.span),
+                format!(
+                    "`{path}.size_gb` is {size}, outside what {word} takes: {}..={} GiB",
+                    l.size_gb.start(),
+                    l.size_gb.end()
+                ),
+                format!(
+                    "give a size in {}..={}, or another `ebs_type`",
+                    l.size_gb.start(),
+                    l.size_gb.end()
+                ),
+            ),
+            _ => {}
+        }
+        match (&l.iops, iops) {
+            (None, Some((n, _))) => d.diags.error_help(
+                "invalid-value",
+                Some(n.span),
+                format!("`{path}.iops` does not apply to {word}: {}", l.fixed_performance),
+                "remove it, or use gp3, io1 or io2 to provision IOPS",
+            ),
+            (Some(_), None) if l.iops_required => d.diags.error_help(
+                "missing-key",
+                Some(value.span),
+                format!("`{path}.iops` is required for {word}: it is a provisioned-IOPS type"),
+                "set the IOPS to provision, e.g. `iops: 3000`, or use gp3",
+            ),
+            (Some(range), Some((n, v))) if !range.contains(&v) => d.diags.error_help(
+                "out-of-range",
+                Some(n.span),
+                format!(
+                    "`{path}.iops` is {v}, outside what {word} takes: {}..={}",
+                    range.start(),
+                    range.end()
+                ),
+                format!("give IOPS in {}..={}", range.start(), range.end()),
+            ),
+            (Some(_), Some((n, v))) => {
+                if let (Some(per), Some(size)) = (l.iops_per_gib, size_gb)
+                    && u64::from(v) > u64::from(per) * u64::from(size)
+                {
+                    d.diags.error_help(
+                        "out-of-range",
+                        Some(n.span),
+                        format!("`{path}.iops` is {v}, more than {word} allows for {size} GiB ({per} per GiB)"),
+                        format!(
+                            "lower the IOPS to {} at most, or make the volume larger",
+                            u64::from(per) * u64::from(size)
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+        match (&l.throughput, throughput) {
+            (None, Some((n, _))) => d.diags.error_help(
+                "invalid-value",
+                Some(n.span),
+                format!("`{path}.throughput` applies to gp3 only, not to {word}"),
+                "remove it, or use gp3 to provision throughput",
+            ),
+            (Some(range), Some((n, v))) if !range.contains(&v) => d.diags.error_help(
+                "out-of-range",
+                Some(n.span),
+                format!(
+                    "`{path}.throughput` is {v} MiB/s, outside what gp3 takes: {}..={}",
+                    range.start(),
+                    range.end()
+                ),
+                format!("give a throughput in {}..={} MiB/s", range.start(), range.end()),
+            ),
+            (Some(_), Some((n, v))) => {
+                let iops = iops.map_or(GP3_BASELINE_IOPS, |(_, i)| i);
+                let most = (f64::from(iops) * GP3_THROUGHPUT_PER_IOPS) as u32;
+                if v > most {
+                    d.diags.error_help(
+                        "out-of-range",
+                        Some(n.span),
+                        format!("`{path}.throughput` is {v} MiB/s, more than gp3 allows with {iops} IOPS ({most} MiB/s: 0.25 per IOPS)"),
+                        format!("raise `iops` to {} or more, or lower the throughput", v.saturating_mul(4)),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    let encrypted = match value.get("encrypted") {
+        None => Some(true),
+        Some(n) => d.bool(n, &format!("{path}.encrypted")),
+    };
+    let kms_key = value.get("kms_key").and_then(|n| {
+        let key = d.string(n, &format!("{path}.kms_key"))?;
+        if encrypted == Some(false) {
+            d.diags.error_help(
+                "conflicting-keys",
+                Some(n.span),
+                format!("`{path}` names a `kms_key` and is `encrypted: false`"),
+                "remove `encrypted: false` (volumes are encrypted by default) or the key",
+            );
+        } else if let Some(expected) = kms_key_problem(&key) {
+            d.diags.error_help(
+                "invalid-value",
+                Some(n.span),
+                format!("`{path}.kms_key`: `{key}` is not a KMS key"),
+                format!("write {expected}"),
+            );
+        }
+        Some(key)
+    });
+    (d.diags.error_count() == errors).then_some(Ebs {
+        kind,
+        iops: iops.map(|(_, v)| v),
+        throughput: throughput.map(|(_, v)| v),
+        encrypted,
+        kms_key,
+    })
 }
 
 fn decode_ingress(node: &Node, d: &mut Decoder) -> Option<Ingress> {

@@ -39,7 +39,18 @@ pub const POOL_KEYS: &[&str] = &[
     "instance_profile",
 ];
 pub const ROOT_VOLUME_KEYS: &[&str] = &["size_gb", "type"];
-pub const VOLUME_KEYS: &[&str] = &["type", "deletion_policy", "size_gb"];
+pub const VOLUME_KEYS: &[&str] = &[
+    "type",
+    "deletion_policy",
+    "size_gb",
+    "ebs_type",
+    "iops",
+    "throughput",
+    "encrypted",
+    "kms_key",
+];
+/// The keys of a cluster volume that only a relocatable (EBS) one takes.
+pub const EBS_ONLY_VOLUME_KEYS: &[&str] = &["size_gb", "ebs_type", "iops", "throughput", "encrypted", "kms_key"];
 pub const INGRESS_KEYS: &[&str] = &["type", "certificate", "allowed_cidrs"];
 pub const ROUTE_KEYS: &[&str] = &["host", "path", "service", "port", "health_check"];
 pub const HEALTH_CHECK_KEYS: &[&str] = &["path", "interval", "timeout", "matcher"];

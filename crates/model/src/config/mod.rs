@@ -1,6 +1,7 @@
 //! `swarmkeeper.yaml`, the desired-state root file (format v1): the
 //! vocabulary with its defaults and ranges ([`types`]), the keys each
-//! mapping accepts ([`keys`]) and the decoder ([`decode`]).
+//! mapping accepts ([`keys`]), the decoder ([`decode`]) and what EBS
+//! accepts for a relocatable volume ([`ebs`]).
 //!
 //! The types double as the source of the JSON Schema that
 //! `swarmkeeper schema` prints; a test keeps the key lists and the schema's
@@ -8,6 +9,7 @@
 //! default and range constants.
 
 pub mod decode;
+pub mod ebs;
 pub mod keys;
 pub mod types;
 

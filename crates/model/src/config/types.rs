@@ -64,8 +64,9 @@ pub const ROOT_VOLUME_SIZE_GB: RangeInclusive<u32> = 8..=16384;
 /// `root_volume.type` when not written.
 pub const DEFAULT_ROOT_VOLUME_TYPE: EbsType = EbsType::Gp3;
 
-/// A relocatable volume's `size_gb`: the sizes EBS accepts (GiB).
-pub const VOLUME_SIZE_GB: RangeInclusive<u32> = 1..=16384;
+/// A relocatable volume's `size_gb`: the sizes EBS accepts (GiB) for some
+/// type; each type's own range is in [`super::ebs::limits`].
+pub const VOLUME_SIZE_GB: RangeInclusive<u32> = 1..=65536;
 /// A cluster volume's `deletion_policy` when not written.
 pub const DEFAULT_DELETION_POLICY: DeletionPolicy = DeletionPolicy::Retain;
 
@@ -495,6 +496,21 @@ pub struct VolumeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = *VOLUME_SIZE_GB.start(), max = *VOLUME_SIZE_GB.end()))]
     pub size_gb: Option<u32>,
+    /// A relocatable volume's EBS type (gp3 when not written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebs_type: Option<EbsType>,
+    /// Provisioned IOPS (gp3: 3000–16000, io1/io2: required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iops: Option<u32>,
+    /// Provisioned throughput in MiB/s (gp3 only: 125–1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<u32>,
+    /// Encrypted at rest (true when not written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
+    /// The KMS key that encrypts it (the account's EBS default when not written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
     #[serde(skip)]
     #[schemars(skip)]
     pub declared_at: Option<Span>,
